@@ -1,0 +1,68 @@
+// Starts a Roomcast binary (roomcastd or the conformance protocol_server) on an
+// ephemeral loopback port and hands back its port and a way to stop it.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const buildDir = process.env.ROOMCAST_BUILD_DIR ?? path.join(root, 'build');
+export const roomcastdPath = path.join(buildDir, 'server/roomcastd');
+export const protocolServerPath = path.join(buildDir, 'tests/conformance/protocol_server');
+
+const kListening = /listening .*\bport=(\d+)/;
+
+/**
+ * Spawns `binary args...` and resolves once it prints its listening line.
+ * Returns { port, child, output(), stop(signal) -> Promise<{code, signal}> }.
+ */
+export function startProcess(binary, args = [], { env = {}, timeoutMs = 10000 } = {}) {
+  const child = spawn(binary, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${binary} did not report listening within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = kListening.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${binary} exited (code ${code}, signal ${signal}) before listening:\n${output}`));
+    });
+  });
+  return ready.then((port) => ({
+    port,
+    child,
+    exited,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  }));
+}
+
+/** roomcastd on 127.0.0.1/::1 (dual-stack `::` by default) with an ephemeral port. */
+export function startRoomcastd(flags = [], options = {}) {
+  const hasPort = flags.some((f) => f.startsWith('--port'));
+  return startProcess(roomcastdPath, [...(hasPort ? [] : ['--port=0']), ...flags], options);
+}
+
+/** The conformance profile server on an ephemeral port. */
+export function startProtocolServer(flags = [], options = {}) {
+  return startProcess(protocolServerPath, ['--port=0', ...flags], options);
+}
