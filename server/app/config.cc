@@ -1,0 +1,222 @@
+#include "server/core/string_view.h"
+#include "server/app/config.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+ABSL_FLAG(int32_t, port, 3001, "HTTP port for Socket.IO and the HTTP API; 0 picks a free one. Env: PORT.");
+ABSL_FLAG(std::string, host, "",
+          "Address to bind. Env: ROOMCAST_HOST, else HOSTNAME when it is an IP literal "
+          "(container hostnames are ignored). Default `::`, dual-stack (IPv4 and IPv6).");
+ABSL_FLAG(std::string, node_env, "development",
+          "Deployment mode; `production` tightens defaults (CORS). Env: NODE_ENV.");
+ABSL_FLAG(std::string, cors_origin, "",
+          "Comma-separated browser origins allowed on /socket.io/, or `*`. Unset: any origin, "
+          "except in production where only non-browser clients are. Env: CORS_ORIGIN.");
+ABSL_FLAG(std::string, namespaces, "/",
+          "Comma-separated Socket.IO namespaces clients may connect to. Env: ROOMCAST_NAMESPACES.");
+ABSL_FLAG(int32_t, ping_interval_ms, 25000,
+          "Engine.IO pingInterval. Env: ROOMCAST_PING_INTERVAL_MS.");
+ABSL_FLAG(int32_t, ping_timeout_ms, 20000, "Engine.IO pingTimeout. Env: ROOMCAST_PING_TIMEOUT_MS.");
+ABSL_FLAG(int32_t, upgrade_timeout_ms, 10000,
+          "Time a polling -> WebSocket upgrade may take. Env: ROOMCAST_UPGRADE_TIMEOUT_MS.");
+ABSL_FLAG(int32_t, connect_timeout_ms, 45000,
+          "Time a client has to connect a namespace after the handshake. "
+          "Env: ROOMCAST_CONNECT_TIMEOUT_MS.");
+ABSL_FLAG(int64_t, max_http_buffer_size, 1000000,
+          "Largest polling POST body / WebSocket message in bytes (maxHttpBufferSize). "
+          "Env: ROOMCAST_MAX_HTTP_BUFFER_SIZE.");
+ABSL_FLAG(int64_t, send_queue_bytes, 8 << 20,
+          "Bytes queued for one client before it counts as too slow and is disconnected. "
+          "Env: ROOMCAST_SEND_QUEUE_BYTES.");
+ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
+          "Rooms one socket may be in (its own id room aside). Env: ROOMCAST_MAX_ROOMS_PER_SOCKET.");
+ABSL_FLAG(int32_t, shards, 0,
+          "Event-loop threads, one per core; 0 = number of cores. Env: ROOMCAST_SHARDS.");
+ABSL_FLAG(int32_t, drain_grace_ms, 2000,
+          "On SIGTERM, time between turning /readyz to 503 and closing the listener, for load "
+          "balancers to notice. Env: ROOMCAST_DRAIN_GRACE_MS.");
+ABSL_FLAG(int32_t, drain_deadline_ms, 10000,
+          "On SIGTERM, time after which the process exits whatever is left. "
+          "Env: ROOMCAST_DRAIN_DEADLINE_MS.");
+ABSL_FLAG(bool, enable_client_broadcast, false,
+          "Let clients send the `broadcast` event (fan-out to rooms) - for tests and debugging "
+          "only. Env: ROOMCAST_ENABLE_CLIENT_BROADCAST.");
+ABSL_FLAG(std::string, log_level, "info", "trace|debug|info|warn|error. Env: LOG_LEVEL.");
+ABSL_FLAG(std::string, log_format, "text", "text|json (JSON lines). Env: LOG_FORMAT.");
+
+namespace roomcast::app {
+namespace {
+
+// Environment variables, each the fallback for one flag.
+constexpr std::pair<const char*, const char*> kEnvironment[] = {
+    {"PORT", "port"},
+    {"ROOMCAST_HOST", "host"},
+    {"NODE_ENV", "node_env"},
+    {"CORS_ORIGIN", "cors_origin"},
+    {"ROOMCAST_NAMESPACES", "namespaces"},
+    {"ROOMCAST_PING_INTERVAL_MS", "ping_interval_ms"},
+    {"ROOMCAST_PING_TIMEOUT_MS", "ping_timeout_ms"},
+    {"ROOMCAST_UPGRADE_TIMEOUT_MS", "upgrade_timeout_ms"},
+    {"ROOMCAST_CONNECT_TIMEOUT_MS", "connect_timeout_ms"},
+    {"ROOMCAST_MAX_HTTP_BUFFER_SIZE", "max_http_buffer_size"},
+    {"ROOMCAST_SEND_QUEUE_BYTES", "send_queue_bytes"},
+    {"ROOMCAST_MAX_ROOMS_PER_SOCKET", "max_rooms_per_socket"},
+    {"ROOMCAST_SHARDS", "shards"},
+    {"ROOMCAST_DRAIN_GRACE_MS", "drain_grace_ms"},
+    {"ROOMCAST_DRAIN_DEADLINE_MS", "drain_deadline_ms"},
+    {"ROOMCAST_ENABLE_CLIENT_BROADCAST", "enable_client_broadcast"},
+    {"LOG_LEVEL", "log_level"},
+    {"LOG_FORMAT", "log_format"},
+};
+
+// Environment first, so that flags parsed afterwards override it.
+absl::Status ApplyEnvironment() {
+  for (const auto& [env, flag_name] : kEnvironment) {
+    const char* value = std::getenv(env);
+    if (value == nullptr) {
+      continue;
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(flag_name);
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid value '", value, "' for ", env, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool IsIpLiteral(std::string_view text) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(std::string(text), ec);
+  return !ec;
+}
+
+absl::StatusOr<std::chrono::milliseconds> Positive(const absl::Flag<int32_t>& flag,
+                                                   std::string_view name) {
+  const int32_t value = absl::GetFlag(flag);
+  if (value <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value ", value, " for --", ToAbsl(name), ": must be > 0"));
+  }
+  return std::chrono::milliseconds(value);
+}
+
+absl::StatusOr<size_t> PositiveSize(int64_t value, std::string_view name) {
+  if (value <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value ", value, " for --", ToAbsl(name), ": must be > 0"));
+  }
+  return static_cast<size_t>(value);
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Roomcast real-time event gateway (Socket.IO v5 / Engine.IO v4 server).\n"
+      "Every flag can also be set by the environment variable named in its help.\n"
+      "Usage: roomcastd [--port=3001] [--host=::] [--cors_origin=https://app.example] ...");
+  if (absl::Status status = ApplyEnvironment(); !status.ok()) {
+    return status;
+  }
+  absl::ParseCommandLine(argc, argv);  // Exits with a message on unknown flags or bad values.
+
+  Config config;
+  const int32_t port = absl::GetFlag(FLAGS_port);
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value ", port, " for --port/PORT: must be 0-65535"));
+  }
+  config.port = static_cast<uint16_t>(port);
+
+  config.host = absl::GetFlag(FLAGS_host);
+  if (config.host.empty()) {
+    // HOSTNAME is the old deployment's bind address; in containers it is the
+    // container's name, which is not an address and is skipped.
+    const char* hostname = std::getenv("HOSTNAME");
+    config.host = hostname != nullptr && IsIpLiteral(hostname) ? hostname : "::";
+  }
+  if (!IsIpLiteral(config.host)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value '", config.host, "' for --host/ROOMCAST_HOST: not an IP address"));
+  }
+
+  config.node_env = absl::GetFlag(FLAGS_node_env);
+  config.production = config.node_env == "production";
+  config.cors_origin = absl::GetFlag(FLAGS_cors_origin);
+
+  for (absl::string_view nsp : absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',',
+                                             absl::SkipWhitespace())) {
+    nsp = absl::StripAsciiWhitespace(nsp);
+    if (nsp.empty() || nsp.front() != '/') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid namespace '", nsp, "' in --namespaces/ROOMCAST_NAMESPACES: must start with '/'"));
+    }
+    config.namespaces.emplace_back(nsp);
+  }
+  if (config.namespaces.empty()) {
+    config.namespaces.push_back("/");
+  }
+
+  auto ping_interval = Positive(FLAGS_ping_interval_ms, "ping_interval_ms");
+  auto ping_timeout = Positive(FLAGS_ping_timeout_ms, "ping_timeout_ms");
+  auto upgrade_timeout = Positive(FLAGS_upgrade_timeout_ms, "upgrade_timeout_ms");
+  auto connect_timeout = Positive(FLAGS_connect_timeout_ms, "connect_timeout_ms");
+  auto drain_deadline = Positive(FLAGS_drain_deadline_ms, "drain_deadline_ms");
+  auto max_buffer = PositiveSize(absl::GetFlag(FLAGS_max_http_buffer_size), "max_http_buffer_size");
+  auto send_queue = PositiveSize(absl::GetFlag(FLAGS_send_queue_bytes), "send_queue_bytes");
+  auto max_rooms = PositiveSize(absl::GetFlag(FLAGS_max_rooms_per_socket), "max_rooms_per_socket");
+  for (const absl::Status& status :
+       {ping_interval.status(), ping_timeout.status(), upgrade_timeout.status(),
+        connect_timeout.status(), drain_deadline.status(), max_buffer.status(),
+        send_queue.status(), max_rooms.status()}) {
+    if (!status.ok()) {
+      return status;
+    }
+  }
+  config.ping_interval = *ping_interval;
+  config.ping_timeout = *ping_timeout;
+  config.upgrade_timeout = *upgrade_timeout;
+  config.connect_timeout = *connect_timeout;
+  config.drain_deadline = *drain_deadline;
+  config.max_http_buffer_size = *max_buffer;
+  config.send_queue_bytes = *send_queue;
+  config.max_rooms_per_socket = *max_rooms;
+
+  const int32_t grace = absl::GetFlag(FLAGS_drain_grace_ms);
+  if (grace < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value ", grace, " for --drain_grace_ms: must be >= 0"));
+  }
+  config.drain_grace = std::chrono::milliseconds(grace);
+
+  const int32_t shards = absl::GetFlag(FLAGS_shards);
+  if (shards < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value ", shards, " for --shards: must be >= 0"));
+  }
+  config.shards = shards == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                              : static_cast<size_t>(shards);
+  config.enable_client_broadcast = absl::GetFlag(FLAGS_enable_client_broadcast);
+  config.log_level = absl::GetFlag(FLAGS_log_level);
+  config.log_format = absl::GetFlag(FLAGS_log_format);
+  if (config.log_format != "text" && config.log_format != "json") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value '", config.log_format, "' for --log_format/LOG_FORMAT: text or json"));
+  }
+  return config;
+}
+
+}  // namespace roomcast::app

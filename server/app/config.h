@@ -1,0 +1,39 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace roomcast::app {
+
+// Everything roomcastd is told at startup, from flags and environment.
+struct Config {
+  std::string host;  // Resolved: an IP literal, `::` (dual-stack) by default.
+  uint16_t port = 3001;
+  std::string node_env;
+  bool production = false;
+  std::string cors_origin;  // As given; empty = unset.
+  std::vector<std::string> namespaces;
+  std::chrono::milliseconds ping_interval{25000};
+  std::chrono::milliseconds ping_timeout{20000};
+  std::chrono::milliseconds upgrade_timeout{10000};
+  std::chrono::milliseconds connect_timeout{45000};
+  size_t max_http_buffer_size = 1000000;
+  size_t send_queue_bytes = 8 << 20;
+  size_t max_rooms_per_socket = 1000;
+  size_t shards = 0;
+  std::chrono::milliseconds drain_grace{2000};
+  std::chrono::milliseconds drain_deadline{10000};
+  bool enable_client_broadcast = false;
+  std::string log_level;
+  std::string log_format;
+};
+
+// Parses flags (which win) and environment variables into a Config. Errors
+// name the setting; `argv` usage and --help are handled by absl.
+absl::StatusOr<Config> LoadConfig(int argc, char** argv);
+
+}  // namespace roomcast::app

@@ -1,0 +1,226 @@
+#include "server/app/room_events.h"
+
+#include <boost/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "server/core/room_name.h"
+#include "server/socketio/socket.h"
+
+namespace roomcast::app {
+namespace {
+
+namespace json = boost::json;
+
+// A refusal as the join/leave ack carries it (DESIGN.md "Contract details").
+struct Refusal {
+  std::string code;  // invalid_room | forbidden | limit | unknown_event | invalid_request
+  std::string message;
+  std::string room;
+};
+
+json::object ErrorAck(const Refusal& refusal) {
+  json::object error{{"code", refusal.code}, {"message", refusal.message}};
+  if (!refusal.room.empty()) {
+    error["room"] = refusal.room;
+  }
+  return json::object{{"ok", false}, {"error", std::move(error)}};
+}
+
+// {"ok":true,"rooms":[...]}: every room the socket is in but its own id room.
+json::object RoomsAck(const socketio::Socket& socket) {
+  json::array rooms;
+  for (const std::string& room : socket.rooms()) {
+    if (room != socket.id()) {
+      rooms.emplace_back(room);
+    }
+  }
+  return json::object{{"ok", true}, {"rooms", std::move(rooms)}};
+}
+
+void Reply(socketio::Socket& socket, const socketio::Event& event, json::object body) {
+  if (event.ack_id) {
+    socket.Ack(*event.ack_id, json::array{std::move(body)});
+  }
+}
+
+// The room names in a `join`/`leave` argument or the auth payload: one
+// string or a list of strings, each valid; all-or-nothing.
+absl::StatusOr<std::vector<std::string>> RoomList(const json::value* value, Refusal& refusal) {
+  std::vector<std::string> rooms;
+  auto add = [&](const json::value& item) {
+    if (!item.is_string()) {
+      refusal = {"invalid_room", "room name must be a string", json::serialize(item)};
+      return false;
+    }
+    std::string_view room = item.as_string();
+    if (absl::Status status = core::ValidateRoomName(room); !status.ok()) {
+      refusal = {"invalid_room", std::string(status.message()),
+                 std::string(room.substr(0, core::kMaxRoomNameBytes))};
+      return false;
+    }
+    rooms.emplace_back(room);
+    return true;
+  };
+  if (value != nullptr && value->is_array()) {
+    for (const json::value& item : value->as_array()) {
+      if (!add(item)) {
+        return absl::InvalidArgumentError(refusal.message);
+      }
+    }
+    return rooms;
+  }
+  if (value == nullptr || !add(*value)) {
+    if (value == nullptr) {
+      refusal = {"invalid_room", "a room name or a list of room names is required", ""};
+    }
+    return absl::InvalidArgumentError(refusal.message);
+  }
+  return rooms;
+}
+
+size_t RoomsAfterJoin(const socketio::Socket& socket, const std::vector<std::string>& rooms) {
+  size_t count = socket.rooms().size() - 1;  // Its own id room does not count.
+  for (const std::string& room : rooms) {
+    count += socket.rooms().contains(room) ? 0 : 1;
+  }
+  return count;
+}
+
+}  // namespace
+
+absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
+  const json::value* requested = socket.auth().if_contains("rooms");
+  if (requested == nullptr) {
+    return absl::OkStatus();
+  }
+  Refusal refusal;
+  absl::StatusOr<std::vector<std::string>> rooms = RoomList(requested, refusal);
+  if (!rooms.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("room '", refusal.room, "' refused: ", refusal.message));
+  }
+  if (RoomsAfterJoin(socket, *rooms) > options_.max_rooms_per_socket) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("more than ", options_.max_rooms_per_socket, " rooms requested"));
+  }
+  for (const std::string& room : *rooms) {
+    socket.Join(room);
+  }
+  return absl::OkStatus();
+}
+
+void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
+  if (event.name == "join") {
+    Join(socket, event);
+  } else if (event.name == "leave") {
+    Leave(socket, event);
+  } else if (event.name == "rooms") {
+    Reply(socket, event, RoomsAck(socket));
+  } else if (event.name == "broadcast" && options_.enable_client_broadcast) {
+    Broadcast(socket, std::move(event));
+  } else {
+    core::Counters::Bump(counters_.unknown_events);
+    Reply(socket, event,
+          ErrorAck({"unknown_event", absl::StrCat("no handler for event '", event.name, "'"), ""}));
+  }
+}
+
+void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
+  Refusal refusal;
+  absl::StatusOr<std::vector<std::string>> rooms =
+      RoomList(event.args.empty() ? nullptr : &event.args.front(), refusal);
+  if (!rooms.ok()) {
+    Reply(socket, event, ErrorAck(refusal));
+    return;
+  }
+  if (RoomsAfterJoin(socket, *rooms) > options_.max_rooms_per_socket) {
+    Reply(socket, event,
+          ErrorAck({"limit",
+                    absl::StrCat("a socket may be in at most ", options_.max_rooms_per_socket,
+                                 " rooms"),
+                    rooms->front()}));
+    return;
+  }
+  for (const std::string& room : *rooms) {
+    socket.Join(room);
+  }
+  Reply(socket, event, RoomsAck(socket));
+}
+
+void RoomEvents::Leave(socketio::Socket& socket, const socketio::Event& event) {
+  Refusal refusal;
+  absl::StatusOr<std::vector<std::string>> rooms =
+      RoomList(event.args.empty() ? nullptr : &event.args.front(), refusal);
+  if (!rooms.ok()) {
+    Reply(socket, event, ErrorAck(refusal));
+    return;
+  }
+  for (const std::string& room : *rooms) {
+    if (room != socket.id()) {  // A socket always stays in its own room.
+      socket.Leave(room);
+    }
+  }
+  Reply(socket, event, RoomsAck(socket));
+}
+
+// {room | rooms, except, event, data, volatile} -> an emit, acked with its recipients.
+void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
+  const json::object* spec =
+      event.args.empty() ? nullptr : event.args.front().if_object();
+  core::EmitRequest request;
+  request.nsp = socket.nsp();
+  Refusal refusal;
+  bool valid = spec != nullptr && spec->contains("event") && spec->at("event").is_string();
+  if (valid) {
+    const json::value* rooms = spec->if_contains("rooms");
+    if (rooms == nullptr) {
+      rooms = spec->if_contains("room");
+    }
+    if (rooms != nullptr) {
+      auto list = RoomList(rooms, refusal);
+      valid = list.ok();
+      if (valid) {
+        request.rooms = *std::move(list);
+      }
+    }
+    if (const json::value* except = spec->if_contains("except"); valid && except != nullptr) {
+      auto list = RoomList(except, refusal);
+      valid = list.ok();
+      if (valid) {
+        request.except = *std::move(list);
+      }
+    }
+  }
+  if (!valid) {
+    if (refusal.code.empty()) {
+      refusal = {"invalid_request", "expected {event, data, room|rooms, except}", ""};
+    }
+    Reply(socket, event, ErrorAck(refusal));
+    return;
+  }
+  request.event = std::string(spec->at("event").as_string());
+  if (const json::value* data = spec->if_contains("data")) {
+    request.args_json = json::serialize(*data);
+  }
+  if (const json::value* is_volatile = spec->if_contains("volatile")) {
+    request.is_volatile = is_volatile->is_bool() && is_volatile->get_bool();
+  }
+  request.attachments = std::move(event.attachments);
+  const std::optional<uint64_t> ack_id = event.ack_id;
+  if (!ack_id) {
+    emitter_.Emit(std::move(request), [](absl::StatusOr<core::EmitResult>) {});
+    return;
+  }
+  emitter_.Emit(std::move(request), [reply = socket.Deferred(),
+                                     ack_id](absl::StatusOr<core::EmitResult> result) {
+    // Runs on whichever shard finished last: answer on the socket's own.
+    json::object body = result.ok()
+                            ? json::object{{"ok", true}, {"recipients", result->recipients}}
+                            : ErrorAck({"invalid_request", std::string(result.status().message()), ""});
+    reply([ack_id, body = std::move(body)](socketio::Socket& socket) mutable {
+      socket.Ack(*ack_id, json::array{std::move(body)});
+    });
+  });
+}
+
+}  // namespace roomcast::app

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "server/core/counters.h"
+#include "server/core/emitter.h"
+#include "server/socketio/handler.h"
+
+namespace roomcast::app {
+
+// Roomcast's answers to browser events on every namespace: `join` and
+// `leave` (a room or a list), `rooms` (what am I in), and, when enabled,
+// `broadcast` (fan out an event, for tests and debugging). Rooms may also be
+// requested in the CONNECT auth payload as {"rooms":[...]}.
+class RoomEvents final : public socketio::Handler {
+ public:
+  struct Options {
+    size_t max_rooms_per_socket = 1000;
+    bool enable_client_broadcast = false;
+  };
+
+  RoomEvents(core::Emitter& emitter, core::Counters& counters, Options options)
+      : emitter_(emitter), counters_(counters), options_(options) {}
+
+  absl::Status Authorize(socketio::Socket& socket) override;
+  void OnEvent(socketio::Socket& socket, socketio::Event event) override;
+
+ private:
+  void Join(socketio::Socket& socket, const socketio::Event& event);
+  void Leave(socketio::Socket& socket, const socketio::Event& event);
+  void Broadcast(socketio::Socket& socket, socketio::Event event);
+
+  core::Emitter& emitter_;
+  core::Counters& counters_;
+  Options options_;
+};
+
+}  // namespace roomcast::app

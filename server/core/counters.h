@@ -1,0 +1,27 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace roomcast::core {
+
+// Process-wide counters, bumped from any shard (relaxed: they are statistics).
+struct Counters {
+  std::atomic<uint64_t> sessions_opened{0};
+  std::atomic<uint64_t> sessions_closed{0};
+  std::atomic<uint64_t> sockets_connected{0};
+  std::atomic<uint64_t> connect_errors{0};
+  std::atomic<uint64_t> protocol_errors{0};
+  std::atomic<uint64_t> client_events{0};
+  std::atomic<uint64_t> unknown_events{0};
+  std::atomic<uint64_t> emits{0};
+  std::atomic<uint64_t> deliveries{0};
+  std::atomic<uint64_t> dropped_volatile{0};
+  std::atomic<uint64_t> slow_consumer_disconnects{0};
+
+  static void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+    counter.fetch_add(by, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace roomcast::core

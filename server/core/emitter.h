@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/core/counters.h"
+#include "server/core/encoded_packet.h"
+#include "server/core/room_index.h"
+
+namespace roomcast::core {
+
+// An event for the sockets of one namespace.
+struct EmitRequest {
+  std::string nsp = "/";
+  std::vector<std::string> rooms;   // Empty: every socket of the namespace.
+  std::vector<std::string> except;  // Sockets in any of these rooms are skipped.
+  std::string event;
+  // The event's arguments as serialized JSON values separated by commas
+  // (usually one value); binary arguments appear as Socket.IO placeholders.
+  std::string args_json;
+  std::vector<std::string> attachments;
+  bool is_volatile = false;
+};
+
+struct EmitResult {
+  uint64_t recipients = 0;  // Sockets of this node that queued the event.
+  uint64_t offset = 0;      // Position in the namespace's event sequence.
+};
+
+// Where deliveries happen: one RoomIndex per shard, each used only on its shard.
+class ShardSet {
+ public:
+  virtual ~ShardSet() = default;
+  virtual size_t size() const = 0;
+  // Runs `task` on shard `shard`'s thread, later, with that shard's rooms.
+  virtual void Run(size_t shard, absl::AnyInvocable<void(RoomIndex&) &&> task) = 0;
+};
+
+// The one executor every transport calls to deliver an event: it validates,
+// encodes the Socket.IO packet once, assigns the offset and fans the shared
+// packet out to every shard.
+class Emitter {
+ public:
+  using Done = absl::AnyInvocable<void(absl::StatusOr<EmitResult>) &&>;
+
+  Emitter(ShardSet& shards, Counters& counters) : shards_(shards), counters_(counters) {}
+
+  // `done` runs once every shard has queued the event (on one of their
+  // threads), or at once with the reason the request is invalid.
+  void Emit(EmitRequest request, Done done);
+
+  static absl::Status Validate(const EmitRequest& request);
+  static SharedPacket Encode(const EmitRequest& request);
+
+ private:
+  uint64_t NextOffset(const std::string& nsp);
+
+  ShardSet& shards_;
+  Counters& counters_;
+  absl::Mutex offsets_mutex_;
+  absl::flat_hash_map<std::string, uint64_t> offsets_ ABSL_GUARDED_BY(offsets_mutex_);
+};
+
+}  // namespace roomcast::core

@@ -1,0 +1,18 @@
+#include "server/core/ids.h"
+
+#include <random>
+
+#include "absl/random/random.h"
+
+namespace roomcast::core {
+
+std::string NewId() {
+  thread_local absl::BitGen gen;
+  std::string id(20, ' ');
+  for (char& c : id) {
+    c = kIdAlphabet[absl::Uniform<size_t>(gen, 0, kIdAlphabet.size())];
+  }
+  return id;
+}
+
+}  // namespace roomcast::core

@@ -1,0 +1,130 @@
+#include "server/core/string_view.h"
+#include "server/core/room_index.h"
+
+namespace roomcast::core {
+
+const RoomIndex::Namespace* RoomIndex::Find(std::string_view nsp) const {
+  auto it = namespaces_.find(ToAbsl(nsp));
+  return it == namespaces_.end() ? nullptr : &it->second;
+}
+
+void RoomIndex::AddMember(std::string_view nsp, Recipient* member) {
+  namespaces_[ToAbsl(nsp)].members.insert(member);
+}
+
+void RoomIndex::RemoveMember(std::string_view nsp, Recipient* member) {
+  auto ns_it = namespaces_.find(ToAbsl(nsp));
+  if (ns_it == namespaces_.end()) {
+    return;
+  }
+  Namespace& ns = ns_it->second;
+  if (auto it = ns.rooms_of.find(member); it != ns.rooms_of.end()) {
+    for (const std::string& room : it->second) {
+      auto room_it = ns.rooms.find(room);
+      room_it->second.erase(member);
+      if (room_it->second.empty()) {
+        ns.rooms.erase(room_it);
+      }
+    }
+    ns.rooms_of.erase(it);
+  }
+  ns.members.erase(member);
+  if (ns.members.empty() && ns.rooms.empty()) {
+    namespaces_.erase(ns_it);
+  }
+}
+
+void RoomIndex::Join(std::string_view nsp, std::string_view room, Recipient* member) {
+  Namespace& ns = namespaces_[ToAbsl(nsp)];
+  ns.rooms[ToAbsl(room)].insert(member);
+  ns.rooms_of[member].emplace(room);
+}
+
+void RoomIndex::Leave(std::string_view nsp, std::string_view room, Recipient* member) {
+  auto ns_it = namespaces_.find(ToAbsl(nsp));
+  if (ns_it == namespaces_.end()) {
+    return;
+  }
+  Namespace& ns = ns_it->second;
+  if (auto room_it = ns.rooms.find(ToAbsl(room)); room_it != ns.rooms.end()) {
+    room_it->second.erase(member);
+    if (room_it->second.empty()) {
+      ns.rooms.erase(room_it);
+    }
+  }
+  if (auto it = ns.rooms_of.find(member); it != ns.rooms_of.end()) {
+    it->second.erase(ToAbsl(room));
+    if (it->second.empty()) {
+      ns.rooms_of.erase(it);
+    }
+  }
+}
+
+std::vector<Recipient*> RoomIndex::Select(std::string_view nsp,
+                                          std::span<const std::string> rooms,
+                                          std::span<const std::string> except) const {
+  std::vector<Recipient*> out;
+  const Namespace* ns = Find(nsp);
+  if (ns == nullptr) {
+    return out;
+  }
+  Members excluded;
+  for (const std::string& room : except) {
+    if (auto it = ns->rooms.find(room); it != ns->rooms.end()) {
+      excluded.insert(it->second.begin(), it->second.end());
+    }
+  }
+  auto consider = [&](Recipient* member) {
+    if (!excluded.contains(member)) {
+      out.push_back(member);
+    }
+  };
+  if (rooms.empty()) {
+    out.reserve(ns->members.size());
+    for (Recipient* member : ns->members) {
+      consider(member);
+    }
+    return out;
+  }
+  if (rooms.size() == 1) {
+    if (auto it = ns->rooms.find(rooms.front()); it != ns->rooms.end()) {
+      out.reserve(it->second.size());
+      for (Recipient* member : it->second) {
+        consider(member);
+      }
+    }
+    return out;
+  }
+  Members seen;
+  for (const std::string& room : rooms) {
+    if (auto it = ns->rooms.find(room); it != ns->rooms.end()) {
+      for (Recipient* member : it->second) {
+        if (seen.insert(member).second) {
+          consider(member);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+size_t RoomIndex::MemberCount(std::string_view nsp) const {
+  const Namespace* ns = Find(nsp);
+  return ns == nullptr ? 0 : ns->members.size();
+}
+
+size_t RoomIndex::RoomSize(std::string_view nsp, std::string_view room) const {
+  const Namespace* ns = Find(nsp);
+  if (ns == nullptr) {
+    return 0;
+  }
+  auto it = ns->rooms.find(ToAbsl(room));
+  return it == ns->rooms.end() ? 0 : it->second.size();
+}
+
+size_t RoomIndex::RoomCount(std::string_view nsp) const {
+  const Namespace* ns = Find(nsp);
+  return ns == nullptr ? 0 : ns->rooms.size();
+}
+
+}  // namespace roomcast::core

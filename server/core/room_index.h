@@ -1,0 +1,47 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "server/core/encoded_packet.h"
+
+namespace roomcast::core {
+
+// Who is in which room, for the sockets of one shard. Not thread-safe by
+// design: each shard owns one and touches it only from its own thread.
+class RoomIndex {
+ public:
+  void AddMember(std::string_view nsp, Recipient* member);
+  // Removes the member from the namespace and from every room it was in.
+  void RemoveMember(std::string_view nsp, Recipient* member);
+
+  void Join(std::string_view nsp, std::string_view room, Recipient* member);
+  void Leave(std::string_view nsp, std::string_view room, Recipient* member);
+
+  // Every member of any of `rooms` (the whole namespace when `rooms` is
+  // empty) that is in none of `except`, each exactly once.
+  std::vector<Recipient*> Select(std::string_view nsp, std::span<const std::string> rooms,
+                                 std::span<const std::string> except) const;
+
+  size_t MemberCount(std::string_view nsp) const;
+  size_t RoomSize(std::string_view nsp, std::string_view room) const;
+  size_t RoomCount(std::string_view nsp) const;
+
+ private:
+  using Members = absl::flat_hash_set<Recipient*>;
+  struct Namespace {
+    Members members;
+    absl::flat_hash_map<std::string, Members> rooms;
+    // Rooms per member, so removal does not scan every room.
+    absl::flat_hash_map<Recipient*, absl::flat_hash_set<std::string>> rooms_of;
+  };
+  const Namespace* Find(std::string_view nsp) const;
+
+  absl::flat_hash_map<std::string, Namespace> namespaces_;
+};
+
+}  // namespace roomcast::core

@@ -1,0 +1,30 @@
+#include "server/core/string_view.h"
+#include "server/net/cors.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace roomcast::net {
+
+CorsPolicy CorsPolicy::Parse(std::string_view spec) {
+  std::vector<std::string> origins;
+  for (absl::string_view origin : absl::StrSplit(ToAbsl(spec), ',', absl::SkipWhitespace())) {
+    origin = absl::StripAsciiWhitespace(origin);
+    if (origin == "*") {
+      return AnyOrigin();
+    }
+    origins.emplace_back(absl::StripSuffix(origin, "/"));
+  }
+  return Only(std::move(origins));
+}
+
+bool CorsPolicy::Allows(std::optional<std::string_view> origin) const {
+  if (!origin || any_) {
+    return true;
+  }
+  return std::find(origins_.begin(), origins_.end(), *origin) != origins_.end();
+}
+
+}  // namespace roomcast::net

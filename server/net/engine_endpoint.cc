@@ -1,0 +1,183 @@
+#include "server/net/engine_endpoint.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+
+namespace roomcast::net {
+namespace {
+
+using engineio::Transport;
+
+// The Engine.IO facts of a request, taken from its method, headers and query.
+engineio::VerifyResult Verify(const Request& request) {
+  engineio::RequestFacts facts;
+  facts.method = std::string_view(request.method_string().data(), request.method_string().size());
+  facts.websocket_upgrade = boost::beast::websocket::is_upgrade(request);
+  const std::string_view target(request.target().data(), request.target().size());
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    engineio::VerifyResult result;
+    result.error = &engineio::kBadRequest;
+    return result;
+  }
+  // Query views point into `target`, which outlives `facts`.
+  std::string_view query = url->encoded_query();
+  for (const auto& param : url->encoded_params()) {
+    const std::string_view key(param.key.data(), param.key.size());
+    const std::string_view value(param.value.data(), param.value.size());
+    if (key == "EIO") {
+      facts.eio = value;
+    } else if (key == "transport") {
+      facts.transport = value;
+    } else if (key == "sid") {
+      facts.sid = value;
+    }
+  }
+  (void)query;
+  return engineio::VerifyRequest(facts);
+}
+
+}  // namespace
+
+EngineEndpoint::EngineEndpoint(Shards& shards, EngineOptions options, CorsPolicy cors,
+                               ListenerFactory make_listener, core::Counters& counters)
+    : shards_(shards),
+      options_(std::move(options)),
+      cors_(std::move(cors)),
+      make_listener_(std::move(make_listener)),
+      counters_(counters) {}
+
+void EngineEndpoint::AddCorsHeaders(const Request& request, Response& response) const {
+  auto origin = HeaderValue(request, http::field::origin);
+  if (!origin) {
+    return;
+  }
+  response.set(http::field::access_control_allow_origin, *origin);
+  response.set(http::field::access_control_allow_credentials, "true");
+  response.set(http::field::vary, "Origin");
+}
+
+Response EngineEndpoint::PollResponse(const Request& request, http::status status,
+                                      std::string body) const {
+  Response response =
+      MakeResponse(request, status, std::move(body), "text/plain; charset=UTF-8");
+  AddCorsHeaders(request, response);
+  return response;
+}
+
+Response EngineEndpoint::ErrorResponse(const Request& request,
+                                       const engineio::RequestError& error) const {
+  Response response = JsonResponse(request, static_cast<http::status>(error.http_status),
+                                   engineio::ErrorBody(error));
+  AddCorsHeaders(request, response);
+  return response;
+}
+
+void EngineEndpoint::Preflight(const std::shared_ptr<HttpConnection>& connection,
+                               const Request& request) {
+  Response response = MakeResponse(request, http::status::no_content, "", "text/plain");
+  AddCorsHeaders(request, response);
+  response.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+  if (auto headers = HeaderValue(request, http::field::access_control_request_headers)) {
+    response.set(http::field::access_control_allow_headers, *headers);
+  }
+  response.set(http::field::access_control_max_age, "86400");
+  connection->Reply(std::move(response));
+}
+
+void EngineEndpoint::Handle(const std::shared_ptr<HttpConnection>& connection, Request request) {
+  if (!cors_.Allows(HeaderValue(request, http::field::origin))) {
+    Response response = JsonResponse(request, http::status::forbidden,
+                                     engineio::ErrorBody(engineio::kForbidden));
+    connection->Reply(std::move(response));
+    return;
+  }
+  if (request.method() == http::verb::options) {
+    Preflight(connection, request);
+    return;
+  }
+  engineio::VerifyResult verified = Verify(request);
+  if (verified.error != nullptr) {
+    connection->Reply(ErrorResponse(request, *verified.error));
+    return;
+  }
+  const engineio::RequestTarget& target = verified.target;
+  if (target.sid.empty()) {
+    Open(connection, std::move(request), target.transport);
+    return;
+  }
+  Shard* owner = shards_.ForSessionId(target.sid);
+  if (owner == nullptr) {
+    connection->Reply(ErrorResponse(request, engineio::kSessionIdUnknown));
+    return;
+  }
+  if (owner != &connection->shard()) {
+    connection->MoveTo(*owner, std::move(request));  // Handled again there.
+    return;
+  }
+  auto it = owner->sessions().find(target.sid);
+  if (it == owner->sessions().end() || &it->second->endpoint() != this) {
+    connection->Reply(ErrorResponse(request, engineio::kSessionIdUnknown));
+    return;
+  }
+  std::shared_ptr<EngineSession> session = it->second;
+  if (target.transport == Transport::kWebSocket) {
+    session->OnUpgradeRequest(connection, std::move(request));
+  } else if (session->transport() != Transport::kPolling) {
+    connection->Reply(ErrorResponse(request, engineio::kBadRequest));  // Transport mismatch.
+  } else if (request.method() == http::verb::get) {
+    session->OnPollGet(connection, std::move(request));
+  } else {
+    session->OnPollPost(connection, std::move(request));
+  }
+}
+
+void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Request request,
+                          Transport transport) {
+  Shard& shard = connection->shard();
+  auto session = std::make_shared<EngineSession>(shards_.NewSessionId(shard), shard, *this,
+                                                 transport, counters_);
+  shard.sessions().emplace(session->sid(), session);
+  const std::string open = engineio::OpenPacket(session->sid(), transport, options_.protocol);
+  if (transport == Transport::kPolling) {
+    session->Start(make_listener_(*session));
+    connection->Reply(PollResponse(request, http::status::ok, open));
+    return;
+  }
+  auto channel =
+      std::make_shared<WebSocketChannel>(connection->TakeStream(), options_.protocol.max_payload);
+  std::weak_ptr<EngineSession> weak = session;
+  channel->Accept(std::move(request), [weak, channel, open, this](boost::beast::error_code ec) {
+    auto session = weak.lock();
+    if (!session) {
+      return;
+    }
+    if (ec) {
+      session->Close(engineio::kReasonTransportError);
+      return;
+    }
+    session->Send(core::MakePacket(open));
+    session->Start(make_listener_(*session));
+    session->AttachWebSocket(channel);
+  });
+}
+
+void EngineEndpoint::CloseAll(std::string_view reason) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Shard& shard = shards_[i];
+    boost::asio::post(shard.io(), [&shard, this, reason = std::string(reason)] {
+      std::vector<std::shared_ptr<EngineSession>> sessions;
+      for (const auto& [sid, session] : shard.sessions()) {
+        if (&session->endpoint() == this) {
+          sessions.push_back(session);
+        }
+      }
+      for (const auto& session : sessions) {
+        session->Close(reason);
+      }
+    });
+  }
+}
+
+}  // namespace roomcast::net

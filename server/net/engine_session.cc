@@ -1,0 +1,378 @@
+#include "server/net/engine_session.h"
+
+#include <boost/asio/post.hpp>
+
+#include "server/net/engine_endpoint.h"
+
+namespace roomcast::net {
+namespace {
+
+using engineio::PacketType;
+using engineio::Reaction;
+using engineio::Transport;
+
+const core::SharedPacket& PingPacket() {
+  static const core::SharedPacket packet = core::MakePacket("2");
+  return packet;
+}
+
+std::string_view kReasonSlowConsumer = "slow consumer";
+
+}  // namespace
+
+EngineSession::EngineSession(std::string sid, Shard& shard, const EngineEndpoint& endpoint,
+                             Transport transport, core::Counters& counters)
+    : sid_(std::move(sid)),
+      shard_(shard),
+      endpoint_(endpoint),
+      counters_(counters),
+      state_(transport, endpoint.options().protocol, engineio::Clock::now()),
+      timer_(shard.io()) {
+  core::Counters::Bump(counters_.sessions_opened);
+}
+
+EngineSession::~EngineSession() { core::Counters::Bump(counters_.sessions_closed); }
+
+void EngineSession::Start(std::unique_ptr<SessionListener> listener) {
+  listener_ = std::move(listener);
+  ArmTimer();
+}
+
+void EngineSession::ArmTimer() {
+  timer_.expires_at(state_.NextDeadline());
+  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!ec && self && !self->closed_) {
+      self->OnTimer();
+    }
+  });
+}
+
+void EngineSession::OnTimer() {
+  switch (state_.Expire(engineio::Clock::now())) {
+    case engineio::Due::kSendPing:
+      Enqueue(PingPacket());
+      break;
+    case engineio::Due::kPingTimeout:
+      Close(engineio::kReasonPingTimeout);
+      return;
+    case engineio::Due::kUpgradeTimeout:
+      DropProbe();
+      break;
+    case engineio::Due::kNothing:
+      break;
+  }
+  ArmTimer();
+}
+
+// --- Transports -----------------------------------------------------------
+
+void EngineSession::AttachWebSocket(std::shared_ptr<WebSocketChannel> channel) {
+  websocket_ = std::move(channel);
+  std::weak_ptr<EngineSession> weak = weak_from_this();
+  websocket_->StartReading(
+      [weak](std::string_view data, bool binary) {
+        if (auto self = weak.lock()) {
+          self->OnWebSocketFrame(data, binary);
+        }
+      },
+      [weak](boost::beast::error_code) {
+        if (auto self = weak.lock()) {
+          self->Close(engineio::kReasonTransportClose);
+        }
+      });
+  Flush();
+}
+
+void EngineSession::OnWebSocketFrame(std::string_view data, bool binary) {
+  if (binary) {
+    OnPacket(engineio::Packet{PacketType::kMessage, std::string(data), true});
+    return;
+  }
+  absl::StatusOr<engineio::Packet> packet = engineio::DecodeTextPacket(data);
+  if (!packet.ok()) {
+    core::Counters::Bump(counters_.protocol_errors);
+    Close(engineio::kReasonParseError);
+    return;
+  }
+  OnPacket(*packet);
+}
+
+void EngineSession::OnPacket(const engineio::Packet& packet) {
+  if (closed_) {
+    return;
+  }
+  switch (state_.OnPacket(packet, engineio::Clock::now())) {
+    case Reaction::kDeliver:
+      listener_->OnMessage(packet.data, packet.binary);
+      return;
+    case Reaction::kClose:
+      CloseTransports(/*client_initiated=*/true);
+      Close(engineio::kReasonTransportClose);
+      return;
+    case Reaction::kProtocolError:
+      core::Counters::Bump(counters_.protocol_errors);
+      Close(engineio::kReasonParseError);
+      return;
+    default:
+      return;
+  }
+}
+
+void EngineSession::OnPollGet(const std::shared_ptr<HttpConnection>& connection, Request request) {
+  if (pending_poll_) {
+    // At most one GET at a time: the second is an error and ends the session.
+    connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
+    core::Counters::Bump(counters_.protocol_errors);
+    Close(engineio::kReasonTransportError);
+    return;
+  }
+  pending_poll_ = PendingPoll{connection, std::move(request)};
+  std::weak_ptr<EngineSession> weak = weak_from_this();
+  connection->WatchForClose([weak] {
+    if (auto self = weak.lock()) {
+      self->pending_poll_.reset();
+      self->Close(engineio::kReasonTransportClose);
+    }
+  });
+  if (state_.upgrading() && probe_) {
+    AnswerPoll("6");  // Let the client's poll loop drain while it probes.
+    return;
+  }
+  Flush();
+}
+
+void EngineSession::OnPollPost(const std::shared_ptr<HttpConnection>& connection,
+                               Request request) {
+  if (auto type = HeaderValue(request, http::field::content_type);
+      type && type->starts_with("application/octet-stream")) {
+    connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
+    return;
+  }
+  absl::StatusOr<std::vector<engineio::Packet>> packets = engineio::DecodePayload(request.body());
+  if (!packets.ok()) {
+    connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
+    core::Counters::Bump(counters_.protocol_errors);
+    Close(engineio::kReasonParseError);
+    return;
+  }
+  // Answer first: packets may close the session, and the POST itself succeeded.
+  connection->Reply(endpoint_.PollResponse(request, http::status::ok, "ok"));
+  auto keep_alive = shared_from_this();
+  for (const engineio::Packet& packet : *packets) {
+    if (closed_) {
+      break;
+    }
+    OnPacket(packet);
+  }
+}
+
+void EngineSession::OnUpgradeRequest(const std::shared_ptr<HttpConnection>& connection,
+                                     Request request) {
+  if (!state_.BeginUpgrade(engineio::Clock::now())) {
+    // Already on WebSocket, or another probe runs: this one is refused.
+    connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
+    return;
+  }
+  ArmTimer();
+  probe_ = std::make_shared<WebSocketChannel>(connection->TakeStream(),
+                                              endpoint_.options().protocol.max_payload);
+  std::weak_ptr<EngineSession> weak = weak_from_this();
+  std::weak_ptr<WebSocketChannel> weak_probe = probe_;
+  probe_->Accept(std::move(request), [weak, weak_probe](boost::beast::error_code ec) {
+    auto self = weak.lock();
+    auto probe = weak_probe.lock();
+    if (!self || !probe || probe != self->probe_) {
+      return;
+    }
+    if (ec) {
+      self->DropProbe();
+      return;
+    }
+    probe->StartReading(
+        [weak, weak_probe](std::string_view data, bool binary) {
+          auto self = weak.lock();
+          if (self && self->probe_ == weak_probe.lock()) {
+            self->OnProbeFrame(data, binary);
+          } else if (self && self->websocket_ == weak_probe.lock()) {
+            self->OnWebSocketFrame(data, binary);  // The probe became the transport.
+          }
+        },
+        [weak, weak_probe](boost::beast::error_code) {
+          auto self = weak.lock();
+          if (!self) {
+            return;
+          }
+          if (self->probe_ == weak_probe.lock()) {
+            self->probe_.reset();
+            self->state_.AbortUpgrade();
+          } else if (self->websocket_ == weak_probe.lock()) {
+            self->Close(engineio::kReasonTransportClose);
+          }
+        });
+  });
+}
+
+void EngineSession::OnProbeFrame(std::string_view data, bool binary) {
+  absl::StatusOr<engineio::Packet> packet = engineio::DecodeTextPacket(data);
+  const Reaction reaction = packet.ok() && !binary ? state_.OnProbePacket(*packet)
+                                                   : Reaction::kProtocolError;
+  switch (reaction) {
+    case Reaction::kAnswerProbe:
+      probe_->WritePacket(core::MakePacket("3probe"), [](boost::beast::error_code) {});
+      if (pending_poll_) {
+        AnswerPoll("6");
+      }
+      return;
+    case Reaction::kCompleteUpgrade:
+      websocket_ = std::move(probe_);
+      if (pending_poll_) {
+        AnswerPoll("6");
+      }
+      Flush();
+      return;
+    default:
+      DropProbe();
+  }
+}
+
+void EngineSession::DropProbe() {
+  state_.AbortUpgrade();
+  if (auto probe = std::move(probe_)) {
+    probe->Close();
+  }
+  Flush();  // What waited for the WebSocket goes out by polling after all.
+}
+
+// --- Outgoing packets -----------------------------------------------------
+
+bool EngineSession::Writable() const {
+  return state_.transport() == Transport::kWebSocket ? websocket_ && !websocket_writing_
+                                                     : pending_poll_.has_value();
+}
+
+bool EngineSession::Send(const core::SharedPacket& packet) {
+  if (closed_) {
+    return false;
+  }
+  if (packet->is_volatile && !Writable()) {
+    core::Counters::Bump(counters_.dropped_volatile);
+    return false;  // Socket.IO's rule: volatile packets skip a busy transport.
+  }
+  if (queued_bytes_ + packet->bytes() > endpoint_.options().send_queue_bytes) {
+    core::Counters::Bump(counters_.slow_consumer_disconnects);
+    Close(kReasonSlowConsumer);
+    return false;
+  }
+  Enqueue(packet);
+  return true;
+}
+
+void EngineSession::Enqueue(core::SharedPacket packet) {
+  queued_bytes_ += packet->bytes();
+  queue_.push_back(std::move(packet));
+  if (!flush_posted_) {
+    // Everything queued in this turn of the loop goes out together.
+    flush_posted_ = true;
+    boost::asio::post(shard_.io(), [self = shared_from_this()] {
+      self->flush_posted_ = false;
+      self->Flush();
+    });
+  }
+}
+
+void EngineSession::Flush() {
+  if (closed_ || queue_.empty()) {
+    return;
+  }
+  if (state_.transport() == Transport::kWebSocket) {
+    FlushWebSocket();
+  } else if (pending_poll_ && !state_.upgrading()) {
+    FlushPoll();
+  }
+}
+
+void EngineSession::FlushPoll() {
+  std::string payload;
+  for (const core::SharedPacket& packet : queue_) {
+    if (!packet->text.empty()) {
+      engineio::AppendToPayload(payload, packet->text, false);
+    }
+    for (const std::string& attachment : packet->attachments) {
+      engineio::AppendToPayload(payload, attachment, true);
+    }
+  }
+  queue_.clear();
+  queued_bytes_ = 0;
+  AnswerPoll(std::move(payload));
+}
+
+void EngineSession::FlushWebSocket() {
+  if (!websocket_ || websocket_writing_ || queue_.empty()) {
+    return;
+  }
+  websocket_writing_ = true;
+  websocket_->WritePacket(queue_.front(), [weak = weak_from_this()](boost::beast::error_code ec) {
+    auto self = weak.lock();
+    if (!self) {
+      return;
+    }
+    self->websocket_writing_ = false;
+    if (!self->queue_.empty()) {
+      self->queued_bytes_ -= self->queue_.front()->bytes();
+      self->queue_.pop_front();
+    }
+    if (ec) {
+      self->Close(engineio::kReasonTransportError);
+      return;
+    }
+    self->FlushWebSocket();
+  });
+}
+
+void EngineSession::AnswerPoll(std::string payload) {
+  if (!pending_poll_) {
+    return;
+  }
+  PendingPoll poll = std::move(*pending_poll_);
+  pending_poll_.reset();
+  poll.connection->Reply(endpoint_.PollResponse(poll.request, http::status::ok, std::move(payload)));
+}
+
+std::function<void(socketio::Link::Task)> EngineSession::Poster() const {
+  // The shard's io_context lives as long as the process: safe from any thread.
+  return [&io = shard_.io()](Task task) {
+    boost::asio::post(io, [task = std::move(task)]() mutable { std::move(task)(); });
+  };
+}
+
+// --- Closing --------------------------------------------------------------
+
+void EngineSession::CloseTransports(bool client_initiated) {
+  if (pending_poll_) {
+    // The client closed: its poll just ends. We closed: it learns why.
+    AnswerPoll(client_initiated ? "6" : "1");
+  }
+  if (websocket_) {
+    websocket_->Close();
+  }
+  DropProbe();
+}
+
+void EngineSession::Close(std::string_view reason) {
+  if (closed_) {
+    return;
+  }
+  auto keep_alive = shared_from_this();
+  closed_ = true;
+  timer_.cancel();
+  CloseTransports(/*client_initiated=*/false);
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (auto listener = std::move(listener_)) {
+    listener->OnClose(reason);
+  }
+  shard_.sessions().erase(sid_);
+}
+
+}  // namespace roomcast::net

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "server/core/counters.h"
+#include "server/core/encoded_packet.h"
+#include "server/engineio/packet.h"
+#include "server/engineio/session_state.h"
+#include "server/net/http_connection.h"
+#include "server/net/http_types.h"
+#include "server/net/shard.h"
+#include "server/net/websocket_channel.h"
+#include "server/socketio/link.h"
+
+namespace roomcast::net {
+
+class EngineEndpoint;
+class EngineSession;
+
+// The layer above an Engine.IO session: Socket.IO, or the echo profile.
+class SessionListener {
+ public:
+  virtual ~SessionListener() = default;
+  virtual void OnMessage(std::string_view data, bool binary) = 0;
+  virtual void OnClose(std::string_view reason) = 0;
+};
+
+// One Engine.IO session, pinned to its shard: the packet queue (bounded in
+// bytes), the heartbeat timer, and whichever transport carries it — held
+// long-poll GETs, or a WebSocket, with the probe that upgrades one to the other.
+class EngineSession final : public std::enable_shared_from_this<EngineSession>,
+                            public socketio::Link {
+ public:
+  EngineSession(std::string sid, Shard& shard, const EngineEndpoint& endpoint,
+                engineio::Transport transport, core::Counters& counters);
+  ~EngineSession() override;
+
+  const std::string& sid() const { return sid_; }
+  Shard& shard() { return shard_; }
+  const EngineEndpoint& endpoint() const { return endpoint_; }
+  engineio::Transport transport() const { return state_.transport(); }
+  bool closed() const { return closed_; }
+
+  void Start(std::unique_ptr<SessionListener> listener);
+  void AttachWebSocket(std::shared_ptr<WebSocketChannel> channel);
+
+  void OnPollGet(const std::shared_ptr<HttpConnection>& connection, Request request);
+  void OnPollPost(const std::shared_ptr<HttpConnection>& connection, Request request);
+  void OnUpgradeRequest(const std::shared_ptr<HttpConnection>& connection, Request request);
+
+  // socketio::Link
+  bool Send(const core::SharedPacket& packet) override;
+  void Close(std::string_view reason) override;
+  std::function<void(Task)> Poster() const override;
+
+ private:
+  struct PendingPoll {
+    std::shared_ptr<HttpConnection> connection;
+    Request request;
+  };
+
+  void ArmTimer();
+  void OnTimer();
+  void OnPacket(const engineio::Packet& packet);
+  void OnWebSocketFrame(std::string_view data, bool binary);
+  void OnProbeFrame(std::string_view data, bool binary);
+  void Enqueue(core::SharedPacket packet);
+  bool Writable() const;
+  void Flush();
+  void FlushPoll();
+  void FlushWebSocket();
+  void AnswerPoll(std::string payload);
+  void DropProbe();
+  void CloseTransports(bool client_initiated);
+
+  std::string sid_;
+  Shard& shard_;
+  const EngineEndpoint& endpoint_;
+  core::Counters& counters_;
+  engineio::SessionState state_;
+  std::unique_ptr<SessionListener> listener_;
+  boost::asio::steady_timer timer_;
+  bool closed_ = false;
+
+  std::deque<core::SharedPacket> queue_;
+  size_t queued_bytes_ = 0;
+  bool flush_posted_ = false;
+
+  std::optional<PendingPoll> pending_poll_;
+  std::shared_ptr<WebSocketChannel> websocket_;
+  bool websocket_writing_ = false;
+  std::shared_ptr<WebSocketChannel> probe_;
+};
+
+}  // namespace roomcast::net

@@ -1,0 +1,149 @@
+#include "server/net/http_connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "server/engineio/handshake.h"
+
+namespace roomcast::net {
+namespace {
+
+namespace beast = boost::beast;
+using boost::asio::ip::tcp;
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+
+}  // namespace
+
+HttpConnection::HttpConnection(tcp::socket socket, Shard& shard, const Router& router)
+    : stream_(std::move(socket)), shard_(shard), router_(router) {}
+
+void HttpConnection::Start() { ReadRequest(); }
+
+void HttpConnection::ReadRequest() {
+  parser_.emplace();
+  parser_->body_limit(router_.body_limit());
+  stream_.expires_after(kIdleTimeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+}
+
+void HttpConnection::OnRead(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    RejectOversized();
+    return;
+  }
+  if (ec) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return;
+  }
+  stream_.expires_never();  // Held polls are timed by the Engine.IO heartbeat.
+  Dispatch(parser_->release());
+}
+
+void HttpConnection::Dispatch(Request request) {
+  waiting_reply_ = true;
+  router_.Dispatch(shared_from_this(), std::move(request));
+}
+
+void HttpConnection::RejectOversized() {
+  Request& request = parser_->get();
+  Response response = JsonResponse(request, http::status::payload_too_large,
+                                   R"({"code":3,"message":"Payload too large"})");
+  response.keep_alive(false);
+  waiting_reply_ = true;
+  Reply(std::move(response));
+}
+
+void HttpConnection::Reply(Response response) {
+  if (!waiting_reply_ || taken_) {
+    return;
+  }
+  waiting_reply_ = false;
+  stream_.socket().cancel();  // Ends a WatchForClose wait, if any.
+  pending_write_ = std::make_shared<Response>(std::move(response));
+  stream_.expires_after(kIdleTimeout);
+  http::async_write(stream_, *pending_write_,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      const bool keep_alive = self->pending_write_->keep_alive();
+                      self->pending_write_.reset();
+                      if (ec) {
+                        return;
+                      }
+                      if (keep_alive) {
+                        self->ReadRequest();
+                      } else {
+                        self->LingerAndClose();
+                      }
+                    });
+}
+
+// Half-closes and drains what the client still sends (say, the rest of an
+// oversized body), so it reads our response instead of a connection reset.
+void HttpConnection::LingerAndClose() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLingerTimeout);
+  auto scratch = std::make_shared<std::array<char, 16384>>();
+  auto drain = std::make_shared<std::function<void(beast::error_code, size_t)>>();
+  *drain = [self = shared_from_this(), scratch, drain](beast::error_code ec, size_t) {
+    if (ec) {
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
+      *drain = nullptr;  // Breaks the self-reference.
+      return;
+    }
+    self->stream_.async_read_some(boost::asio::buffer(*scratch), *drain);
+  };
+  stream_.async_read_some(boost::asio::buffer(*scratch), *drain);
+}
+
+void HttpConnection::WatchForClose(absl::AnyInvocable<void() &&> on_close) {
+  auto callback = std::make_shared<absl::AnyInvocable<void() &&>>(std::move(on_close));
+  stream_.socket().async_wait(
+      tcp::socket::wait_read, [self = shared_from_this(), callback](beast::error_code ec) {
+        if (ec || !self->waiting_reply_) {
+          return;  // Cancelled: the reply was written.
+        }
+        beast::error_code available_ec;
+        if (self->stream_.socket().available(available_ec) == 0) {
+          self->waiting_reply_ = false;  // EOF or reset: the client left.
+          beast::error_code ignored;
+          self->stream_.socket().close(ignored);
+          std::move (*callback)();
+        }
+        // Otherwise the client pipelined a request; it is read after the reply.
+      });
+}
+
+beast::tcp_stream HttpConnection::TakeStream() {
+  taken_ = true;
+  return std::move(stream_);
+}
+
+void HttpConnection::MoveTo(Shard& target, Request request) {
+  beast::error_code ec;
+  tcp::socket& socket = stream_.socket();
+  const tcp::endpoint local = socket.local_endpoint(ec);
+  if (ec) {
+    return;
+  }
+  const auto fd = socket.release(ec);
+  if (ec) {
+    return;
+  }
+  taken_ = true;
+  boost::asio::post(target.io(), [&target, &router = router_, fd, protocol = local.protocol(),
+                                  buffer = std::move(buffer_),
+                                  request = std::move(request)]() mutable {
+    tcp::socket socket(target.io(), protocol, fd);
+    auto moved = std::make_shared<HttpConnection>(std::move(socket), target, router);
+    moved->buffer_ = std::move(buffer);
+    moved->stream_.expires_never();
+    moved->Dispatch(std::move(request));
+  });
+}
+
+}  // namespace roomcast::net

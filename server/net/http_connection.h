@@ -1,0 +1,55 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+
+#include "absl/functional/any_invocable.h"
+#include "server/net/http_types.h"
+#include "server/net/router.h"
+#include "server/net/shard.h"
+
+namespace roomcast::net {
+
+// One HTTP/1.1 connection: reads requests one at a time, hands each to the
+// router, and writes the reply when the handler gives it (at once, or later
+// for a held long-poll). A handler may also take the stream (WebSocket) or
+// move the connection to the shard that owns the session it names.
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+ public:
+  HttpConnection(boost::asio::ip::tcp::socket socket, Shard& shard, const Router& router);
+
+  void Start();
+  Shard& shard() { return shard_; }
+  const Router& router() const { return router_; }
+
+  // Writes the response, then reads the next request or closes.
+  void Reply(Response response);
+  // While a reply is held: `on_close` runs if the client goes away first.
+  void WatchForClose(absl::AnyInvocable<void() &&> on_close);
+  // The raw stream and the bytes read past the request, for a WebSocket.
+  boost::beast::tcp_stream TakeStream();
+  // Continues this connection on `target`'s thread, starting with `request`.
+  void MoveTo(Shard& target, Request request);
+
+ private:
+  void ReadRequest();
+  void OnRead(boost::beast::error_code ec);
+  void Dispatch(Request request);
+  void RejectOversized();
+  void LingerAndClose();
+
+  boost::beast::tcp_stream stream_;
+  Shard& shard_;
+  const Router& router_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Response> pending_write_;
+  bool waiting_reply_ = false;
+  bool taken_ = false;
+};
+
+}  // namespace roomcast::net

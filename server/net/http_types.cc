@@ -1,0 +1,27 @@
+#include "server/net/http_types.h"
+
+namespace roomcast::net {
+
+Response MakeResponse(const Request& request, http::status status, std::string body,
+                      std::string_view content_type) {
+  Response response(status, request.version());
+  response.set(http::field::content_type, content_type);
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+Response JsonResponse(const Request& request, http::status status, std::string json) {
+  return MakeResponse(request, status, std::move(json), "application/json");
+}
+
+std::optional<std::string_view> HeaderValue(const Request& request, http::field field) {
+  auto it = request.find(field);
+  if (it == request.end()) {
+    return std::nullopt;
+  }
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+}  // namespace roomcast::net

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/status/status.h"
+#include "server/net/router.h"
+#include "server/net/shard.h"
+
+namespace roomcast::net {
+
+// Accepts TCP connections and deals them out to the shards in turn.
+// Binding `::` accepts IPv4 too (dual-stack), so `localhost` works whether
+// it resolves to 127.0.0.1 or ::1.
+class Listener {
+ public:
+  Listener(Shards& shards, const Router& router);
+
+  absl::Status Listen(const std::string& host, uint16_t port);
+  uint16_t port() const { return port_; }
+  void Start();
+  // Stops accepting; open connections are left alone.
+  void Stop();
+
+ private:
+  void Accept();
+
+  Shards& shards_;
+  const Router& router_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_;
+  uint16_t port_ = 0;
+  size_t next_shard_ = 0;
+};
+
+}  // namespace roomcast::net

@@ -1,0 +1,34 @@
+#include "server/core/string_view.h"
+#include "server/net/router.h"
+
+#include "server/net/http_connection.h"
+
+namespace roomcast::net {
+
+void Router::AddPrefix(std::string prefix, HttpRoute& route) {
+  prefixes_.emplace_back(std::move(prefix), &route);
+}
+
+void Router::AddExact(std::string path, Simple handler) {
+  exact_[std::move(path)] = std::move(handler);
+}
+
+void Router::Dispatch(const std::shared_ptr<HttpConnection>& connection, Request request) const {
+  std::string_view target(request.target().data(), request.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  for (const auto& [prefix, route] : prefixes_) {
+    // "/socket.io" without the slash is the same endpoint.
+    if (path.starts_with(prefix) || path == std::string_view(prefix).substr(0, prefix.size() - 1)) {
+      route->Handle(connection, std::move(request));
+      return;
+    }
+  }
+  if (auto it = exact_.find(ToAbsl(path)); it != exact_.end()) {
+    connection->Reply(it->second(request));
+    return;
+  }
+  connection->Reply(JsonResponse(request, http::status::not_found,
+                                 R"({"code":5,"message":"Not Found"})"));
+}
+
+}  // namespace roomcast::net

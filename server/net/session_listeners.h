@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "server/core/counters.h"
+#include "server/net/engine_session.h"
+#include "server/socketio/connection.h"
+#include "server/socketio/handler.h"
+
+namespace roomcast::net {
+
+// Socket.IO over an Engine.IO session, with the connect timeout.
+class SocketIoListener final : public SessionListener {
+ public:
+  SocketIoListener(EngineSession& session, const socketio::Namespaces& namespaces,
+                   core::Counters& counters, std::chrono::milliseconds connect_timeout);
+
+  void OnMessage(std::string_view data, bool binary) override;
+  void OnClose(std::string_view reason) override;
+
+ private:
+  socketio::Connection connection_;
+  boost::asio::steady_timer connect_timer_;
+};
+
+// Raw Engine.IO echo: every message goes back as it came (conformance profile).
+class EchoListener final : public SessionListener {
+ public:
+  explicit EchoListener(EngineSession& session) : session_(session) {}
+
+  void OnMessage(std::string_view data, bool binary) override;
+  void OnClose(std::string_view reason) override {}
+
+ private:
+  EngineSession& session_;
+};
+
+}  // namespace roomcast::net

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "server/core/encoded_packet.h"
+#include "server/net/http_types.h"
+
+namespace roomcast::net {
+
+// One WebSocket connection carrying Engine.IO frames: a read loop that
+// hands every message to its owner, and one packet written at a time
+// (its text frame, then its attachments as binary frames).
+class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
+ public:
+  using FrameHandler = std::function<void(std::string_view data, bool binary)>;
+  using Callback = std::function<void(boost::beast::error_code)>;
+
+  WebSocketChannel(boost::beast::tcp_stream stream, size_t max_message_bytes);
+
+  // Completes the HTTP upgrade; `on_done` gets the outcome.
+  void Accept(Request request, Callback on_done);
+  // Reads until the connection ends; `on_end` runs once, with the reason.
+  void StartReading(FrameHandler on_frame, Callback on_end);
+  void WritePacket(core::SharedPacket packet, Callback on_done);
+  // A close frame, then the connection ends (the read loop sees it).
+  void Close();
+
+ private:
+  void ReadNext();
+  void WriteFrame(size_t index);
+  void FinishWrite(boost::beast::error_code ec);
+  void SendClose();
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer read_buffer_;
+  FrameHandler on_frame_;
+  Callback on_end_;
+  core::SharedPacket writing_;
+  Callback on_written_;
+  bool close_requested_ = false;
+  bool close_sent_ = false;
+};
+
+}  // namespace roomcast::net

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "server/core/counters.h"
+#include "server/core/room_index.h"
+#include "server/socketio/handler.h"
+#include "server/socketio/link.h"
+#include "server/socketio/packet.h"
+#include "server/socketio/socket.h"
+
+namespace roomcast::socketio {
+
+inline constexpr std::string_view kReasonClientDisconnect = "client namespace disconnect";
+inline constexpr std::string_view kReasonServerDisconnect = "server namespace disconnect";
+
+// The Socket.IO side of one Engine.IO session: decodes its messages,
+// connects namespaces and routes events, acks and disconnects to sockets.
+// A packet that breaks the protocol closes this session and nothing else.
+class Connection {
+ public:
+  Connection(const Namespaces& namespaces, Link& link, core::RoomIndex& rooms,
+             core::Counters& counters);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void OnText(std::string_view text);
+  void OnBinary(std::string_view bytes);
+  // The Engine.IO session ended: every socket disconnects with `reason`.
+  void OnClose(std::string_view reason);
+  // connectTimeout passed: closes the session unless a namespace was connected.
+  void OnConnectTimeout();
+
+  // Server-side disconnect of one namespace (`41<nsp>` to the client).
+  void Disconnect(const std::string& nsp);
+  // Server-side close of the whole session.
+  void CloseAll(std::string_view reason) { link_.Close(reason); }
+
+  size_t socket_count() const { return sockets_.size(); }
+
+ private:
+  void OnPacket(Packet packet);
+  void OnConnect(Packet packet);
+  void Fail(std::string_view why);
+  void RefuseConnect(std::string_view nsp, std::string_view message);
+  void RemoveSocket(const std::string& nsp, std::string_view reason);
+
+  const Namespaces& namespaces_;
+  Link& link_;
+  core::RoomIndex& rooms_;
+  core::Counters& counters_;
+  Decoder decoder_;
+  bool ever_connected_ = false;
+  bool closed_ = false;
+  absl::flat_hash_map<std::string, std::shared_ptr<Socket>> sockets_;
+};
+
+}  // namespace roomcast::socketio

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+
+#include "server/core/string_view.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+
+namespace roomcast::socketio {
+
+class Socket;
+
+// An event a client sent, without its name in `args`.
+struct Event {
+  std::string name;
+  boost::json::array args;  // Binary arguments are placeholders into `attachments`.
+  std::vector<std::string> attachments;
+  std::optional<uint64_t> ack_id;  // Set when the client waits for an ack.
+};
+
+// What an application does with the sockets of one namespace.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Decides a CONNECT before it is answered; an error refuses it with its message.
+  virtual absl::Status Authorize(Socket& socket) { return absl::OkStatus(); }
+  // After the CONNECT was answered.
+  virtual void OnConnected(Socket& socket) {}
+  virtual void OnEvent(Socket& socket, Event event) = 0;
+  virtual void OnDisconnect(Socket& socket, std::string_view reason) {}
+};
+
+// The namespaces a server offers, each with its handler.
+class Namespaces {
+ public:
+  void Add(std::string nsp, Handler& handler) { handlers_[std::move(nsp)] = &handler; }
+  Handler* Find(std::string_view nsp) const {
+    auto it = handlers_.find(ToAbsl(nsp));
+    return it == handlers_.end() ? nullptr : it->second;
+  }
+
+ private:
+  absl::flat_hash_map<std::string, Handler*> handlers_;
+};
+
+}  // namespace roomcast::socketio

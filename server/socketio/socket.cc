@@ -1,0 +1,114 @@
+#include "server/socketio/socket.h"
+
+#include <boost/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "server/socketio/packet.h"
+
+namespace roomcast::socketio {
+
+Socket::Socket(std::string id, std::string nsp, boost::json::object auth, Link& link,
+               core::RoomIndex& rooms)
+    : id_(std::move(id)), nsp_(std::move(nsp)), auth_(std::move(auth)), link_(link), index_(rooms) {}
+
+Socket::~Socket() { Detach(); }
+
+bool Socket::Deliver(const core::SharedPacket& packet) {
+  return attached_ && link_.Send(packet);
+}
+
+void Socket::SendPacket(int type, std::optional<uint64_t> ack_id, const boost::json::array& args,
+                        std::vector<std::string> attachments) {
+  Packet packet;
+  const bool binary = !attachments.empty();
+  packet.type = static_cast<PacketType>(binary ? type + 3 : type);  // EVENT->BINARY_EVENT, ACK->BINARY_ACK
+  packet.nsp = nsp_;
+  packet.id = ack_id;
+  packet.data = args;
+  packet.attachments = std::move(attachments);
+  std::string text = absl::StrCat("4", EncodeText(packet));
+  link_.Send(core::MakePacket(std::move(text), std::move(packet.attachments)));
+}
+
+void Socket::Emit(std::string_view event, const boost::json::array& args,
+                  std::vector<std::string> attachments) {
+  boost::json::array full;
+  full.reserve(args.size() + 1);
+  full.emplace_back(event);
+  full.insert(full.end(), args.begin(), args.end());
+  SendPacket(static_cast<int>(PacketType::kEvent), std::nullopt, full, std::move(attachments));
+}
+
+void Socket::EmitWithAck(std::string_view event, const boost::json::array& args,
+                         std::vector<std::string> attachments, AckCallback on_ack) {
+  const uint64_t id = next_ack_id_++;
+  pending_acks_.emplace(id, std::move(on_ack));
+  boost::json::array full;
+  full.emplace_back(event);
+  full.insert(full.end(), args.begin(), args.end());
+  SendPacket(static_cast<int>(PacketType::kEvent), id, full, std::move(attachments));
+}
+
+void Socket::Ack(uint64_t id, const boost::json::array& args,
+                 std::vector<std::string> attachments) {
+  SendPacket(static_cast<int>(PacketType::kAck), id, args, std::move(attachments));
+}
+
+void Socket::OnAck(uint64_t id, boost::json::array args, std::vector<std::string> attachments) {
+  auto it = pending_acks_.find(id);
+  if (it == pending_acks_.end()) {
+    return;  // Unknown or already answered: the reference server ignores it too.
+  }
+  AckCallback callback = std::move(it->second);
+  pending_acks_.erase(it);
+  std::move(callback)(std::move(args), std::move(attachments));
+}
+
+std::function<void(Socket::Task)> Socket::Deferred() {
+  return [poster = link_.Poster(), weak = weak_from_this()](Task task) {
+    poster([weak, task = std::move(task)]() mutable {
+      if (auto self = weak.lock(); self && self->attached_) {
+        std::move(task)(*self);
+      }
+    });
+  };
+}
+
+void Socket::Join(std::string_view room) {
+  if (rooms_.emplace(room).second && attached_) {
+    index_.Join(nsp_, room, this);
+  }
+}
+
+void Socket::Leave(std::string_view room) {
+  if (rooms_.erase(std::string(room)) > 0 && attached_) {
+    index_.Leave(nsp_, room, this);
+  }
+}
+
+void Socket::Attach() {
+  if (attached_) {
+    return;
+  }
+  attached_ = true;
+  rooms_.insert(id_);
+  index_.AddMember(nsp_, this);
+  for (const std::string& room : rooms_) {
+    index_.Join(nsp_, room, this);
+  }
+  boost::json::object reply;
+  reply["sid"] = id_;
+  link_.Send(core::MakePacket(
+      absl::StrCat("40", NamespacePrefix(nsp_), boost::json::serialize(reply))));
+}
+
+void Socket::Detach() {
+  if (!attached_) {
+    return;
+  }
+  attached_ = false;
+  index_.RemoveMember(nsp_, this);
+  pending_acks_.clear();
+}
+
+}  // namespace roomcast::socketio

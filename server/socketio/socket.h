@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "server/core/encoded_packet.h"
+#include "server/core/room_index.h"
+#include "server/socketio/link.h"
+
+namespace roomcast::socketio {
+
+// One client's membership of one namespace (server side `socket`).
+class Socket final : public core::Recipient, public std::enable_shared_from_this<Socket> {
+ public:
+  using AckCallback =
+      absl::AnyInvocable<void(boost::json::array args, std::vector<std::string> attachments) &&>;
+
+  Socket(std::string id, std::string nsp, boost::json::object auth, Link& link,
+         core::RoomIndex& rooms);
+  ~Socket() override;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  const std::string& id() const { return id_; }
+  const std::string& nsp() const { return nsp_; }
+  const boost::json::object& auth() const { return auth_; }
+  // Every room the socket is in, its own id room included, sorted.
+  const absl::btree_set<std::string>& rooms() const { return rooms_; }
+
+  bool Deliver(const core::SharedPacket& packet) override;
+
+  void Emit(std::string_view event, const boost::json::array& args,
+            std::vector<std::string> attachments = {});
+  void EmitWithAck(std::string_view event, const boost::json::array& args,
+                   std::vector<std::string> attachments, AckCallback on_ack);
+  void Ack(uint64_t id, const boost::json::array& args,
+           std::vector<std::string> attachments = {});
+
+  // A function, callable from any thread, that runs a task later on this
+  // socket's thread if the socket is still connected by then.
+  using Task = absl::AnyInvocable<void(Socket&) &&>;
+  std::function<void(Task)> Deferred();
+
+  void Join(std::string_view room);
+  void Leave(std::string_view room);
+
+  // Joins its id room and the namespace; answers the CONNECT.
+  void Attach();
+  // Leaves every room and the namespace; nothing is delivered after this.
+  void Detach();
+  // An ACK from the client for one of our EmitWithAck calls.
+  void OnAck(uint64_t id, boost::json::array args, std::vector<std::string> attachments);
+
+ private:
+  void SendPacket(int type, std::optional<uint64_t> ack_id, const boost::json::array& args,
+                  std::vector<std::string> attachments);
+
+  std::string id_;
+  std::string nsp_;
+  boost::json::object auth_;
+  Link& link_;
+  core::RoomIndex& index_;
+  absl::btree_set<std::string> rooms_;
+  bool attached_ = false;
+  uint64_t next_ack_id_ = 0;
+  absl::flat_hash_map<uint64_t, AckCallback> pending_acks_;
+};
+
+}  // namespace roomcast::socketio

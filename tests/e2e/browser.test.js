@@ -1,0 +1,190 @@
+// Chromium (headless, via playwright-core) loads a page from one origin that
+// connects with the socket.io-client browser bundle to roomcastd on another
+// origin: join ack, upgrade to WebSocket, broadcasts both ways (with binary),
+// and CORS refusal.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startRoomcastd } from '../support/process.js';
+import { stopServer } from '../support/fixtures.js';
+import { baseUrl, broadcast, connect, waitFor } from '../support/sio.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bundlePath = path.join(here, '../node_modules/socket.io-client/dist/socket.io.min.js');
+const artifactsDir = path.join(here, 'artifacts');
+const kChromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const kUiTimeoutMs = 8000;
+
+// The page reads ?url=&room= and reports everything it sees into <pre> elements.
+const kPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>roomcast e2e</title>
+<script src="/socket.io.min.js"></script></head>
+<body>
+<h1>roomcast e2e</h1>
+<pre id="status">loading</pre>
+<pre id="first-transport"></pre>
+<pre id="transport"></pre>
+<pre id="ack"></pre>
+<pre id="event"></pre>
+<pre id="error"></pre>
+<script>
+  const params = new URLSearchParams(location.search);
+  const set = (id, v) => { document.getElementById(id).textContent = typeof v === 'string' ? v : JSON.stringify(v); };
+  const plain = (v) => v instanceof ArrayBuffer ? { bytes: Array.from(new Uint8Array(v)) }
+    : Array.isArray(v) ? v.map(plain)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+    : v;
+  const socket = io(params.get('url'), { reconnection: false });
+  window.roomcastSocket = socket;
+  socket.io.on('open', () => {
+    set('first-transport', socket.io.engine.transport.name);
+    socket.io.engine.on('upgrade', (t) => set('transport', t.name));
+  });
+  socket.on('connect', () => {
+    set('status', 'connected');
+    socket.emit('join', params.get('room'), (ack) => set('ack', ack));
+  });
+  socket.on('connect_error', (err) => { set('status', 'connect_error'); set('error', err.message); });
+  socket.on('news', (data) => set('event', plain(data)));
+</script>
+</body></html>`;
+
+/** Serves the page and the client bundle on 127.0.0.1; resolves { origin, close() }. */
+async function startPageServer() {
+  const bundle = fs.readFileSync(bundlePath);
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://page');
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(kPage);
+    } else if (url.pathname === '/socket.io.min.js') {
+      res.writeHead(200, { 'Content-Type': 'application/javascript' });
+      res.end(bundle);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}
+
+/** Waits until element #id has non-empty text; resolves the text. */
+async function textOf(page, id) {
+  const selector = `#${id}`;
+  await page.waitForFunction((sel) => document.querySelector(sel).textContent !== '', selector, { timeout: kUiTimeoutMs });
+  return page.textContent(selector);
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(artifactsDir, { recursive: true });
+  await page.screenshot({ path: path.join(artifactsDir, `${name}.png`), fullPage: true }).catch(() => {});
+}
+
+describe('browser', () => {
+  let pageServer;
+  let context;
+  let userDataDir;
+
+  before(async () => {
+    pageServer = await startPageServer();
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: kChromiumArgs,
+      timeout: 20000,
+    });
+  });
+
+  after(async () => {
+    await context?.close().catch(() => {});
+    await pageServer?.close();
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  /** Starts roomcastd with `flags`, opens the page against it, runs fn({ page, server }). */
+  async function withPage(name, flags, room, fn) {
+    const server = await startRoomcastd(flags);
+    const page = await context.newPage();
+    try {
+      const target = `${pageServer.origin}/?url=${encodeURIComponent(baseUrl(server.port))}&room=${encodeURIComponent(room)}`;
+      await page.goto(target, { timeout: kUiTimeoutMs });
+      await fn({ page, server });
+    } finally {
+      await screenshot(page, name);
+      await page.close().catch(() => {});
+      await stopServer(server);
+    }
+  }
+
+  it('joins a room cross-origin, upgrades to WebSocket and exchanges broadcasts', async () => {
+    const room = 'browser-room';
+    await withPage('browser-join', ['--enable_client_broadcast'], room, async ({ page, server }) => {
+      assert.deepEqual(JSON.parse(await textOf(page, 'ack')), { ok: true, rooms: [room] });
+      assert.equal(await textOf(page, 'first-transport'), 'polling');
+      assert.equal(await textOf(page, 'transport'), 'websocket');
+      assert.equal(await page.evaluate(() => window.roomcastSocket.io.engine.transport.name), 'websocket');
+
+      // Node -> browser, with a binary attachment.
+      const node = await connect(baseUrl(server.port), { auth: { rooms: [room] } });
+      try {
+        const data = { text: 'hello browser ✓', bytes: Buffer.from([1, 2, 250]) };
+        assert.deepEqual(await broadcast(node, { room, event: 'news', data }), { ok: true, recipients: 2 });
+        assert.deepEqual(JSON.parse(await textOf(page, 'event')), { text: 'hello browser ✓', bytes: { bytes: [1, 2, 250] } });
+
+        // Browser -> Node, with a binary attachment encoded by the browser bundle.
+        const atNode = waitFor(node, 'from-browser', kUiTimeoutMs);
+        const ack = await page.evaluate(
+          (r) => window.roomcastSocket.timeout(5000).emitWithAck('broadcast', {
+            room: r,
+            event: 'from-browser',
+            data: { n: 42, bytes: new Uint8Array([9, 8, 7]) },
+          }),
+          room,
+        );
+        assert.deepEqual(ack, { ok: true, recipients: 2 });
+        const got = await atNode;
+        assert.equal(got.n, 42);
+        assert.deepEqual(Buffer.from(got.bytes), Buffer.from([9, 8, 7]));
+      } finally {
+        node.close();
+      }
+    });
+  });
+
+  it('connects when --cors_origin lists the page origin', async () => {
+    const room = 'cors-ok';
+    await withPage('browser-cors-allowed', [`--cors_origin=${pageServer.origin}`], room, async ({ page }) => {
+      assert.deepEqual(JSON.parse(await textOf(page, 'ack')), { ok: true, rooms: [room] });
+      assert.equal(await textOf(page, 'transport'), 'websocket');
+    });
+  });
+
+  it('cannot connect when --cors_origin does not list the page origin', async () => {
+    await withPage('browser-cors-refused', ['--cors_origin=http://other.example'], 'cors-no', async ({ page }) => {
+      assert.ok((await textOf(page, 'error')).length > 0);
+      assert.equal(await page.textContent('#status'), 'connect_error');
+      assert.equal(await page.textContent('#ack'), '');
+    });
+  });
+});
