@@ -10,6 +10,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -124,6 +126,13 @@ absl::StatusOr<size_t> PositiveSize(int64_t value, std::string_view name) {
 }  // namespace
 
 absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
+  // --help lists the flags of this file (absl's default looks for main's file).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "server/app/config");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Roomcast real-time event gateway (Socket.IO v5 / Engine.IO v4 server).\n"
       "Every flag can also be set by the environment variable named in its help.\n"

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "server/core/string_view.h"
 #include "server/core/room_name.h"
 #include "server/socketio/socket.h"
 
@@ -15,13 +16,13 @@ namespace json = boost::json;
 struct Refusal {
   std::string code;  // invalid_room | forbidden | limit | unknown_event | invalid_request
   std::string message;
-  std::string room;
+  std::optional<std::string> room;  // The first refused room, when there is one.
 };
 
 json::object ErrorAck(const Refusal& refusal) {
   json::object error{{"code", refusal.code}, {"message", refusal.message}};
-  if (!refusal.room.empty()) {
-    error["room"] = refusal.room;
+  if (refusal.room) {
+    error["room"] = *refusal.room;
   }
   return json::object{{"ok", false}, {"error", std::move(error)}};
 }
@@ -54,8 +55,7 @@ absl::StatusOr<std::vector<std::string>> RoomList(const json::value* value, Refu
     }
     std::string_view room = item.as_string();
     if (absl::Status status = core::ValidateRoomName(room); !status.ok()) {
-      refusal = {"invalid_room", std::string(status.message()),
-                 std::string(room.substr(0, core::kMaxRoomNameBytes))};
+      refusal = {"invalid_room", std::string(ToStd(status.message())), std::string(room)};
       return false;
     }
     rooms.emplace_back(room);
@@ -71,7 +71,7 @@ absl::StatusOr<std::vector<std::string>> RoomList(const json::value* value, Refu
   }
   if (value == nullptr || !add(*value)) {
     if (value == nullptr) {
-      refusal = {"invalid_room", "a room name or a list of room names is required", ""};
+      refusal = {"invalid_room", "a room name or a list of room names is required", std::nullopt};
     }
     return absl::InvalidArgumentError(refusal.message);
   }
@@ -97,7 +97,7 @@ absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
   absl::StatusOr<std::vector<std::string>> rooms = RoomList(requested, refusal);
   if (!rooms.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("room '", refusal.room, "' refused: ", refusal.message));
+        absl::StrCat("room '", refusal.room.value_or(""), "' refused: ", refusal.message));
   }
   if (RoomsAfterJoin(socket, *rooms) > options_.max_rooms_per_socket) {
     return absl::ResourceExhaustedError(
@@ -121,7 +121,8 @@ void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
   } else {
     core::Counters::Bump(counters_.unknown_events);
     Reply(socket, event,
-          ErrorAck({"unknown_event", absl::StrCat("no handler for event '", event.name, "'"), ""}));
+          ErrorAck({"unknown_event", absl::StrCat("no handler for event '", event.name, "'"),
+                    std::nullopt}));
   }
 }
 
@@ -193,7 +194,7 @@ void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
   }
   if (!valid) {
     if (refusal.code.empty()) {
-      refusal = {"invalid_request", "expected {event, data, room|rooms, except}", ""};
+      refusal = {"invalid_request", "expected {event, data, room|rooms, except}", std::nullopt};
     }
     Reply(socket, event, ErrorAck(refusal));
     return;
@@ -216,7 +217,8 @@ void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
     // Runs on whichever shard finished last: answer on the socket's own.
     json::object body = result.ok()
                             ? json::object{{"ok", true}, {"recipients", result->recipients}}
-                            : ErrorAck({"invalid_request", std::string(result.status().message()), ""});
+                            : ErrorAck({"invalid_request", std::string(ToStd(result.status().message())),
+                                        std::nullopt});
     reply([ack_id, body = std::move(body)](socketio::Socket& socket) mutable {
       socket.Ack(*ack_id, json::array{std::move(body)});
     });

@@ -14,7 +14,7 @@ net::CorsPolicy CorsFor(const Config& config) {
     return net::CorsPolicy::Parse(config.cors_origin);
   }
   // Unset: any origin while developing; in production only non-browser clients.
-  return config.production ? net::CorsPolicy::Only({}) : net::CorsPolicy::AnyOrigin();
+  return config.production ? net::CorsPolicy::Only({}) : net::CorsPolicy::ReflectAny();
 }
 
 }  // namespace

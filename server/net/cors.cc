@@ -13,7 +13,7 @@ CorsPolicy CorsPolicy::Parse(std::string_view spec) {
   for (absl::string_view origin : absl::StrSplit(ToAbsl(spec), ',', absl::SkipWhitespace())) {
     origin = absl::StripAsciiWhitespace(origin);
     if (origin == "*") {
-      return AnyOrigin();
+      return Wildcard();
     }
     origins.emplace_back(absl::StripSuffix(origin, "/"));
   }
@@ -21,10 +21,14 @@ CorsPolicy CorsPolicy::Parse(std::string_view spec) {
 }
 
 bool CorsPolicy::Allows(std::optional<std::string_view> origin) const {
-  if (!origin || any_) {
+  if (!origin || mode_ != Mode::kList) {
     return true;
   }
   return std::find(origins_.begin(), origins_.end(), *origin) != origins_.end();
+}
+
+std::string CorsPolicy::AllowOriginHeader(std::string_view origin) const {
+  return mode_ == Mode::kWildcard ? "*" : std::string(origin);
 }
 
 }  // namespace roomcast::net

@@ -53,9 +53,11 @@ void EngineEndpoint::AddCorsHeaders(const Request& request, Response& response) 
   if (!origin) {
     return;
   }
-  response.set(http::field::access_control_allow_origin, *origin);
-  response.set(http::field::access_control_allow_credentials, "true");
-  response.set(http::field::vary, "Origin");
+  response.set(http::field::access_control_allow_origin, cors_.AllowOriginHeader(*origin));
+  if (cors_.allow_credentials()) {
+    response.set(http::field::access_control_allow_credentials, "true");
+    response.set(http::field::vary, "Origin");
+  }
 }
 
 Response EngineEndpoint::PollResponse(const Request& request, http::status status,

@@ -61,13 +61,13 @@ int main(int argc, char** argv) {
 
   roomcast::net::HttpServer http(/*shard_count=*/1, options.protocol.max_payload);
   roomcast::net::EngineEndpoint engine_io(
-      http.shards(), options, roomcast::net::CorsPolicy::AnyOrigin(),
+      http.shards(), options, roomcast::net::CorsPolicy::Wildcard(),
       [](roomcast::net::EngineSession& session) {
         return std::make_unique<roomcast::net::EchoListener>(session);
       },
       counters);
   roomcast::net::EngineEndpoint socket_io(
-      http.shards(), options, roomcast::net::CorsPolicy::AnyOrigin(),
+      http.shards(), options, roomcast::net::CorsPolicy::Wildcard(),
       [&](roomcast::net::EngineSession& session) {
         return std::make_unique<roomcast::net::SocketIoListener>(session, namespaces, counters,
                                                                  kConnectTimeout);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Roomcast needs on Debian 12, skipping what is already there.
+#   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh --test   also the test tools (Chromium, npm packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake ninja-build g++ pkg-config libssl-dev libabsl-dev libboost1.81-dev
+  libboost-json1.81-dev libboost-url1.81-dev libspdlog-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(libgtest-dev libgmock-dev chromium)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  command -v node >/dev/null || { echo "install-deps: Node.js 20+ is required for the tests" >&2; exit 1; }
+  # npm ci only when the lock file changed since the last install.
+  if ! cmp -s tests/package-lock.json tests/node_modules/.package-lock.json 2>/dev/null; then
+    (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
