@@ -23,6 +23,11 @@ export function startProcess(binary, args = [], { env = {}, timeoutMs = 10000 } 
   let output = '';
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
+    // A missing or unexecutable binary: report it as an exit, not a crash.
+    child.on('error', (error) => {
+      output += `spawn failed: ${error.message}\n`;
+      resolve({ code: null, signal: null, error });
+    });
   });
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
