@@ -25,8 +25,5 @@ fi
 
 if [[ "${1:-}" == "--test" ]]; then
   command -v node >/dev/null || { echo "install-deps: Node.js 20+ is required for the tests" >&2; exit 1; }
-  # npm ci only when the lock file changed since the last install.
-  if ! cmp -s tests/package-lock.json tests/node_modules/.package-lock.json 2>/dev/null; then
-    (cd tests && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
