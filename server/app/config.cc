@@ -43,6 +43,9 @@ ABSL_FLAG(int64_t, send_queue_bytes, 8 << 20,
           "Env: ROOMCAST_SEND_QUEUE_BYTES.");
 ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
           "Rooms one socket may be in (its own id room aside). Env: ROOMCAST_MAX_ROOMS_PER_SOCKET.");
+ABSL_FLAG(int32_t, event_log_size, 1000,
+          "Events kept in memory per namespace for history and recovery (0 = none). "
+          "Env: ROOMCAST_EVENT_LOG_SIZE.");
 ABSL_FLAG(int32_t, shards, 0,
           "Event-loop threads, one per core; 0 = number of cores. Env: ROOMCAST_SHARDS.");
 ABSL_FLAG(int32_t, drain_grace_ms, 2000,
@@ -74,6 +77,7 @@ constexpr std::pair<const char*, const char*> kEnvironment[] = {
     {"ROOMCAST_MAX_HTTP_BUFFER_SIZE", "max_http_buffer_size"},
     {"ROOMCAST_SEND_QUEUE_BYTES", "send_queue_bytes"},
     {"ROOMCAST_MAX_ROOMS_PER_SOCKET", "max_rooms_per_socket"},
+    {"ROOMCAST_EVENT_LOG_SIZE", "event_log_size"},
     {"ROOMCAST_SHARDS", "shards"},
     {"ROOMCAST_DRAIN_GRACE_MS", "drain_grace_ms"},
     {"ROOMCAST_DRAIN_DEADLINE_MS", "drain_deadline_ms"},
@@ -210,6 +214,13 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
         absl::StrCat("invalid value ", grace, " for --drain_grace_ms: must be >= 0"));
   }
   config.drain_grace = std::chrono::milliseconds(grace);
+
+  const int32_t event_log_size = absl::GetFlag(FLAGS_event_log_size);
+  if (event_log_size < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value ", event_log_size, " for --event_log_size: must be >= 0"));
+  }
+  config.event_log_size = static_cast<size_t>(event_log_size);
 
   const int32_t shards = absl::GetFlag(FLAGS_shards);
   if (shards < 0) {

@@ -24,6 +24,7 @@ struct Config {
   size_t max_http_buffer_size = 1000000;
   size_t send_queue_bytes = 8 << 20;
   size_t max_rooms_per_socket = 1000;
+  size_t event_log_size = 1000;
   size_t shards = 0;
   std::chrono::milliseconds drain_grace{2000};
   std::chrono::milliseconds drain_deadline{10000};

@@ -126,12 +126,26 @@ void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
   }
 }
 
-void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
+namespace {
+
+// The rooms a `join`/`leave` names; on a refusal the client is answered here.
+std::optional<std::vector<std::string>> RoomsOfEvent(socketio::Socket& socket,
+                                                     const socketio::Event& event) {
   Refusal refusal;
   absl::StatusOr<std::vector<std::string>> rooms =
       RoomList(event.args.empty() ? nullptr : &event.args.front(), refusal);
   if (!rooms.ok()) {
     Reply(socket, event, ErrorAck(refusal));
+    return std::nullopt;
+  }
+  return *std::move(rooms);
+}
+
+}  // namespace
+
+void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
+  std::optional<std::vector<std::string>> rooms = RoomsOfEvent(socket, event);
+  if (!rooms) {
     return;
   }
   if (RoomsAfterJoin(socket, *rooms) > options_.max_rooms_per_socket) {
@@ -149,11 +163,8 @@ void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
 }
 
 void RoomEvents::Leave(socketio::Socket& socket, const socketio::Event& event) {
-  Refusal refusal;
-  absl::StatusOr<std::vector<std::string>> rooms =
-      RoomList(event.args.empty() ? nullptr : &event.args.front(), refusal);
-  if (!rooms.ok()) {
-    Reply(socket, event, ErrorAck(refusal));
+  std::optional<std::vector<std::string>> rooms = RoomsOfEvent(socket, event);
+  if (!rooms) {
     return;
   }
   for (const std::string& room : *rooms) {

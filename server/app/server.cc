@@ -22,7 +22,8 @@ net::CorsPolicy CorsFor(const Config& config) {
 Server::Server(Config config)
     : config_(std::move(config)),
       http_(config_.shards, config_.max_http_buffer_size),
-      emitter_(http_.shards(), counters_),
+      event_log_(config_.event_log_size),
+      emitter_(http_.shards(), broker_, event_log_, counters_),
       room_events_(emitter_, counters_,
                    RoomEvents::Options{config_.max_rooms_per_socket,
                                        config_.enable_client_broadcast}) {

@@ -6,11 +6,13 @@
 #include "absl/status/status.h"
 #include "server/app/config.h"
 #include "server/app/room_events.h"
+#include "server/broker/broker.h"
 #include "server/core/counters.h"
 #include "server/core/emitter.h"
 #include "server/net/engine_endpoint.h"
 #include "server/net/http_server.h"
 #include "server/socketio/handler.h"
+#include "server/storage/event_store.h"
 
 namespace roomcast::app {
 
@@ -30,6 +32,8 @@ class Server {
   Config config_;
   core::Counters counters_;
   net::HttpServer http_;
+  broker::LocalBroker broker_;
+  storage::MemoryEventStore event_log_;
   core::Emitter emitter_;
   RoomEvents room_events_;
   socketio::Namespaces namespaces_;

@@ -50,22 +50,42 @@ uint64_t Emitter::NextOffset(const std::string& nsp) {
   return ++offsets_[nsp];
 }
 
+Emitter::Emitter(ShardSet& shards, broker::Broker& broker, storage::EventStore& store,
+                 Counters& counters)
+    : shards_(shards), broker_(broker), store_(store), counters_(counters) {
+  // Emits from other nodes reach this node's sockets the same way.
+  broker_.SetHandler([this](const broker::Envelope& envelope) {
+    Deliver(std::make_shared<const broker::Envelope>(envelope),
+            [](absl::StatusOr<EmitResult>) {});
+  });
+}
+
 void Emitter::Emit(EmitRequest request, Done done) {
   if (absl::Status status = Validate(request); !status.ok()) {
     std::move(done)(status);
     return;
   }
   Counters::Bump(counters_.emits);
-  const SharedPacket packet = Encode(request);
-  auto shared_request = std::make_shared<const EmitRequest>(std::move(request));
-  auto fanout =
-      std::make_shared<Fanout>(shards_.size(), NextOffset(shared_request->nsp), std::move(done));
+  auto envelope = std::make_shared<broker::Envelope>();
+  envelope->packet = Encode(request);
+  envelope->offset = NextOffset(request.nsp);
+  envelope->nsp = std::move(request.nsp);
+  envelope->rooms = std::move(request.rooms);
+  envelope->except = std::move(request.except);
+  if (!request.is_volatile) {
+    store_.Append(*envelope);
+  }
+  broker_.Publish(*envelope);
+  Deliver(std::move(envelope), std::move(done));
+}
+
+void Emitter::Deliver(std::shared_ptr<const broker::Envelope> envelope, Done done) {
+  auto fanout = std::make_shared<Fanout>(shards_.size(), envelope->offset, std::move(done));
   for (size_t shard = 0; shard < shards_.size(); ++shard) {
-    shards_.Run(shard, [this, packet, shared_request, fanout](RoomIndex& rooms) {
+    shards_.Run(shard, [this, envelope, fanout](RoomIndex& rooms) {
       uint64_t delivered = 0;
-      for (Recipient* recipient :
-           rooms.Select(shared_request->nsp, shared_request->rooms, shared_request->except)) {
-        delivered += recipient->Deliver(packet) ? 1 : 0;
+      for (Recipient* recipient : rooms.Select(envelope->nsp, envelope->rooms, envelope->except)) {
+        delivered += recipient->Deliver(envelope->packet) ? 1 : 0;
       }
       Counters::Bump(counters_.deliveries, delivered);
       fanout->recipients.fetch_add(delivered, std::memory_order_relaxed);

@@ -9,9 +9,11 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/broker/broker.h"
 #include "server/core/counters.h"
 #include "server/core/encoded_packet.h"
 #include "server/core/room_index.h"
+#include "server/storage/event_store.h"
 
 namespace roomcast::core {
 
@@ -43,13 +45,15 @@ class ShardSet {
 };
 
 // The one executor every transport calls to deliver an event: it validates,
-// encodes the Socket.IO packet once, assigns the offset and fans the shared
-// packet out to every shard.
+// encodes the Socket.IO packet once, assigns the offset, logs the event,
+// tells the other nodes (broker) and fans the shared packet out to every
+// local shard.
 class Emitter {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<EmitResult>) &&>;
 
-  Emitter(ShardSet& shards, Counters& counters) : shards_(shards), counters_(counters) {}
+  Emitter(ShardSet& shards, broker::Broker& broker, storage::EventStore& store,
+          Counters& counters);
 
   // `done` runs once every shard has queued the event (on one of their
   // threads), or at once with the reason the request is invalid.
@@ -60,8 +64,12 @@ class Emitter {
 
  private:
   uint64_t NextOffset(const std::string& nsp);
+  // Queues the envelope's packet for every local socket it targets.
+  void Deliver(std::shared_ptr<const broker::Envelope> envelope, Done done);
 
   ShardSet& shards_;
+  broker::Broker& broker_;
+  storage::EventStore& store_;
   Counters& counters_;
   absl::Mutex offsets_mutex_;
   absl::flat_hash_map<std::string, uint64_t> offsets_ ABSL_GUARDED_BY(offsets_mutex_);

@@ -40,6 +40,8 @@ class SessionState {
 
   Transport transport() const { return transport_; }
   bool upgrading() const { return upgrade_ != Upgrade::kNone; }
+  // The probe WebSocket got its `3probe`; the client is about to send `5`.
+  bool probe_answered() const { return upgrade_ == Upgrade::kProbed; }
 
   // A packet from the session's current transport.
   Reaction OnPacket(const Packet& packet, Clock::time_point now);

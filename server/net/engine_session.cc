@@ -16,7 +16,8 @@ const core::SharedPacket& PingPacket() {
   return packet;
 }
 
-std::string_view kReasonSlowConsumer = "slow consumer";
+constexpr std::string_view kReasonSlowConsumer = "slow consumer";
+constexpr auto kProbeNoopDelay = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -27,7 +28,8 @@ EngineSession::EngineSession(std::string sid, Shard& shard, const EngineEndpoint
       endpoint_(endpoint),
       counters_(counters),
       state_(transport, endpoint.options().protocol, engineio::Clock::now()),
-      timer_(shard.io()) {
+      timer_(shard.io()),
+      noop_timer_(shard.io()) {
   core::Counters::Bump(counters_.sessions_opened);
 }
 
@@ -135,8 +137,13 @@ void EngineSession::OnPollGet(const std::shared_ptr<HttpConnection>& connection,
       self->Close(engineio::kReasonTransportClose);
     }
   });
-  if (state_.upgrading() && probe_) {
-    AnswerPoll("6");  // Let the client's poll loop drain while it probes.
+  if (state_.upgrading()) {
+    // Packets wait for the WebSocket. Once the probe is answered, a held poll
+    // gets a noop 100 ms later (as the reference does), unless the upgrade
+    // completes first.
+    if (state_.probe_answered()) {
+      ArmNoopTimer();
+    }
     return;
   }
   Flush();
@@ -220,20 +227,31 @@ void EngineSession::OnProbeFrame(std::string_view data, bool binary) {
   switch (reaction) {
     case Reaction::kAnswerProbe:
       probe_->WritePacket(core::MakePacket("3probe"), [](boost::beast::error_code) {});
-      if (pending_poll_) {
-        AnswerPoll("6");
-      }
+      ArmNoopTimer();  // Ends the held poll so the client can pause polling.
       return;
     case Reaction::kCompleteUpgrade:
       websocket_ = std::move(probe_);
+      noop_timer_.cancel();
       if (pending_poll_) {
-        AnswerPoll("6");
+        // A poll on the old transport after the upgrade: refused, as later ones are.
+        PendingPoll poll = std::move(*pending_poll_);
+        pending_poll_.reset();
+        poll.connection->Reply(endpoint_.ErrorResponse(poll.request, engineio::kBadRequest));
       }
       Flush();
       return;
     default:
       DropProbe();
   }
+}
+
+void EngineSession::ArmNoopTimer() {
+  noop_timer_.expires_after(kProbeNoopDelay);
+  noop_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = weak.lock(); self && !ec && self->state_.upgrading()) {
+      self->AnswerPoll("6");
+    }
+  });
 }
 
 void EngineSession::DropProbe() {
@@ -366,6 +384,7 @@ void EngineSession::Close(std::string_view reason) {
   auto keep_alive = shared_from_this();
   closed_ = true;
   timer_.cancel();
+  noop_timer_.cancel();
   CloseTransports(/*client_initiated=*/false);
   queue_.clear();
   queued_bytes_ = 0;

@@ -75,6 +75,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   void FlushPoll();
   void FlushWebSocket();
   void AnswerPoll(std::string payload);
+  void ArmNoopTimer();
   void DropProbe();
   void CloseTransports(bool client_initiated);
 
@@ -85,6 +86,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   engineio::SessionState state_;
   std::unique_ptr<SessionListener> listener_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer noop_timer_;  // Answers polls that arrive mid-upgrade.
   bool closed_ = false;
 
   std::deque<core::SharedPacket> queue_;

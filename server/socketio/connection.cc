@@ -14,17 +14,11 @@ Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex
 
 Connection::~Connection() { OnClose("transport close"); }
 
-void Connection::OnText(std::string_view text) {
-  absl::StatusOr<std::optional<Packet>> packet = decoder_.OnText(text);
-  if (!packet.ok()) {
-    Fail(ToStd(packet.status().message()));
-  } else if (*packet) {
-    OnPacket(**std::move(packet));
-  }
-}
+void Connection::OnText(std::string_view text) { OnDecoded(decoder_.OnText(text)); }
 
-void Connection::OnBinary(std::string_view bytes) {
-  absl::StatusOr<std::optional<Packet>> packet = decoder_.OnBinary(bytes);
+void Connection::OnBinary(std::string_view bytes) { OnDecoded(decoder_.OnBinary(bytes)); }
+
+void Connection::OnDecoded(absl::StatusOr<std::optional<Packet>> packet) {
   if (!packet.ok()) {
     Fail(ToStd(packet.status().message()));
   } else if (*packet) {

@@ -43,6 +43,7 @@ class Connection {
   size_t socket_count() const { return sockets_.size(); }
 
  private:
+  void OnDecoded(absl::StatusOr<std::optional<Packet>> packet);
   void OnPacket(Packet packet);
   void OnConnect(Packet packet);
   void Fail(std::string_view why);

@@ -16,6 +16,14 @@ struct RecordingRecipient : Recipient {
   bool accept = true;
 };
 
+// Remembers what was published and lets the test play another node.
+struct RecordingBroker : broker::Broker {
+  void Publish(const broker::Envelope& envelope) override { published.push_back(envelope); }
+  void SetHandler(Handler h) override { handler = std::move(h); }
+  std::vector<broker::Envelope> published;
+  Handler handler;
+};
+
 // Shards run their tasks when the test says so, like posted work would.
 class QueuedShards : public ShardSet {
  public:
@@ -40,7 +48,7 @@ class QueuedShards : public ShardSet {
 
 class EmitterTest : public ::testing::Test {
  protected:
-  EmitterTest() : shards_(2), emitter_(shards_, counters_) {
+  EmitterTest() : shards_(2), emitter_(shards_, broker_, store_, counters_) {
     for (size_t i = 0; i < 2; ++i) {
       shards_.rooms(i).AddMember("/", &sockets_[i]);
       shards_.rooms(i).Join("/", "room", &sockets_[i]);
@@ -57,6 +65,8 @@ class EmitterTest : public ::testing::Test {
 
   Counters counters_;
   QueuedShards shards_;
+  RecordingBroker broker_;
+  storage::MemoryEventStore store_{100};
   Emitter emitter_;
   RecordingRecipient sockets_[2];
   RecordingRecipient outsider_;
@@ -125,6 +135,35 @@ TEST_F(EmitterTest, RejectsMissingOrReservedEventNames) {
   request.nsp = "admin";
   EXPECT_EQ(Emit(request).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(counters_.emits.load(), 0u);
+}
+
+TEST_F(EmitterTest, LogsNonVolatileEventsAndPublishesEveryEmit) {
+  EmitRequest request;
+  request.rooms = {"room"};
+  request.event = "kept";
+  Emit(request);
+  request.event = "fleeting";
+  request.is_volatile = true;
+  Emit(request);
+  ASSERT_EQ(broker_.published.size(), 2u);
+  EXPECT_EQ(broker_.published[0].rooms, std::vector<std::string>{"room"});
+  std::vector<broker::Envelope> logged = store_.ReadAfter("/", 0, 10);
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].offset, 1u);
+  EXPECT_EQ(logged[0].packet->text, R"(42["kept"])");
+}
+
+TEST_F(EmitterTest, DeliversWhatOtherNodesPublish) {
+  broker::Envelope remote;
+  remote.nsp = "/";
+  remote.rooms = {"room"};
+  remote.packet = MakePacket(R"(42["from-afar"])");
+  ASSERT_TRUE(broker_.handler);
+  broker_.handler(remote);
+  shards_.RunAll();
+  ASSERT_EQ(sockets_[0].received.size(), 1u);
+  EXPECT_EQ(sockets_[0].received[0]->text, R"(42["from-afar"])");
+  EXPECT_TRUE(broker_.published.empty()) << "not echoed back to the cluster";
 }
 
 }  // namespace
