@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libssl-dev libabsl-dev libboost1.81-dev
-  libboost-json1.81-dev libboost-url1.81-dev libspdlog-dev)
+  libboost-json1.81-dev libboost-url1.81-dev libspdlog-dev libgrpc++-dev libgrpc-dev
+  protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev prometheus-cpp-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev chromium)
+  packages+=(libgtest-dev libgmock-dev chromium postgresql curl)
 fi
 
 missing=()

@@ -17,6 +17,25 @@
 #include "absl/strings/strip.h"
 
 ABSL_FLAG(int32_t, port, 3001, "HTTP port for Socket.IO and the HTTP API; 0 picks a free one. Env: PORT.");
+ABSL_FLAG(int32_t, grpc_port, 50051,
+          "gRPC port (control plane, reflection, grpc.health.v1); 0 picks a free one. "
+          "Env: GRPC_PORT.");
+ABSL_FLAG(std::string, internal_api_key, "",
+          "Key every control call must carry (`authorization: Bearer <key>` or `x-api-key`); "
+          "health and metrics stay open. Env: INTERNAL_API_KEY.");
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL URL (postgresql://user:pass@host:port/db); checked by /api/health. "
+          "Env: DATABASE_URL.");
+ABSL_FLAG(bool, insecure, false,
+          "Allow NODE_ENV=production without INTERNAL_API_KEY. Env: ROOMCAST_INSECURE.");
+ABSL_FLAG(int32_t, idempotency_window_ms, 300000,
+          "How long an emit idempotency key is remembered. Env: ROOMCAST_IDEMPOTENCY_WINDOW_MS.");
+ABSL_FLAG(int64_t, memory_soft_limit_mb, 0,
+          "Resident memory over which health reports DEGRADED; 0 = no limit. "
+          "Env: ROOMCAST_MEMORY_SOFT_LIMIT_MB.");
+ABSL_FLAG(int32_t, health_interval_ms, 2000,
+          "How often health checks run in the background (for grpc.health.v1). "
+          "Env: ROOMCAST_HEALTH_INTERVAL_MS.");
 ABSL_FLAG(std::string, host, "",
           "Address to bind. Env: ROOMCAST_HOST, else HOSTNAME when it is an IP literal "
           "(container hostnames are ignored). Default `::`, dual-stack (IPv4 and IPv6).");
@@ -66,6 +85,13 @@ namespace {
 // Environment variables, each the fallback for one flag.
 constexpr std::pair<const char*, const char*> kEnvironment[] = {
     {"PORT", "port"},
+    {"GRPC_PORT", "grpc_port"},
+    {"INTERNAL_API_KEY", "internal_api_key"},
+    {"DATABASE_URL", "database_url"},
+    {"ROOMCAST_INSECURE", "insecure"},
+    {"ROOMCAST_IDEMPOTENCY_WINDOW_MS", "idempotency_window_ms"},
+    {"ROOMCAST_MEMORY_SOFT_LIMIT_MB", "memory_soft_limit_mb"},
+    {"ROOMCAST_HEALTH_INTERVAL_MS", "health_interval_ms"},
     {"ROOMCAST_HOST", "host"},
     {"NODE_ENV", "node_env"},
     {"CORS_ORIGIN", "cors_origin"},
@@ -153,6 +179,15 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
         absl::StrCat("invalid value ", port, " for --port/PORT: must be 0-65535"));
   }
   config.port = static_cast<uint16_t>(port);
+  const int32_t grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  if (grpc_port < 0 || grpc_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value ", grpc_port, " for --grpc_port/GRPC_PORT: must be 0-65535"));
+  }
+  config.grpc_port = static_cast<uint16_t>(grpc_port);
+  config.internal_api_key = absl::GetFlag(FLAGS_internal_api_key);
+  config.database_url = absl::GetFlag(FLAGS_database_url);
+  config.insecure = absl::GetFlag(FLAGS_insecure);
 
   config.host = absl::GetFlag(FLAGS_host);
   if (config.host.empty()) {
@@ -168,6 +203,10 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
 
   config.node_env = absl::GetFlag(FLAGS_node_env);
   config.production = config.node_env == "production";
+  if (config.production && config.internal_api_key.empty() && !config.insecure) {
+    return absl::FailedPreconditionError(
+        "NODE_ENV=production requires INTERNAL_API_KEY (or --insecure to run without one)");
+  }
   config.cors_origin = absl::GetFlag(FLAGS_cors_origin);
 
   for (absl::string_view nsp : absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',',
@@ -188,12 +227,15 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   auto upgrade_timeout = Positive(FLAGS_upgrade_timeout_ms, "upgrade_timeout_ms");
   auto connect_timeout = Positive(FLAGS_connect_timeout_ms, "connect_timeout_ms");
   auto drain_deadline = Positive(FLAGS_drain_deadline_ms, "drain_deadline_ms");
+  auto idempotency_window = Positive(FLAGS_idempotency_window_ms, "idempotency_window_ms");
+  auto health_interval = Positive(FLAGS_health_interval_ms, "health_interval_ms");
   auto max_buffer = PositiveSize(absl::GetFlag(FLAGS_max_http_buffer_size), "max_http_buffer_size");
   auto send_queue = PositiveSize(absl::GetFlag(FLAGS_send_queue_bytes), "send_queue_bytes");
   auto max_rooms = PositiveSize(absl::GetFlag(FLAGS_max_rooms_per_socket), "max_rooms_per_socket");
   for (const absl::Status& status :
        {ping_interval.status(), ping_timeout.status(), upgrade_timeout.status(),
-        connect_timeout.status(), drain_deadline.status(), max_buffer.status(),
+        connect_timeout.status(), drain_deadline.status(), idempotency_window.status(),
+        health_interval.status(), max_buffer.status(),
         send_queue.status(), max_rooms.status()}) {
     if (!status.ok()) {
       return status;
@@ -204,6 +246,14 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   config.upgrade_timeout = *upgrade_timeout;
   config.connect_timeout = *connect_timeout;
   config.drain_deadline = *drain_deadline;
+  config.idempotency_window = *idempotency_window;
+  config.health_interval = *health_interval;
+  const int64_t memory_limit_mb = absl::GetFlag(FLAGS_memory_soft_limit_mb);
+  if (memory_limit_mb < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value ", memory_limit_mb, " for --memory_soft_limit_mb: must be >= 0"));
+  }
+  config.memory_soft_limit_bytes = static_cast<size_t>(memory_limit_mb) << 20;
   config.max_http_buffer_size = *max_buffer;
   config.send_queue_bytes = *send_queue;
   config.max_rooms_per_socket = *max_rooms;

@@ -13,6 +13,13 @@ namespace roomcast::app {
 struct Config {
   std::string host;  // Resolved: an IP literal, `::` (dual-stack) by default.
   uint16_t port = 3001;
+  uint16_t grpc_port = 50051;
+  std::string internal_api_key;  // Empty: control calls need no key.
+  std::string database_url;      // Empty: no database.
+  bool insecure = false;
+  std::chrono::milliseconds idempotency_window{300000};
+  size_t memory_soft_limit_bytes = 0;
+  std::chrono::milliseconds health_interval{2000};
   std::string node_env;
   bool production = false;
   std::string cors_origin;  // As given; empty = unset.

@@ -79,7 +79,8 @@ absl::StatusOr<std::vector<std::string>> RoomList(const json::value* value, Refu
 }
 
 size_t RoomsAfterJoin(const socketio::Socket& socket, const std::vector<std::string>& rooms) {
-  size_t count = socket.rooms().size() - 1;  // Its own id room does not count.
+  // Its own id room does not count (and is not there yet during CONNECT).
+  size_t count = socket.rooms().size() - (socket.rooms().contains(socket.id()) ? 1 : 0);
   for (const std::string& room : rooms) {
     count += socket.rooms().contains(room) ? 0 : 1;
   }
@@ -168,9 +169,7 @@ void RoomEvents::Leave(socketio::Socket& socket, const socketio::Event& event) {
     return;
   }
   for (const std::string& room : *rooms) {
-    if (room != socket.id()) {  // A socket always stays in its own room.
-      socket.Leave(room);
-    }
+    socket.LeaveRoom(room);
   }
   Reply(socket, event, RoomsAck(socket));
 }

@@ -1,13 +1,24 @@
 #include "server/app/server.h"
 
+#include <unistd.h>
+
 #include <thread>
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
+#include "server/core/ids.h"
 #include "server/net/session_listeners.h"
+#include "server/storage/postgres_check.h"
 
 namespace roomcast::app {
 namespace {
+
+constexpr char kServiceName[] = "roomcast.v1.Roomcast";
 
 net::CorsPolicy CorsFor(const Config& config) {
   if (!config.cors_origin.empty()) {
@@ -15,6 +26,27 @@ net::CorsPolicy CorsFor(const Config& config) {
   }
   // Unset: any origin while developing; in production only non-browser clients.
   return config.production ? net::CorsPolicy::Only({}) : net::CorsPolicy::ReflectAny();
+}
+
+std::string HostPort(const std::string& host, uint16_t port) {
+  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
+                                             : absl::StrCat(host, ":", port);
+}
+
+std::string NodeId() {
+  char hostname[256] = {};
+  gethostname(hostname, sizeof(hostname) - 1);
+  return absl::StrCat(hostname, "-", core::NewId().substr(0, 6));
+}
+
+std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& config) {
+  std::vector<std::unique_ptr<observe::HealthCheck>> checks;
+  if (!config.database_url.empty()) {
+    checks.push_back(std::make_unique<storage::PostgresCheck>(config.database_url));
+  }
+  checks.push_back(std::make_unique<observe::MemoryCheck>(config.memory_soft_limit_bytes));
+  checks.push_back(std::make_unique<observe::UptimeCheck>());
+  return checks;
 }
 
 }  // namespace
@@ -26,7 +58,10 @@ Server::Server(Config config)
       emitter_(http_.shards(), broker_, event_log_, counters_),
       room_events_(emitter_, counters_,
                    RoomEvents::Options{config_.max_rooms_per_socket,
-                                       config_.enable_client_broadcast}) {
+                                       config_.enable_client_broadcast}),
+      metrics_(counters_),
+      idempotency_(config_.idempotency_window),
+      api_key_(config_.internal_api_key) {
   for (const std::string& nsp : config_.namespaces) {
     namespaces_.Add(nsp, room_events_);
   }
@@ -43,9 +78,29 @@ Server::Server(Config config)
                                                        config_.connect_timeout);
       },
       counters_);
+  health_ = std::make_unique<observe::HealthChecker>(
+      HealthChecks(config_), config_.health_interval,
+      [this](const observe::HealthReport& report) { OnHealthReport(report); });
+  api_ = std::make_unique<control::ControlApi>(
+      control::ControlApi::Parts{emitter_, http_.shards(), counters_, metrics_, *health_,
+                                 idempotency_},
+      control::NodeInfo{NodeId(), ROOMCAST_VERSION});
+  grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_);
+}
 
+Server::~Server() {
+  health_.reset();  // Its thread reports to the gRPC server: stop it first.
+  if (grpc_server_) {
+    grpc_server_->Shutdown(std::chrono::system_clock::now());
+  }
+}
+
+void Server::AddRoutes() {
   net::Router& router = http_.router();
   router.AddPrefix("/socket.io/", *socketio_);
+  for (const std::string& path : gateway_->Paths()) {
+    router.AddExact(path, *gateway_);
+  }
   router.AddExact("/healthz", [](const net::Request& request) {
     return net::JsonResponse(request, net::http::status::ok, R"({"status":"ok"})");
   });
@@ -54,23 +109,63 @@ Server::Server(Config config)
                                          R"({"status":"draining"})")
                      : net::JsonResponse(request, net::http::status::ok, R"({"status":"ready"})");
   });
+  router.AddExact("/metrics", [this](const net::Request& request) {
+    return net::MakeResponse(request, net::http::status::ok, metrics_.Scrape(),
+                             "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+absl::Status Server::StartGrpc() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(HostPort(config_.host, config_.grpc_port),
+                           grpc::InsecureServerCredentials(), &selected_port);
+  builder.RegisterService(grpc_service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (!grpc_server_ || selected_port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen for gRPC on ", HostPort(config_.host, config_.grpc_port)));
+  }
+  grpc_port_ = static_cast<uint16_t>(selected_port);
+  grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  gateway_ = std::make_unique<control::HttpGateway>(
+      *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          v1::Roomcast::service_full_name()), grpc_server_->InProcessChannel(grpc::ChannelArguments()));
+  return absl::OkStatus();
+}
+
+void Server::OnHealthReport(const observe::HealthReport& report) {
+  if (grpc_server_ && !draining_) {
+    const bool serving = report.status != observe::Serving::kNotServing;
+    grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, serving);
+    grpc_server_->GetHealthCheckService()->SetServingStatus(serving);
+  }
 }
 
 absl::Status Server::Start() {
+  if (absl::Status status = StartGrpc(); !status.ok()) {
+    return status;
+  }
+  AddRoutes();
   if (absl::Status status = http_.Listen(config_.host, config_.port); !status.ok()) {
     return status;
   }
   http_.Start();
-  const bool v6 = config_.host.find(':') != std::string::npos;
-  spdlog::info("app: roomcastd listening address={}{}{}:{} port={} shards={} namespaces={}",
-               v6 ? "[" : "", config_.host, v6 ? "]" : "", http_.port(), http_.port(),
-               config_.shards, config_.namespaces.size());
+  spdlog::info(
+      "app: roomcastd listening address={} port={} grpc_port={} shards={} namespaces={} "
+      "database={} api_key={}",
+      HostPort(config_.host, http_.port()), http_.port(), grpc_port_, config_.shards,
+      config_.namespaces.size(), config_.database_url.empty() ? "none" : "configured",
+      api_key_.required() ? "required" : "none");
   return absl::OkStatus();
 }
 
 void Server::Drain() {
   const auto deadline = std::chrono::steady_clock::now() + config_.drain_deadline;
   draining_ = true;
+  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   spdlog::info("app: draining step=not_ready grace_ms={}", config_.drain_grace.count());
   std::this_thread::sleep_until(
       std::min(deadline, std::chrono::steady_clock::now() + config_.drain_grace));
@@ -81,6 +176,7 @@ void Server::Drain() {
       std::chrono::milliseconds(300), std::max(deadline - std::chrono::steady_clock::now(),
                                                std::chrono::steady_clock::duration::zero()));
   http_.Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(flush));
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
   spdlog::info("app: drained sessions_opened={} sessions_closed={}",
                counters_.sessions_opened.load(), counters_.sessions_closed.load());
 }

@@ -3,24 +3,35 @@
 #include <atomic>
 #include <memory>
 
+#include <grpcpp/server.h>
+
 #include "absl/status/status.h"
 #include "server/app/config.h"
 #include "server/app/room_events.h"
+#include "server/auth/api_key.h"
 #include "server/broker/broker.h"
+#include "server/control/api.h"
+#include "server/control/grpc_service.h"
+#include "server/control/http_gateway.h"
+#include "server/control/idempotency.h"
 #include "server/core/counters.h"
 #include "server/core/emitter.h"
 #include "server/net/engine_endpoint.h"
 #include "server/net/http_server.h"
+#include "server/observe/health.h"
+#include "server/observe/metrics.h"
 #include "server/socketio/handler.h"
 #include "server/storage/event_store.h"
 
 namespace roomcast::app {
 
-// roomcastd's parts wired together: shards and listener, the Socket.IO
-// endpoint with Roomcast's room events, health and readiness routes.
+// roomcastd's parts wired together: the data plane (shards, listener, the
+// Socket.IO endpoint with Roomcast's room events), the control plane (gRPC
+// service, its HTTP shim) and health, readiness and metrics.
 class Server {
  public:
   explicit Server(Config config);
+  ~Server();
 
   absl::Status Start();
   uint16_t port() const { return http_.port(); }
@@ -29,6 +40,10 @@ class Server {
   void Drain();
 
  private:
+  void AddRoutes();
+  absl::Status StartGrpc();
+  void OnHealthReport(const observe::HealthReport& report);
+
   Config config_;
   core::Counters counters_;
   net::HttpServer http_;
@@ -38,6 +53,16 @@ class Server {
   RoomEvents room_events_;
   socketio::Namespaces namespaces_;
   std::unique_ptr<net::EngineEndpoint> socketio_;
+
+  observe::Metrics metrics_;
+  std::unique_ptr<observe::HealthChecker> health_;
+  control::IdempotencyCache idempotency_;
+  auth::ApiKey api_key_;
+  std::unique_ptr<control::ControlApi> api_;
+  std::unique_ptr<control::GrpcService> grpc_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  uint16_t grpc_port_ = 0;
+  std::unique_ptr<control::HttpGateway> gateway_;
   std::atomic<bool> draining_{false};
 };
 

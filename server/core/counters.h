@@ -10,11 +10,14 @@ struct Counters {
   std::atomic<uint64_t> sessions_opened{0};
   std::atomic<uint64_t> sessions_closed{0};
   std::atomic<uint64_t> sockets_connected{0};
+  std::atomic<uint64_t> sockets_disconnected{0};
   std::atomic<uint64_t> connect_errors{0};
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> client_events{0};
   std::atomic<uint64_t> unknown_events{0};
   std::atomic<uint64_t> emits{0};
+  std::atomic<uint64_t> emits_via_grpc{0};
+  std::atomic<uint64_t> emits_via_http{0};
   std::atomic<uint64_t> deliveries{0};
   std::atomic<uint64_t> dropped_volatile{0};
   std::atomic<uint64_t> slow_consumer_disconnects{0};

@@ -1,25 +1,11 @@
 #include "server/core/emitter.h"
 
-#include <atomic>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "server/socketio/packet.h"
 
 namespace roomcast::core {
-namespace {
-
-// Shared by the shards of one emit; the last one to finish reports.
-struct Fanout {
-  Fanout(size_t shards, uint64_t offset, Emitter::Done done)
-      : remaining(shards), offset(offset), done(std::move(done)) {}
-  std::atomic<size_t> remaining;
-  std::atomic<uint64_t> recipients{0};
-  uint64_t offset;
-  Emitter::Done done;
-};
-
-}  // namespace
 
 absl::Status Emitter::Validate(const EmitRequest& request) {
   if (request.event.empty()) {
@@ -80,20 +66,23 @@ void Emitter::Emit(EmitRequest request, Done done) {
 }
 
 void Emitter::Deliver(std::shared_ptr<const broker::Envelope> envelope, Done done) {
-  auto fanout = std::make_shared<Fanout>(shards_.size(), envelope->offset, std::move(done));
-  for (size_t shard = 0; shard < shards_.size(); ++shard) {
-    shards_.Run(shard, [this, envelope, fanout](RoomIndex& rooms) {
-      uint64_t delivered = 0;
-      for (Recipient* recipient : rooms.Select(envelope->nsp, envelope->rooms, envelope->except)) {
-        delivered += recipient->Deliver(envelope->packet) ? 1 : 0;
-      }
-      Counters::Bump(counters_.deliveries, delivered);
-      fanout->recipients.fetch_add(delivered, std::memory_order_relaxed);
-      if (fanout->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::move(fanout->done)(EmitResult{fanout->recipients.load(), fanout->offset});
-      }
-    });
-  }
+  GatherFromShards<uint64_t>(
+      shards_,
+      [this, envelope](RoomIndex& rooms) {
+        uint64_t delivered = 0;
+        for (Member* member : rooms.Select(envelope->nsp, envelope->rooms, envelope->except)) {
+          delivered += member->Deliver(envelope->packet) ? 1 : 0;
+        }
+        Counters::Bump(counters_.deliveries, delivered);
+        return delivered;
+      },
+      [offset = envelope->offset, done = std::move(done)](std::vector<uint64_t> delivered) mutable {
+        uint64_t recipients = 0;
+        for (uint64_t count : delivered) {
+          recipients += count;
+        }
+        std::move(done)(EmitResult{recipients, offset});
+      });
 }
 
 }  // namespace roomcast::core

@@ -13,6 +13,7 @@
 #include "server/core/counters.h"
 #include "server/core/encoded_packet.h"
 #include "server/core/room_index.h"
+#include "server/core/shard_set.h"
 #include "server/storage/event_store.h"
 
 namespace roomcast::core {
@@ -33,15 +34,6 @@ struct EmitRequest {
 struct EmitResult {
   uint64_t recipients = 0;  // Sockets of this node that queued the event.
   uint64_t offset = 0;      // Position in the namespace's event sequence.
-};
-
-// Where deliveries happen: one RoomIndex per shard, each used only on its shard.
-class ShardSet {
- public:
-  virtual ~ShardSet() = default;
-  virtual size_t size() const = 0;
-  // Runs `task` on shard `shard`'s thread, later, with that shard's rooms.
-  virtual void Run(size_t shard, absl::AnyInvocable<void(RoomIndex&) &&> task) = 0;
 };
 
 // The one executor every transport calls to deliver an event: it validates,

@@ -8,11 +8,11 @@ const RoomIndex::Namespace* RoomIndex::Find(std::string_view nsp) const {
   return it == namespaces_.end() ? nullptr : &it->second;
 }
 
-void RoomIndex::AddMember(std::string_view nsp, Recipient* member) {
+void RoomIndex::AddMember(std::string_view nsp, Member* member) {
   namespaces_[ToAbsl(nsp)].members.insert(member);
 }
 
-void RoomIndex::RemoveMember(std::string_view nsp, Recipient* member) {
+void RoomIndex::RemoveMember(std::string_view nsp, Member* member) {
   auto ns_it = namespaces_.find(ToAbsl(nsp));
   if (ns_it == namespaces_.end()) {
     return;
@@ -34,13 +34,13 @@ void RoomIndex::RemoveMember(std::string_view nsp, Recipient* member) {
   }
 }
 
-void RoomIndex::Join(std::string_view nsp, std::string_view room, Recipient* member) {
+void RoomIndex::Join(std::string_view nsp, std::string_view room, Member* member) {
   Namespace& ns = namespaces_[ToAbsl(nsp)];
   ns.rooms[ToAbsl(room)].insert(member);
   ns.rooms_of[member].emplace(room);
 }
 
-void RoomIndex::Leave(std::string_view nsp, std::string_view room, Recipient* member) {
+void RoomIndex::Leave(std::string_view nsp, std::string_view room, Member* member) {
   auto ns_it = namespaces_.find(ToAbsl(nsp));
   if (ns_it == namespaces_.end()) {
     return;
@@ -60,10 +60,10 @@ void RoomIndex::Leave(std::string_view nsp, std::string_view room, Recipient* me
   }
 }
 
-std::vector<Recipient*> RoomIndex::Select(std::string_view nsp,
+std::vector<Member*> RoomIndex::Select(std::string_view nsp,
                                           std::span<const std::string> rooms,
                                           std::span<const std::string> except) const {
-  std::vector<Recipient*> out;
+  std::vector<Member*> out;
   const Namespace* ns = Find(nsp);
   if (ns == nullptr) {
     return out;
@@ -74,14 +74,14 @@ std::vector<Recipient*> RoomIndex::Select(std::string_view nsp,
       excluded.insert(it->second.begin(), it->second.end());
     }
   }
-  auto consider = [&](Recipient* member) {
+  auto consider = [&](Member* member) {
     if (!excluded.contains(member)) {
       out.push_back(member);
     }
   };
   if (rooms.empty()) {
     out.reserve(ns->members.size());
-    for (Recipient* member : ns->members) {
+    for (Member* member : ns->members) {
       consider(member);
     }
     return out;
@@ -89,7 +89,7 @@ std::vector<Recipient*> RoomIndex::Select(std::string_view nsp,
   if (rooms.size() == 1) {
     if (auto it = ns->rooms.find(rooms.front()); it != ns->rooms.end()) {
       out.reserve(it->second.size());
-      for (Recipient* member : it->second) {
+      for (Member* member : it->second) {
         consider(member);
       }
     }
@@ -98,7 +98,7 @@ std::vector<Recipient*> RoomIndex::Select(std::string_view nsp,
   Members seen;
   for (const std::string& room : rooms) {
     if (auto it = ns->rooms.find(room); it != ns->rooms.end()) {
-      for (Recipient* member : it->second) {
+      for (Member* member : it->second) {
         if (seen.insert(member).second) {
           consider(member);
         }
@@ -111,6 +111,14 @@ std::vector<Recipient*> RoomIndex::Select(std::string_view nsp,
 size_t RoomIndex::MemberCount(std::string_view nsp) const {
   const Namespace* ns = Find(nsp);
   return ns == nullptr ? 0 : ns->members.size();
+}
+
+std::vector<std::string> RoomIndex::Namespaces() const {
+  std::vector<std::string> out;
+  for (const auto& [nsp, ns] : namespaces_) {
+    out.push_back(nsp);
+  }
+  return out;
 }
 
 size_t RoomIndex::RoomSize(std::string_view nsp, std::string_view room) const {

@@ -7,7 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "server/core/encoded_packet.h"
+#include "server/core/member.h"
 
 namespace roomcast::core {
 
@@ -15,29 +15,39 @@ namespace roomcast::core {
 // design: each shard owns one and touches it only from its own thread.
 class RoomIndex {
  public:
-  void AddMember(std::string_view nsp, Recipient* member);
+  void AddMember(std::string_view nsp, Member* member);
   // Removes the member from the namespace and from every room it was in.
-  void RemoveMember(std::string_view nsp, Recipient* member);
+  void RemoveMember(std::string_view nsp, Member* member);
 
-  void Join(std::string_view nsp, std::string_view room, Recipient* member);
-  void Leave(std::string_view nsp, std::string_view room, Recipient* member);
+  void Join(std::string_view nsp, std::string_view room, Member* member);
+  void Leave(std::string_view nsp, std::string_view room, Member* member);
 
   // Every member of any of `rooms` (the whole namespace when `rooms` is
   // empty) that is in none of `except`, each exactly once.
-  std::vector<Recipient*> Select(std::string_view nsp, std::span<const std::string> rooms,
+  std::vector<Member*> Select(std::string_view nsp, std::span<const std::string> rooms,
                                  std::span<const std::string> except) const;
 
   size_t MemberCount(std::string_view nsp) const;
+  // Every namespace with members, and its rooms with their sizes (own id rooms included).
+  template <typename Visit>  // void(std::string_view nsp, std::string_view room, size_t size)
+  void ForEachRoom(Visit&& visit) const {
+    for (const auto& [nsp, ns] : namespaces_) {
+      for (const auto& [room, members] : ns.rooms) {
+        visit(nsp, room, members.size());
+      }
+    }
+  }
+  std::vector<std::string> Namespaces() const;
   size_t RoomSize(std::string_view nsp, std::string_view room) const;
   size_t RoomCount(std::string_view nsp) const;
 
  private:
-  using Members = absl::flat_hash_set<Recipient*>;
+  using Members = absl::flat_hash_set<Member*>;
   struct Namespace {
     Members members;
     absl::flat_hash_map<std::string, Members> rooms;
     // Rooms per member, so removal does not scan every room.
-    absl::flat_hash_map<Recipient*, absl::flat_hash_set<std::string>> rooms_of;
+    absl::flat_hash_map<Member*, absl::flat_hash_set<std::string>> rooms_of;
   };
   const Namespace* Find(std::string_view nsp) const;
 

@@ -51,7 +51,7 @@ void HttpConnection::Dispatch(Request request) {
 void HttpConnection::RejectOversized() {
   Request& request = parser_->get();
   Response response = JsonResponse(request, http::status::payload_too_large,
-                                   R"({"code":3,"message":"Payload too large"})");
+                                   R"({"code":3,"message":"request body too large","details":[]})");
   response.keep_alive(false);
   waiting_reply_ = true;
   Reply(std::move(response));

@@ -9,8 +9,16 @@ void Router::AddPrefix(std::string prefix, HttpRoute& route) {
   prefixes_.emplace_back(std::move(prefix), &route);
 }
 
+void Router::AddExact(std::string path, HttpRoute& route) { exact_[std::move(path)] = &route; }
+
 void Router::AddExact(std::string path, Simple handler) {
-  exact_[std::move(path)] = std::move(handler);
+  simple_routes_.push_back(std::make_unique<SimpleRoute>(std::move(handler)));
+  AddExact(std::move(path), *simple_routes_.back());
+}
+
+void Router::SimpleRoute::Handle(const std::shared_ptr<HttpConnection>& connection,
+                                 Request request) {
+  connection->Reply(handler_(request));
 }
 
 void Router::Dispatch(const std::shared_ptr<HttpConnection>& connection, Request request) const {
@@ -24,11 +32,11 @@ void Router::Dispatch(const std::shared_ptr<HttpConnection>& connection, Request
     }
   }
   if (auto it = exact_.find(ToAbsl(path)); it != exact_.end()) {
-    connection->Reply(it->second(request));
+    it->second->Handle(connection, std::move(request));
     return;
   }
   connection->Reply(JsonResponse(request, http::status::not_found,
-                                 R"({"code":5,"message":"Not Found"})"));
+                                 R"({"code":5,"message":"no such route","details":[]})"));
 }
 
 }  // namespace roomcast::net

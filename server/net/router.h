@@ -29,6 +29,7 @@ class Router {
   explicit Router(size_t body_limit) : body_limit_(body_limit) {}
 
   void AddPrefix(std::string prefix, HttpRoute& route);
+  void AddExact(std::string path, HttpRoute& route);
   void AddExact(std::string path, Simple handler);
 
   void Dispatch(const std::shared_ptr<HttpConnection>& connection, Request request) const;
@@ -36,8 +37,19 @@ class Router {
 
  private:
   size_t body_limit_;
+  // A Simple handler as a route.
+  class SimpleRoute final : public HttpRoute {
+   public:
+    explicit SimpleRoute(Simple handler) : handler_(std::move(handler)) {}
+    void Handle(const std::shared_ptr<HttpConnection>& connection, Request request) override;
+
+   private:
+    Simple handler_;
+  };
+
   std::vector<std::pair<std::string, HttpRoute*>> prefixes_;
-  absl::flat_hash_map<std::string, Simple> exact_;
+  absl::flat_hash_map<std::string, HttpRoute*> exact_;
+  std::vector<std::unique_ptr<SimpleRoute>> simple_routes_;
 };
 
 }  // namespace roomcast::net

@@ -90,7 +90,7 @@ void Connection::OnConnect(Packet packet) {
     auth = std::move(packet.data->as_object());
   }
   auto socket =
-      std::make_shared<Socket>(core::NewId(), packet.nsp, std::move(auth), link_, rooms_);
+      std::make_shared<Socket>(core::NewId(), packet.nsp, std::move(auth), link_, rooms_, *this);
   if (absl::Status status = handler->Authorize(*socket); !status.ok()) {
     RefuseConnect(packet.nsp, ToStd(status.message()));
     return;
@@ -118,6 +118,7 @@ void Connection::RemoveSocket(const std::string& nsp, std::string_view reason) {
   std::shared_ptr<Socket> socket = std::move(it->second);
   sockets_.erase(it);
   socket->Detach();
+  core::Counters::Bump(counters_.sockets_disconnected);
   if (Handler* handler = namespaces_.Find(nsp)) {
     handler->OnDisconnect(*socket, reason);
   }

@@ -3,13 +3,19 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "server/socketio/connection.h"
 #include "server/socketio/packet.h"
 
 namespace roomcast::socketio {
 
 Socket::Socket(std::string id, std::string nsp, boost::json::object auth, Link& link,
-               core::RoomIndex& rooms)
-    : id_(std::move(id)), nsp_(std::move(nsp)), auth_(std::move(auth)), link_(link), index_(rooms) {}
+               core::RoomIndex& rooms, Connection& connection)
+    : id_(std::move(id)),
+      nsp_(std::move(nsp)),
+      auth_(std::move(auth)),
+      link_(link),
+      index_(rooms),
+      connection_(connection) {}
 
 Socket::~Socket() { Detach(); }
 
@@ -83,6 +89,20 @@ void Socket::Join(std::string_view room) {
 void Socket::Leave(std::string_view room) {
   if (rooms_.erase(std::string(room)) > 0 && attached_) {
     index_.Leave(nsp_, room, this);
+  }
+}
+
+void Socket::LeaveRoom(std::string_view room) {
+  if (room != id_) {  // A socket always stays in its own room.
+    Leave(room);
+  }
+}
+
+void Socket::Disconnect(bool close_connection) {
+  if (close_connection) {
+    connection_.CloseAll("forced close");
+  } else {
+    connection_.Disconnect(nsp_);
   }
 }
 

@@ -13,31 +13,37 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
-#include "server/core/encoded_packet.h"
+#include "server/core/member.h"
 #include "server/core/room_index.h"
 #include "server/socketio/link.h"
 
 namespace roomcast::socketio {
 
+class Connection;
+
 // One client's membership of one namespace (server side `socket`).
-class Socket final : public core::Recipient, public std::enable_shared_from_this<Socket> {
+class Socket final : public core::Member, public std::enable_shared_from_this<Socket> {
  public:
   using AckCallback =
       absl::AnyInvocable<void(boost::json::array args, std::vector<std::string> attachments) &&>;
 
   Socket(std::string id, std::string nsp, boost::json::object auth, Link& link,
-         core::RoomIndex& rooms);
+         core::RoomIndex& rooms, Connection& connection);
   ~Socket() override;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
 
-  const std::string& id() const { return id_; }
+  const std::string& id() const override { return id_; }
   const std::string& nsp() const { return nsp_; }
   const boost::json::object& auth() const { return auth_; }
   // Every room the socket is in, its own id room included, sorted.
   const absl::btree_set<std::string>& rooms() const { return rooms_; }
 
   bool Deliver(const core::SharedPacket& packet) override;
+  std::vector<std::string> RoomNames() const override { return {rooms_.begin(), rooms_.end()}; }
+  void JoinRoom(std::string_view room) override { Join(room); }
+  void LeaveRoom(std::string_view room) override;
+  void Disconnect(bool close_connection) override;
 
   void Emit(std::string_view event, const boost::json::array& args,
             std::vector<std::string> attachments = {});
@@ -70,6 +76,7 @@ class Socket final : public core::Recipient, public std::enable_shared_from_this
   boost::json::object auth_;
   Link& link_;
   core::RoomIndex& index_;
+  Connection& connection_;
   absl::btree_set<std::string> rooms_;
   bool attached_ = false;
   uint64_t next_ack_id_ = 0;

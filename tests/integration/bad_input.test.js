@@ -35,6 +35,27 @@ function assertEioError(res, status, code, message) {
   assert.deepEqual(JSON.parse(res.body), { code, message });
 }
 
+/** Asserts the polling session `sid` no longer exists (see pollingSessionGone). */
+async function assertSessionGone(sid) {
+  const gone = await pollingSessionGone(fx.port, sid);
+  assert.ok(gone.gone, JSON.stringify(gone.seen));
+}
+
+/**
+ * Opens a Socket.IO WebSocket session, sends `frames`, and expects the server
+ * to close that connection while the other clients are still served.
+ */
+async function assertWsClosedBy(...frames) {
+  const raw = await RawWs.openSio(fx.port);
+  try {
+    for (const frame of frames) raw.send(frame);
+    await raw.waitClosed();
+  } finally {
+    raw.close();
+  }
+  await assertStillServing();
+}
+
 /** Resolves { res } or { err } of a request promise (a cut connection is an outcome too). */
 const settle = (promise) => promise.then((res) => ({ res }), (err) => ({ err }));
 
@@ -77,16 +98,14 @@ describe('polling sessions', () => {
     // 400, or the connection cut without a response; never a 200.
     if (res) assert.equal(res.status, 400, `POST abc answered ${res.status} ${res.body}`);
     else assert.ok(err);
-    const gone = await pollingSessionGone(fx.port, sid);
-    assert.ok(gone.gone, JSON.stringify(gone.seen));
+    await assertSessionGone(sid);
     await assertStillServing();
   });
 
   it('invalid Socket.IO JSON (42abc) closes that session only', async () => {
     const { sid } = await pollingSioSession(fx.port);
     await settle(pollPost(fx.port, sid, '42abc'));
-    const gone = await pollingSessionGone(fx.port, sid);
-    assert.ok(gone.gone, JSON.stringify(gone.seen));
+    await assertSessionGone(sid);
     await assertStillServing();
   });
 
@@ -116,8 +135,7 @@ describe('polling sessions', () => {
     assert.equal(second.status, 400, `second GET answered ${second.status} ${second.body}`);
     const firstOutcome = await first;
     assert.ok(firstOutcome.err || firstOutcome.res.status === 200 || firstOutcome.res.status === 400, JSON.stringify(firstOutcome.res));
-    const gone = await pollingSessionGone(fx.port, sid);
-    assert.ok(gone.gone, JSON.stringify(gone.seen));
+    await assertSessionGone(sid);
     await assertStillServing();
   });
 
@@ -129,56 +147,26 @@ describe('polling sessions', () => {
     await sleep(150);
     req.destroy();
     await sleep(150);
-    const gone = await pollingSessionGone(fx.port, sid);
-    assert.ok(gone.gone, JSON.stringify(gone.seen));
+    await assertSessionGone(sid);
     await assertStillServing();
   });
 });
 
 describe('WebSocket sessions', () => {
   it('invalid Socket.IO JSON (42abc) closes that connection only', async () => {
-    const raw = await RawWs.openSio(fx.port);
-    try {
-      raw.send('42abc');
-      await raw.waitClosed();
-    } finally {
-      raw.close();
-    }
-    await assertStillServing();
+    await assertWsClosedBy('42abc');
   });
 
   it('an invalid Engine.IO packet (abc) closes the connection', async () => {
-    const raw = await RawWs.openSio(fx.port);
-    try {
-      raw.send('abc');
-      await raw.waitClosed();
-    } finally {
-      raw.close();
-    }
-    await assertStillServing();
+    await assertWsClosedBy('abc');
   });
 
   it('a message bigger than max_http_buffer_size closes the connection', async () => {
-    const raw = await RawWs.openSio(fx.port);
-    try {
-      raw.send(`42["big","${'x'.repeat(kMax + 10)}"]`);
-      await raw.waitClosed();
-    } finally {
-      raw.close();
-    }
-    await assertStillServing();
+    await assertWsClosedBy(`42["big","${'x'.repeat(kMax + 10)}"]`);
   });
 
   it('a binary frame bigger than max_http_buffer_size closes the connection', async () => {
-    const raw = await RawWs.openSio(fx.port);
-    try {
-      raw.send('451-["bin",{"_placeholder":true,"num":0}]');
-      raw.send(Buffer.alloc(kMax + 10, 7));
-      await raw.waitClosed();
-    } finally {
-      raw.close();
-    }
-    await assertStillServing();
+    await assertWsClosedBy('451-["bin",{"_placeholder":true,"num":0}]', Buffer.alloc(kMax + 10, 7));
   });
 
   it('a message of exactly max_http_buffer_size bytes is accepted', async () => {

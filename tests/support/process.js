@@ -10,10 +10,13 @@ export const roomcastdPath = path.join(buildDir, 'server/roomcastd');
 export const protocolServerPath = path.join(buildDir, 'tests/conformance/protocol_server');
 
 const kListening = /listening .*\bport=(\d+)/;
+// The gRPC port, when the server has one, is on the same listening line.
+const kGrpcPort = /\bgrpc_port=(\d+)/;
 
 /**
  * Spawns `binary args...` and resolves once it prints its listening line.
- * Returns { port, child, output(), stop(signal) -> Promise<{code, signal}> }.
+ * Returns { port, grpcPort, child, output(), stop(signal) -> Promise<{code, signal}> }
+ * (grpcPort: the listening line's `grpc_port=`, undefined when it has none).
  */
 export function startProcess(binary, args = [], { env = {}, timeoutMs = 10000 } = {}) {
   const child = spawn(binary, args, {
@@ -37,9 +40,12 @@ export function startProcess(binary, args = [], { env = {}, timeoutMs = 10000 } 
     const onData = (chunk) => {
       output += chunk;
       const match = kListening.exec(output);
-      if (match) {
+      // Wait for the end of the listening line, so its grpc_port= is in too.
+      if (match && output.indexOf('\n', match.index) !== -1) {
         clearTimeout(timer);
-        resolve(Number(match[1]));
+        const line = output.slice(match.index, output.indexOf('\n', match.index));
+        const grpc = kGrpcPort.exec(line);
+        resolve({ port: Number(match[1]), grpcPort: grpc ? Number(grpc[1]) : undefined });
       }
     };
     child.stdout.on('data', onData);
@@ -49,8 +55,9 @@ export function startProcess(binary, args = [], { env = {}, timeoutMs = 10000 } 
       reject(new Error(`${binary} exited (code ${code}, signal ${signal}) before listening:\n${output}`));
     });
   });
-  return ready.then((port) => ({
+  return ready.then(({ port, grpcPort }) => ({
     port,
+    grpcPort,
     child,
     exited,
     output: () => output,

@@ -4,17 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/core/fake_member.h"
+
 namespace roomcast::core {
 namespace {
-
-struct RecordingRecipient : Recipient {
-  bool Deliver(const SharedPacket& packet) override {
-    received.push_back(packet);
-    return accept;
-  }
-  std::vector<SharedPacket> received;
-  bool accept = true;
-};
 
 // Remembers what was published and lets the test play another node.
 struct RecordingBroker : broker::Broker {
@@ -68,8 +61,8 @@ class EmitterTest : public ::testing::Test {
   RecordingBroker broker_;
   storage::MemoryEventStore store_{100};
   Emitter emitter_;
-  RecordingRecipient sockets_[2];
-  RecordingRecipient outsider_;
+  FakeMember sockets_[2];
+  FakeMember outsider_;
 };
 
 TEST_F(EmitterTest, EncodesOnceAndDeliversTheSameBufferToEveryShard) {
@@ -109,7 +102,7 @@ TEST_F(EmitterTest, CountsOnlyRecipientsThatQueued) {
   sockets_[1].accept = false;  // Say, a volatile packet on a busy transport.
   EmitRequest request;
   request.rooms = {"room"};
-  request.event = "e";
+  request.event = "slow.update";
   request.is_volatile = true;
   EXPECT_EQ(Emit(request)->recipients, 1u);
   EXPECT_TRUE(sockets_[1].received[0]->is_volatile);

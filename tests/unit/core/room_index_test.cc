@@ -4,14 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/core/fake_member.h"
+
 namespace roomcast::core {
 namespace {
 
-struct FakeRecipient : Recipient {
-  bool Deliver(const SharedPacket&) override { return true; }
-};
-
-std::vector<Recipient*> Sorted(std::vector<Recipient*> v) {
+std::vector<Member*> Sorted(std::vector<Member*> v) {
   std::sort(v.begin(), v.end());
   return v;
 }
@@ -19,7 +17,7 @@ std::vector<Recipient*> Sorted(std::vector<Recipient*> v) {
 class RoomIndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (FakeRecipient& r : sockets_) {
+    for (FakeMember& r : sockets_) {
       index_.AddMember("/", &r);
     }
     index_.Join("/", "red", &a());
@@ -27,11 +25,11 @@ class RoomIndexTest : public ::testing::Test {
     index_.Join("/", "blue", &b());
     index_.Join("/", "blue", &c());
   }
-  FakeRecipient& a() { return sockets_[0]; }
-  FakeRecipient& b() { return sockets_[1]; }
-  FakeRecipient& c() { return sockets_[2]; }
+  FakeMember& a() { return sockets_[0]; }
+  FakeMember& b() { return sockets_[1]; }
+  FakeMember& c() { return sockets_[2]; }
 
-  FakeRecipient sockets_[3];
+  FakeMember sockets_[3];
   RoomIndex index_;
 };
 
@@ -48,13 +46,13 @@ TEST_F(RoomIndexTest, SelectsUnionOnceEach) {
 TEST_F(RoomIndexTest, ExceptRemovesMembersOfThoseRooms) {
   std::vector<std::string> rooms = {"red"};
   std::vector<std::string> except = {"blue"};
-  EXPECT_EQ(index_.Select("/", rooms, except), std::vector<Recipient*>{&a()});
+  EXPECT_EQ(index_.Select("/", rooms, except), std::vector<Member*>{&a()});
 }
 
 TEST_F(RoomIndexTest, NoRoomsMeansTheWholeNamespace) {
   std::vector<std::string> except = {"red"};
   EXPECT_EQ(index_.Select("/", {}, {}).size(), 3u);
-  EXPECT_EQ(index_.Select("/", {}, except), std::vector<Recipient*>{&c()});
+  EXPECT_EQ(index_.Select("/", {}, except), std::vector<Member*>{&c()});
   EXPECT_TRUE(index_.Select("/other", {}, {}).empty());
 }
 

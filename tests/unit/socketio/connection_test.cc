@@ -172,7 +172,7 @@ TEST_F(ConnectionTest, ConnectTimeoutIgnoredOnceConnected) {
 TEST_F(ConnectionTest, DeferredTasksSkipSocketsThatLeft) {
   connection_.OnText("0/admin,");
   // Grab the socket through the room index: it is the only /admin member.
-  std::vector<core::Recipient*> members = rooms_.Select("/admin", {}, {});
+  std::vector<core::Member*> members = rooms_.Select("/admin", {}, {});
   ASSERT_EQ(members.size(), 1u);
   auto* socket = static_cast<Socket*>(members[0]);
   int ran = 0;

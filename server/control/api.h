@@ -1,0 +1,69 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "roomcast/v1/roomcast.pb.h"
+#include "server/control/idempotency.h"
+#include "server/core/counters.h"
+#include "server/core/emitter.h"
+#include "server/core/shard_set.h"
+#include "server/observe/health.h"
+#include "server/observe/metrics.h"
+
+namespace roomcast::control {
+
+namespace v1 = ::roomcast::v1;
+
+template <typename T>
+using Reply = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
+
+// Which transport a call came by, for the emit counters.
+enum class Caller { kGrpc, kHttp };
+
+struct NodeInfo {
+  std::string node_id;
+  std::string version;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+// The control plane's one implementation, behind both the gRPC service and
+// the HTTP shim. Replies may come on any thread; nothing here blocks.
+class ControlApi {
+ public:
+  struct Parts {
+    core::Emitter& emitter;
+    core::ShardSet& shards;
+    core::Counters& counters;
+    observe::Metrics& metrics;
+    observe::HealthChecker& health;
+    IdempotencyCache& idempotency;
+  };
+
+  ControlApi(Parts parts, NodeInfo node) : parts_(parts), node_(std::move(node)) {}
+
+  void Emit(const v1::EmitRequest& request, Caller caller, Reply<v1::EmitResponse> reply);
+  void EmitBatch(const v1::EmitBatchRequest& request, Caller caller,
+                 Reply<v1::EmitBatchResponse> reply);
+  void SendTestEvent(const v1::SendTestEventRequest& request, Caller caller,
+                     Reply<v1::SendTestEventResponse> reply);
+  void Status(const v1::StatusRequest& request, Reply<v1::StatusResponse> reply);
+  void Health(Reply<v1::HealthResponse> reply);
+  void JoinRooms(const v1::ChangeRoomsRequest& request, Reply<v1::ChangeRoomsResponse> reply);
+  void LeaveRooms(const v1::ChangeRoomsRequest& request, Reply<v1::ChangeRoomsResponse> reply);
+  void DisconnectSockets(const v1::DisconnectSocketsRequest& request,
+                         Reply<v1::DisconnectSocketsResponse> reply);
+  void ListRoomSockets(const v1::ListRoomSocketsRequest& request,
+                       Reply<v1::ListRoomSocketsResponse> reply);
+
+ private:
+  void ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
+                   Reply<v1::ChangeRoomsResponse> reply);
+
+  Parts parts_;
+  NodeInfo node_;
+};
+
+}  // namespace roomcast::control

@@ -1,0 +1,256 @@
+#include "server/control/http_gateway.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/api/annotations.pb.h"
+#include "roomcast/v1/health.pb.h"
+#include "server/control/grpc_service.h"
+#include "server/control/json_shape.h"
+#include "server/control/status_map.h"
+#include "server/core/string_view.h"
+#include "server/net/http_connection.h"
+
+namespace roomcast::control {
+namespace {
+
+namespace http = net::http;
+namespace protobuf = google::protobuf;
+
+constexpr auto kCallDeadline = std::chrono::seconds(10);
+
+net::Response ErrorResponse(const net::Request& request, const absl::Status& status) {
+  return net::JsonResponse(request, static_cast<http::status>(HttpStatusFor(status.code())),
+                           StatusJson(status));
+}
+
+std::unique_ptr<protobuf::Message> NewMessage(const protobuf::Descriptor& type) {
+  return std::unique_ptr<protobuf::Message>(
+      protobuf::MessageFactory::generated_factory()->GetPrototype(&type)->New());
+}
+
+// Strict JSON first, so a syntax error can name its byte position.
+absl::StatusOr<boost::json::value> ParseJsonSyntax(std::string_view body) {
+  boost::json::stream_parser parser;
+  boost::system::error_code ec;
+  const size_t consumed = parser.write(body.data(), body.size(), ec);
+  if (!ec) {
+    parser.finish(ec);
+  }
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON at byte ", consumed, ": ", ec.message()));
+  }
+  return parser.release();
+}
+
+absl::Status ParseJson(std::string_view json, protobuf::Message& message) {
+  protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = protobuf::util::JsonStringToMessage(
+      protobuf::StringPiece(json.data(), json.size()), &message, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid request: ", status.message().as_string()));
+  }
+  return absl::OkStatus();
+}
+
+// Query parameters as the JSON object of the request message: repeated
+// fields from repeated parameters, booleans as literals, the rest as
+// strings (the JSON mapping parses numbers from strings).
+absl::StatusOr<std::string> QueryAsJson(std::string_view target, const protobuf::Descriptor& type) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    return absl::InvalidArgumentError("malformed request target");
+  }
+  boost::json::object object;
+  for (const auto& param : url->params()) {
+    const protobuf::FieldDescriptor* field = FieldNamed(type, param.key);
+    if (field == nullptr || field->type() == protobuf::FieldDescriptor::TYPE_MESSAGE) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown query parameter '", param.key, "'"));
+    }
+    boost::json::value value(param.value);
+    if (field->type() == protobuf::FieldDescriptor::TYPE_BOOL) {
+      if (param.value != "true" && param.value != "false") {
+        return absl::InvalidArgumentError(absl::StrCat("query parameter '", param.key,
+                                                       "' must be true or false"));
+      }
+      value = param.value == "true";
+    }
+    if (field->is_repeated()) {
+      boost::json::value& list = object[field->json_name()];
+      if (!list.is_array()) {
+        list = boost::json::array();
+      }
+      list.as_array().push_back(std::move(value));
+    } else {
+      object[field->json_name()] = std::move(value);
+    }
+  }
+  return boost::json::serialize(object);
+}
+
+// What the HTTP status says beyond the gRPC one: health that is
+// NOT_SERVING is a 503 with its details in the body.
+http::status SuccessStatus(const protobuf::Message& response) {
+  if (const auto* health = dynamic_cast<const v1::HealthResponse*>(&response);
+      health != nullptr && health->status() == v1::NOT_SERVING) {
+    return http::status::service_unavailable;
+  }
+  return http::status::ok;
+}
+
+std::optional<http::verb> VerbOf(const google::api::HttpRule& rule, std::string* path) {
+  switch (rule.pattern_case()) {
+    case google::api::HttpRule::kGet: *path = rule.get(); return http::verb::get;
+    case google::api::HttpRule::kPost: *path = rule.post(); return http::verb::post;
+    case google::api::HttpRule::kPut: *path = rule.put(); return http::verb::put;
+    case google::api::HttpRule::kDelete: *path = rule.delete_(); return http::verb::delete_;
+    case google::api::HttpRule::kPatch: *path = rule.patch(); return http::verb::patch;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
+HttpGateway::HttpGateway(const protobuf::ServiceDescriptor& service,
+                         std::shared_ptr<grpc::Channel> channel)
+    : stub_(std::move(channel)) {
+  for (int i = 0; i < service.method_count(); ++i) {
+    AddBindings(*service.method(i));
+  }
+}
+
+void HttpGateway::AddBindings(const protobuf::MethodDescriptor& method) {
+  const google::api::HttpRule& rule = method.options().GetExtension(google::api::http);
+  auto add = [&](const google::api::HttpRule& binding) {
+    std::string path;
+    if (std::optional<http::verb> verb = VerbOf(binding, &path)) {
+      routes_[path].push_back(Binding{*verb, binding.body(), &method});
+    }
+  };
+  add(rule);
+  for (const google::api::HttpRule& extra : rule.additional_bindings()) {
+    add(extra);
+  }
+}
+
+std::vector<std::string> HttpGateway::Paths() const {
+  std::vector<std::string> paths;
+  for (const auto& [path, bindings] : routes_) {
+    paths.push_back(path);
+  }
+  return paths;
+}
+
+void HttpGateway::Handle(const std::shared_ptr<net::HttpConnection>& connection,
+                         net::Request request) {
+  const std::string_view target(request.target().data(), request.target().size());
+  auto it = routes_.find(ToAbsl(target.substr(0, target.find('?'))));
+  if (it == routes_.end()) {
+    connection->Reply(ErrorResponse(request, absl::NotFoundError("no such route")));
+    return;
+  }
+  std::vector<std::string> allowed;
+  for (const Binding& binding : it->second) {
+    if (binding.verb == request.method()) {
+      Call(connection, request, binding);
+      return;
+    }
+    allowed.emplace_back(http::to_string(binding.verb));
+  }
+  net::Response response = ErrorResponse(
+      request, absl::Status(absl::StatusCode::kUnimplemented, "method not allowed"));
+  response.result(http::status::method_not_allowed);
+  response.set(http::field::allow, absl::StrJoin(allowed, ", "));
+  connection->Reply(std::move(response));
+}
+
+void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
+                       const net::Request& request, const Binding& binding) {
+  const protobuf::MethodDescriptor& method = *binding.method;
+  std::unique_ptr<protobuf::Message> message = NewMessage(*method.input_type());
+  absl::Status parsed;
+  if (binding.body == "*") {
+    const std::string_view body = request.body().empty() ? "{}" : std::string_view(request.body());
+    absl::StatusOr<boost::json::value> json = ParseJsonSyntax(body);
+    parsed = json.ok() ? CheckJsonShape(*json, *method.input_type()) : json.status();
+    if (parsed.ok()) {
+      parsed = ParseJson(body, *message);
+    }
+  } else {
+    absl::StatusOr<std::string> json = QueryAsJson(
+        std::string_view(request.target().data(), request.target().size()), *method.input_type());
+    parsed = json.ok() ? ParseJson(*json, *message) : json.status();
+  }
+  if (!parsed.ok()) {
+    connection->Reply(ErrorResponse(request, parsed));
+    return;
+  }
+
+  // Everything the call needs lives until its completion callback.
+  struct Pending {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request_bytes;
+    grpc::ByteBuffer response_bytes;
+    std::unique_ptr<protobuf::Message> response;
+    unsigned version;
+    bool keep_alive;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  pending->context.AddMetadata(kViaHttpMetadata, "http");
+  if (auto value = net::HeaderValue(request, http::field::authorization)) {
+    pending->context.AddMetadata("authorization", std::string(*value));
+  }
+  if (auto it = request.find("x-api-key"); it != request.end()) {
+    pending->context.AddMetadata("x-api-key", std::string(it->value()));
+  }
+  grpc::Slice slice(message->SerializeAsString());
+  pending->request_bytes = grpc::ByteBuffer(&slice, 1);
+  pending->response = NewMessage(*method.output_type());
+  pending->version = request.version();
+  pending->keep_alive = request.keep_alive();
+
+  const std::string path = absl::StrCat("/", method.service()->full_name(), "/", method.name());
+  stub_.UnaryCall(
+      &pending->context, path, grpc::StubOptions(), &pending->request_bytes,
+      &pending->response_bytes, [pending, connection](grpc::Status status) {
+        net::Request shape;  // Version and keep-alive for the response.
+        shape.version(pending->version);
+        shape.keep_alive(pending->keep_alive);
+        net::Response response;
+        std::vector<grpc::Slice> slices;
+        std::string bytes;
+        if (status.ok() && pending->response_bytes.Dump(&slices).ok()) {
+          for (const grpc::Slice& part : slices) {
+            bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
+          }
+        }
+        std::string json;
+        protobuf::util::JsonPrintOptions options;
+        options.always_print_primitive_fields = true;
+        if (!status.ok()) {
+          response = ErrorResponse(shape, FromGrpcStatus(status));
+        } else if (!pending->response->ParseFromString(bytes) ||
+                   !protobuf::util::MessageToJsonString(*pending->response, &json, options).ok()) {
+          response = ErrorResponse(shape, absl::InternalError("could not encode the response"));
+        } else {
+          response = net::JsonResponse(shape, SuccessStatus(*pending->response), std::move(json));
+        }
+        // gRPC's thread: the connection is answered on its own shard.
+        boost::asio::post(connection->shard().io(),
+                          [connection, response = std::move(response)]() mutable {
+                            connection->Reply(std::move(response));
+                          });
+      });
+}
+
+}  // namespace roomcast::control

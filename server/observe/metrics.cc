@@ -1,0 +1,133 @@
+#include "server/observe/metrics.h"
+
+#include <cmath>
+
+#include <prometheus/text_serializer.h>
+
+namespace roomcast::observe {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Family(std::string name, std::string help, MetricType type) {
+  MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = type;
+  return family;
+}
+
+void AddSample(MetricFamily& family, double value, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  if (family.type == MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+}
+
+double Load(const std::atomic<uint64_t>& counter) {
+  return static_cast<double>(counter.load(std::memory_order_relaxed));
+}
+
+// Bucket bounds in seconds: 25 us to 2.5 s.
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+    0.005,    0.01,    0.025,  0.05,    0.1,    0.25,  0.5, 1, 2.5};
+
+double Quantile(const ClientMetric::Histogram& histogram, double q) {
+  if (histogram.sample_count == 0) {
+    return 0;
+  }
+  const double rank = q * static_cast<double>(histogram.sample_count);
+  double lower_bound = 0;
+  uint64_t below = 0;
+  for (const ClientMetric::Bucket& bucket : histogram.bucket) {
+    if (static_cast<double>(bucket.cumulative_count) >= rank) {
+      if (std::isinf(bucket.upper_bound)) {
+        return lower_bound;  // Past the last bound: report the last finite one.
+      }
+      const uint64_t in_bucket = bucket.cumulative_count - below;
+      const double fraction =
+          in_bucket == 0 ? 1 : (rank - static_cast<double>(below)) / static_cast<double>(in_bucket);
+      return lower_bound + (bucket.upper_bound - lower_bound) * fraction;
+    }
+    lower_bound = bucket.upper_bound;
+    below = bucket.cumulative_count;
+  }
+  return lower_bound;
+}
+
+}  // namespace
+
+Metrics::Metrics(const core::Counters& counters)
+    : counters_(counters), registry_(std::make_shared<prometheus::Registry>()) {
+  emit_latency_ = &prometheus::BuildHistogram()
+                       .Name("roomcast_emit_latency_seconds")
+                       .Help("Time from accepting an emit to every local socket having it queued.")
+                       .Register(*registry_)
+                       .Add({}, kLatencyBuckets);
+}
+
+void Metrics::ObserveEmitLatency(std::chrono::steady_clock::duration latency) {
+  emit_latency_->Observe(std::chrono::duration<double>(latency).count());
+}
+
+LatencyQuantiles Metrics::EmitLatency() const {
+  const ClientMetric::Histogram histogram = emit_latency_->Collect().histogram;
+  return LatencyQuantiles{histogram.sample_count, Quantile(histogram, 0.5) * 1000,
+                          Quantile(histogram, 0.9) * 1000, Quantile(histogram, 0.99) * 1000};
+}
+
+std::string Metrics::Scrape() const {
+  const core::Counters& c = counters_;
+  std::vector<MetricFamily> families = registry_->Collect();
+
+  MetricFamily sockets = Family("roomcast_sockets_connected",
+                                "Socket.IO sockets connected now.", MetricType::Gauge);
+  AddSample(sockets, Load(c.sockets_connected) - Load(c.sockets_disconnected));
+  MetricFamily sessions = Family("roomcast_sessions_open",
+                                 "Engine.IO sessions (browser connections) open now.",
+                                 MetricType::Gauge);
+  AddSample(sessions, Load(c.sessions_opened) - Load(c.sessions_closed));
+  MetricFamily emits = Family("roomcast_emits_total",
+                              "Emits accepted, by the transport that carried them.",
+                              MetricType::Counter);
+  AddSample(emits, Load(c.emits_via_grpc), {{"transport", "grpc"}});
+  AddSample(emits, Load(c.emits_via_http), {{"transport", "http"}});
+  AddSample(emits, Load(c.emits) - Load(c.emits_via_grpc) - Load(c.emits_via_http),
+            {{"transport", "socket"}});
+  MetricFamily deliveries = Family("roomcast_deliveries_total",
+                                   "Packets queued for a socket.", MetricType::Counter);
+  AddSample(deliveries, Load(c.deliveries));
+  MetricFamily drops = Family("roomcast_drops_total", "Packets not delivered, by reason.",
+                              MetricType::Counter);
+  AddSample(drops, Load(c.dropped_volatile), {{"reason", "volatile"}});
+  AddSample(drops, Load(c.slow_consumer_disconnects), {{"reason", "slow_consumer"}});
+  MetricFamily protocol_errors = Family("roomcast_protocol_errors_total",
+                                        "Sessions closed for breaking the protocol.",
+                                        MetricType::Counter);
+  AddSample(protocol_errors, Load(c.protocol_errors));
+  MetricFamily client_events = Family("roomcast_client_events_total",
+                                      "Events browsers sent.", MetricType::Counter);
+  AddSample(client_events, Load(c.client_events));
+  MetricFamily unknown_events = Family("roomcast_unknown_events_total",
+                                       "Browser events no handler knows.", MetricType::Counter);
+  AddSample(unknown_events, Load(c.unknown_events));
+  MetricFamily connect_errors = Family("roomcast_connect_errors_total",
+                                       "Namespace CONNECTs refused.", MetricType::Counter);
+  AddSample(connect_errors, Load(c.connect_errors));
+
+  for (MetricFamily* family : {&sockets, &sessions, &emits, &deliveries, &drops,
+                               &protocol_errors, &client_events, &unknown_events,
+                               &connect_errors}) {
+    families.push_back(std::move(*family));
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace roomcast::observe

@@ -1,0 +1,163 @@
+// Every error row of the HTTP shim's status table: a google.rpc.Status JSON
+// body ({"code":<gRPC code>,"message":...,"details":[]}) with the HTTP status
+// from the one table. The server keeps serving after each.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Code, api, assertRpcError, emitHttp, okJson, show, useControlServer } from '../support/control.js';
+import { request } from '../support/raw.js';
+import { waitFor } from '../support/sio.js';
+
+const kMax = 10000;
+const fx = useControlServer([`--max_http_buffer_size=${kMax}`]);
+
+const post = (path, body, opts) => api(fx.port, 'POST', path, body, opts);
+
+describe('malformed JSON → 400 with the parse position', () => {
+  const cases = {
+    'a missing comma': '{"room":"r" "event":"e"}',
+    'a truncated object': '{"room":"r","event":',
+    'a trailing comma': '{"room":"r","event":"e",}',
+    'single quotes': "{'event':'e'}",
+    'garbage': 'not json at all',
+  };
+  for (const [name, body] of Object.entries(cases)) {
+    it(`${name}: ${body}`, async () => {
+      const res = await post('/api/socket/emit', body);
+      assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: /(byte|position|offset|column|char)\D{0,16}\d+/i });
+    });
+  }
+
+  it('on /v1/emit:batch and POST /api/socket/status too', async () => {
+    assertRpcError(await post('/v1/emit:batch', '{"emits":[{]}'), 400, { code: Code.INVALID_ARGUMENT });
+    assertRpcError(await post('/api/socket/status', '{"testRoom":'), 400, { code: Code.INVALID_ARGUMENT });
+  });
+
+  it('a JSON value that is not an object → 400', async () => {
+    assertRpcError(await post('/v1/emit', '[1,2]'), 400, { code: Code.INVALID_ARGUMENT });
+    assertRpcError(await post('/v1/emit', '"event"'), 400, { code: Code.INVALID_ARGUMENT });
+  });
+});
+
+describe('unknown field → 400', () => {
+  it('names the field', async () => {
+    const res = await post('/api/socket/emit', { room: 'r', event: 'e', data: 1, bogusField: true });
+    assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: /bogusField/ });
+  });
+
+  it('inside a nested message too', async () => {
+    const res = await post('/v1/rooms:join', { sockets: { socketId: 'abc', color: 'blue' }, rooms: ['r'] });
+    assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: /color/ });
+  });
+
+  it('in a batch item', async () => {
+    const res = await post('/v1/emit:batch', { emits: [{ event: 'e', extra: 1 }] });
+    assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: /extra/ });
+  });
+});
+
+describe('wrong type → 400', () => {
+  const cases = {
+    '"rooms": 5': { event: 'e', rooms: 5 },
+    '"rooms": [1]': { event: 'e', rooms: [1] },
+    '"event": 5': { event: 5 },
+    '"volatile": "yes"': { event: 'e', volatile: 'yes' },
+    '"room": {}': { event: 'e', room: {} },
+    '"exceptRooms": "x"': { event: 'e', exceptRooms: 'x' },
+  };
+  for (const [name, body] of Object.entries(cases)) {
+    it(name, async () => {
+      const field = name.match(/"(\w+)"/)[1];
+      const res = await post('/v1/emit', body);
+      assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: new RegExp(field) });
+    });
+  }
+
+  it('a query parameter of the wrong type (GET /v1/status?topRooms=abc)', async () => {
+    const res = await api(fx.port, 'GET', '/v1/status?topRooms=abc');
+    assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT });
+  });
+});
+
+describe('missing event name → 400', () => {
+  for (const [name, body] of Object.entries({
+    'no event': { room: 'r', data: 1 },
+    'empty event': { room: 'r', event: '', data: 1 },
+    'empty body object': {},
+  })) {
+    it(name, async () => {
+      const res = await post('/api/socket/emit', body);
+      assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: /event/i });
+    });
+  }
+
+  it('an empty request body', async () => {
+    const res = await api(fx.port, 'POST', '/v1/emit', '', { headers: { 'content-type': 'application/json' } });
+    assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT });
+  });
+});
+
+describe('body over --max_http_buffer_size → 413', () => {
+  it(`a ${2 * kMax}-byte emit body`, async () => {
+    const body = JSON.stringify({ room: 'r', event: 'big', data: 'x'.repeat(2 * kMax) });
+    const res = await post('/api/socket/emit', body);
+    assert.equal(res.status, 413, show(res));
+    assert.match(res.headers['content-type'] ?? '', /application\/json/, show(res));
+    assert.equal(typeof res.json?.code, 'number', show(res));
+    assert.equal(typeof res.json?.message, 'string', show(res));
+  });
+
+  it('a body just under the limit is accepted', async (t) => {
+    const data = 'y'.repeat(kMax - 200);
+    const s = await fx.connect({ transports: ['websocket'], auth: { rooms: ['near-limit'] } });
+    t.after(() => s.close());
+    const got = waitFor(s, 'big');
+    await emitHttp(fx.port, { room: 'near-limit', event: 'big', data }, { recipients: 1 });
+    assert.equal(await got, data);
+  });
+});
+
+describe('unknown route → 404, wrong method → 405', () => {
+  for (const [method, path] of [
+    ['GET', '/v1/nope'],
+    ['POST', '/v1/nope'],
+    ['POST', '/api/socket/nope'],
+    ['GET', '/api/nope'],
+    ['POST', '/v1/emit:explode'],
+    ['GET', '/nope'],
+  ]) {
+    it(`${method} ${path} → 404`, async () => {
+      const res = await api(fx.port, method, path, method === 'POST' ? { event: 'e' } : undefined);
+      assertRpcError(res, 404, { code: Code.NOT_FOUND });
+    });
+  }
+
+  for (const [method, path] of [
+    ['GET', '/api/socket/emit'],
+    ['GET', '/v1/emit'],
+    ['DELETE', '/v1/emit'],
+    ['GET', '/v1/emit:batch'],
+    ['PUT', '/api/socket/status'],
+    ['POST', '/api/health'],
+    ['POST', '/v1/status'],
+    ['GET', '/v1/rooms:join'],
+    ['POST', '/v1/rooms/sockets'],
+  ]) {
+    it(`${method} ${path} → 405`, async () => {
+      const res = await api(fx.port, method, path, method === 'GET' || method === 'DELETE' ? undefined : { event: 'e' });
+      assertRpcError(res, 405);
+    });
+  }
+});
+
+describe('after all of that', () => {
+  it('the server still emits and reports status', async (t) => {
+    const s = await fx.connect({ transports: ['websocket'], auth: { rooms: ['still'] } });
+    t.after(() => s.close());
+    const got = waitFor(s, 'alive');
+    await emitHttp(fx.port, { room: 'still', event: 'alive', data: true }, { recipients: 1 });
+    assert.equal(await got, true);
+    okJson(await api(fx.port, 'GET', '/api/socket/status'));
+    const healthz = await request(fx.port, { path: '/healthz' });
+    assert.equal(healthz.status, 200);
+  });
+});
