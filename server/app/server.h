@@ -35,6 +35,7 @@ class Server {
 
   absl::Status Start();
   uint16_t port() const { return http_.port(); }
+  uint16_t grpc_port() const { return grpc_port_; }
   // The SIGTERM sequence: not ready -> grace -> stop accepting -> Engine.IO
   // close to every session -> stop. Blocks until done.
   void Drain();
