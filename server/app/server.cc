@@ -132,7 +132,7 @@ absl::Status Server::StartGrpc() {
   grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   gateway_ = std::make_unique<control::HttpGateway>(
       *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-          v1::Roomcast::service_full_name()), grpc_server_->InProcessChannel(grpc::ChannelArguments()));
+          v1::Roomcast::service_full_name()), grpc_server_->InProcessChannel(grpc::ChannelArguments()), api_key_);
   return absl::OkStatus();
 }
 

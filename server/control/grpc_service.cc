@@ -43,7 +43,7 @@ grpc::ServerUnaryReactor* GrpcService::Serve(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* GrpcService::Emit(grpc::CallbackServerContext* context,
                                             const v1::EmitRequest* request,
                                             v1::EmitResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::EmitResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("Emit"), [&](Reply<v1::EmitResponse> reply) {
     api_.Emit(*request, CallerOf(*context), std::move(reply));
   });
 }
@@ -51,7 +51,7 @@ grpc::ServerUnaryReactor* GrpcService::Emit(grpc::CallbackServerContext* context
 grpc::ServerUnaryReactor* GrpcService::EmitBatch(grpc::CallbackServerContext* context,
                                                  const v1::EmitBatchRequest* request,
                                                  v1::EmitBatchResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::EmitBatchResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("EmitBatch"), [&](Reply<v1::EmitBatchResponse> reply) {
     api_.EmitBatch(*request, CallerOf(*context), std::move(reply));
   });
 }
@@ -59,7 +59,7 @@ grpc::ServerUnaryReactor* GrpcService::EmitBatch(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* GrpcService::Status(grpc::CallbackServerContext* context,
                                               const v1::StatusRequest* request,
                                               v1::StatusResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::StatusResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("Status"), [&](Reply<v1::StatusResponse> reply) {
     api_.Status(*request, std::move(reply));
   });
 }
@@ -67,7 +67,7 @@ grpc::ServerUnaryReactor* GrpcService::Status(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* GrpcService::SendTestEvent(grpc::CallbackServerContext* context,
                                                      const v1::SendTestEventRequest* request,
                                                      v1::SendTestEventResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::SendTestEventResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("SendTestEvent"), [&](Reply<v1::SendTestEventResponse> reply) {
     api_.SendTestEvent(*request, CallerOf(*context), std::move(reply));
   });
 }
@@ -75,15 +75,14 @@ grpc::ServerUnaryReactor* GrpcService::SendTestEvent(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* GrpcService::Health(grpc::CallbackServerContext* context,
                                               const v1::HealthRequest*,
                                               v1::HealthResponse* response) {
-  // Open without a key, like /api/health: orchestrators probe it.
-  return Serve(context, response, false,
+  return Serve(context, response, !IsOpenMethod("Health"),
                [&](Reply<v1::HealthResponse> reply) { api_.Health(std::move(reply)); });
 }
 
 grpc::ServerUnaryReactor* GrpcService::JoinRooms(grpc::CallbackServerContext* context,
                                                  const v1::ChangeRoomsRequest* request,
                                                  v1::ChangeRoomsResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::ChangeRoomsResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("JoinRooms"), [&](Reply<v1::ChangeRoomsResponse> reply) {
     api_.JoinRooms(*request, std::move(reply));
   });
 }
@@ -91,7 +90,7 @@ grpc::ServerUnaryReactor* GrpcService::JoinRooms(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* GrpcService::LeaveRooms(grpc::CallbackServerContext* context,
                                                   const v1::ChangeRoomsRequest* request,
                                                   v1::ChangeRoomsResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::ChangeRoomsResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("LeaveRooms"), [&](Reply<v1::ChangeRoomsResponse> reply) {
     api_.LeaveRooms(*request, std::move(reply));
   });
 }
@@ -99,7 +98,7 @@ grpc::ServerUnaryReactor* GrpcService::LeaveRooms(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* GrpcService::DisconnectSockets(
     grpc::CallbackServerContext* context, const v1::DisconnectSocketsRequest* request,
     v1::DisconnectSocketsResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::DisconnectSocketsResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("DisconnectSockets"), [&](Reply<v1::DisconnectSocketsResponse> reply) {
     api_.DisconnectSockets(*request, std::move(reply));
   });
 }
@@ -107,7 +106,7 @@ grpc::ServerUnaryReactor* GrpcService::DisconnectSockets(
 grpc::ServerUnaryReactor* GrpcService::ListRoomSockets(grpc::CallbackServerContext* context,
                                                        const v1::ListRoomSocketsRequest* request,
                                                        v1::ListRoomSocketsResponse* response) {
-  return Serve(context, response, true, [&](Reply<v1::ListRoomSocketsResponse> reply) {
+  return Serve(context, response, !IsOpenMethod("ListRoomSockets"), [&](Reply<v1::ListRoomSocketsResponse> reply) {
     api_.ListRoomSockets(*request, std::move(reply));
   });
 }

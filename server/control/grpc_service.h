@@ -10,6 +10,9 @@ namespace roomcast::control {
 // by the transport that really carried them.
 inline constexpr char kViaHttpMetadata[] = "x-roomcast-via";
 
+// Methods anyone may call without the API key: health, which orchestrators probe.
+inline bool IsOpenMethod(std::string_view method) { return method == "Health"; }
+
 // roomcast.v1.Roomcast over gRPC: checks the API key and hands each call to
 // ControlApi with the callback API, so no gRPC thread ever waits.
 class GrpcService final : public v1::Roomcast::CallbackService {

@@ -121,8 +121,8 @@ std::optional<http::verb> VerbOf(const google::api::HttpRule& rule, std::string*
 }  // namespace
 
 HttpGateway::HttpGateway(const protobuf::ServiceDescriptor& service,
-                         std::shared_ptr<grpc::Channel> channel)
-    : stub_(std::move(channel)) {
+                         std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key)
+    : stub_(std::move(channel)), key_(key) {
   for (int i = 0; i < service.method_count(); ++i) {
     AddBindings(*service.method(i));
   }
@@ -176,6 +176,15 @@ void HttpGateway::Handle(const std::shared_ptr<net::HttpConnection>& connection,
 void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
                        const net::Request& request, const Binding& binding) {
   const protobuf::MethodDescriptor& method = *binding.method;
+  // The service checks the key too; checked here first so that anonymous
+  // callers learn nothing from parse errors.
+  if (!IsOpenMethod(method.name()) &&
+      !key_.Accepts(net::HeaderValue(request, http::field::authorization),
+                    net::HeaderValue(request, "x-api-key"))) {
+    connection->Reply(ErrorResponse(
+        request, absl::UnauthenticatedError("a valid internal API key is required")));
+    return;
+  }
   std::unique_ptr<protobuf::Message> message = NewMessage(*method.input_type());
   absl::Status parsed;
   if (binding.body == "*") {
@@ -210,8 +219,8 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
   if (auto value = net::HeaderValue(request, http::field::authorization)) {
     pending->context.AddMetadata("authorization", std::string(*value));
   }
-  if (auto it = request.find("x-api-key"); it != request.end()) {
-    pending->context.AddMetadata("x-api-key", std::string(it->value()));
+  if (auto value = net::HeaderValue(request, "x-api-key")) {
+    pending->context.AddMetadata("x-api-key", std::string(*value));
   }
   grpc::Slice slice(message->SerializeAsString());
   pending->request_bytes = grpc::ByteBuffer(&slice, 1);

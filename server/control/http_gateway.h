@@ -9,6 +9,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "server/auth/api_key.h"
 #include "server/net/router.h"
 
 namespace roomcast::control {
@@ -21,7 +22,7 @@ namespace roomcast::control {
 class HttpGateway final : public net::HttpRoute {
  public:
   HttpGateway(const google::protobuf::ServiceDescriptor& service,
-              std::shared_ptr<grpc::Channel> channel);
+              std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key);
 
   // Every path some method is bound to, for the router.
   std::vector<std::string> Paths() const;
@@ -40,6 +41,7 @@ class HttpGateway final : public net::HttpRoute {
 
   absl::flat_hash_map<std::string, std::vector<Binding>> routes_;
   grpc::GenericStub stub_;
+  const auth::ApiKey& key_;
 };
 
 }  // namespace roomcast::control

@@ -16,12 +16,25 @@ Response JsonResponse(const Request& request, http::status status, std::string j
   return MakeResponse(request, status, std::move(json), "application/json");
 }
 
-std::optional<std::string_view> HeaderValue(const Request& request, http::field field) {
-  auto it = request.find(field);
+namespace {
+
+template <typename Key>
+std::optional<std::string_view> Find(const Request& request, Key key) {
+  auto it = request.find(key);
   if (it == request.end()) {
     return std::nullopt;
   }
   return std::string_view(it->value().data(), it->value().size());
+}
+
+}  // namespace
+
+std::optional<std::string_view> HeaderValue(const Request& request, http::field field) {
+  return Find(request, field);
+}
+
+std::optional<std::string_view> HeaderValue(const Request& request, std::string_view name) {
+  return Find(request, boost::beast::string_view(name.data(), name.size()));
 }
 
 }  // namespace roomcast::net

@@ -18,5 +18,6 @@ Response MakeResponse(const Request& request, http::status status, std::string b
 Response JsonResponse(const Request& request, http::status status, std::string json);
 
 std::optional<std::string_view> HeaderValue(const Request& request, http::field field);
+std::optional<std::string_view> HeaderValue(const Request& request, std::string_view name);
 
 }  // namespace roomcast::net

@@ -101,7 +101,7 @@ describe('health with DATABASE_URL against a real PostgreSQL', { skip }, () => {
   });
 });
 
-describe('an unreachable DATABASE_URL from the start', { skip: false }, () => {
+describe('an unreachable DATABASE_URL from the start', () => {
   it('starts anyway and answers 503 with the database check NOT_SERVING', async (t) => {
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
     const server = await startControl([], { env: { DATABASE_URL: 'postgresql://postgres:s3cret-pw@127.0.0.1:1/postgres' } });

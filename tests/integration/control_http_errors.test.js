@@ -131,20 +131,22 @@ describe('unknown route → 404, wrong method → 405', () => {
     });
   }
 
-  for (const [method, path] of [
-    ['GET', '/api/socket/emit'],
-    ['GET', '/v1/emit'],
-    ['DELETE', '/v1/emit'],
-    ['GET', '/v1/emit:batch'],
-    ['PUT', '/api/socket/status'],
-    ['POST', '/api/health'],
-    ['POST', '/v1/status'],
-    ['GET', '/v1/rooms:join'],
-    ['POST', '/v1/rooms/sockets'],
+  for (const [method, path, allowed] of [
+    ['GET', '/api/socket/emit', ['POST']],
+    ['GET', '/v1/emit', ['POST']],
+    ['DELETE', '/v1/emit', ['POST']],
+    ['GET', '/v1/emit:batch', ['POST']],
+    ['PUT', '/api/socket/status', ['GET', 'POST']],
+    ['POST', '/api/health', ['GET']],
+    ['POST', '/v1/status', ['GET']],
+    ['GET', '/v1/rooms:join', ['POST']],
+    ['POST', '/v1/rooms/sockets', ['GET']],
   ]) {
-    it(`${method} ${path} → 405`, async () => {
+    it(`${method} ${path} → 405 with Allow: ${allowed.join(', ')}`, async () => {
       const res = await api(fx.port, method, path, method === 'GET' || method === 'DELETE' ? undefined : { event: 'e' });
       assertRpcError(res, 405);
+      const allow = (res.headers.allow ?? '').split(',').map((v) => v.trim()).filter(Boolean).sort();
+      assert.deepEqual(allow, allowed, `Allow header (RFC 9110 requires it on a 405): ${JSON.stringify(res.headers)}`);
     });
   }
 });
