@@ -2,6 +2,7 @@
 #include "server/app/config.h"
 
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include <boost/asio/ip/address.hpp>
@@ -135,23 +136,41 @@ bool IsIpLiteral(std::string_view text) {
   return !ec;
 }
 
-absl::StatusOr<std::chrono::milliseconds> Positive(const absl::Flag<int32_t>& flag,
-                                                   std::string_view name) {
-  const int32_t value = absl::GetFlag(flag);
-  if (value <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value ", value, " for --", ToAbsl(name), ": must be > 0"));
+// "--name/ENV", how errors name a setting.
+std::string SettingName(std::string_view flag) {
+  for (const auto& [env, flag_name] : kEnvironment) {
+    if (flag == flag_name) {
+      return absl::StrCat("--", ToAbsl(flag), "/", env);
+    }
   }
-  return std::chrono::milliseconds(value);
+  return absl::StrCat("--", ToAbsl(flag));
 }
 
-absl::StatusOr<size_t> PositiveSize(int64_t value, std::string_view name) {
-  if (value <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value ", value, " for --", ToAbsl(name), ": must be > 0"));
+// Reads numeric flags within bounds, keeping the first error.
+class BoundedFlags {
+ public:
+  template <typename T>
+  T Get(const absl::Flag<T>& flag, std::string_view name, int64_t min,
+        int64_t max = std::numeric_limits<int64_t>::max()) {
+    const T value = absl::GetFlag(flag);
+    if ((value < min || value > max) && status_.ok()) {
+      status_ = absl::InvalidArgumentError(
+          max == std::numeric_limits<int64_t>::max()
+              ? absl::StrCat("invalid value ", value, " for ", SettingName(name), ": must be >= ", min)
+              : absl::StrCat("invalid value ", value, " for ", SettingName(name), ": must be ", min,
+                             "-", max));
+    }
+    return value;
   }
-  return static_cast<size_t>(value);
-}
+  std::chrono::milliseconds Millis(const absl::Flag<int32_t>& flag, std::string_view name,
+                                   int64_t min = 1) {
+    return std::chrono::milliseconds(Get(flag, name, min));
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  absl::Status status_;
+};
 
 }  // namespace
 
@@ -173,18 +192,29 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);  // Exits with a message on unknown flags or bad values.
 
   Config config;
-  const int32_t port = absl::GetFlag(FLAGS_port);
-  if (port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value ", port, " for --port/PORT: must be 0-65535"));
+  BoundedFlags bounded;
+  config.port = static_cast<uint16_t>(bounded.Get(FLAGS_port, "port", 0, 65535));
+  config.grpc_port = static_cast<uint16_t>(bounded.Get(FLAGS_grpc_port, "grpc_port", 0, 65535));
+  config.ping_interval = bounded.Millis(FLAGS_ping_interval_ms, "ping_interval_ms");
+  config.ping_timeout = bounded.Millis(FLAGS_ping_timeout_ms, "ping_timeout_ms");
+  config.upgrade_timeout = bounded.Millis(FLAGS_upgrade_timeout_ms, "upgrade_timeout_ms");
+  config.connect_timeout = bounded.Millis(FLAGS_connect_timeout_ms, "connect_timeout_ms");
+  config.drain_grace = bounded.Millis(FLAGS_drain_grace_ms, "drain_grace_ms", 0);
+  config.drain_deadline = bounded.Millis(FLAGS_drain_deadline_ms, "drain_deadline_ms");
+  config.idempotency_window = bounded.Millis(FLAGS_idempotency_window_ms, "idempotency_window_ms");
+  config.health_interval = bounded.Millis(FLAGS_health_interval_ms, "health_interval_ms");
+  config.max_http_buffer_size = bounded.Get(FLAGS_max_http_buffer_size, "max_http_buffer_size", 1);
+  config.send_queue_bytes = bounded.Get(FLAGS_send_queue_bytes, "send_queue_bytes", 1);
+  config.max_rooms_per_socket = bounded.Get(FLAGS_max_rooms_per_socket, "max_rooms_per_socket", 1);
+  config.event_log_size = bounded.Get(FLAGS_event_log_size, "event_log_size", 0);
+  config.memory_soft_limit_bytes =
+      static_cast<size_t>(bounded.Get(FLAGS_memory_soft_limit_mb, "memory_soft_limit_mb", 0)) << 20;
+  const int32_t shards = bounded.Get(FLAGS_shards, "shards", 0, 64);
+  if (!bounded.status().ok()) {
+    return bounded.status();
   }
-  config.port = static_cast<uint16_t>(port);
-  const int32_t grpc_port = absl::GetFlag(FLAGS_grpc_port);
-  if (grpc_port < 0 || grpc_port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value ", grpc_port, " for --grpc_port/GRPC_PORT: must be 0-65535"));
-  }
-  config.grpc_port = static_cast<uint16_t>(grpc_port);
+  config.shards = shards == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                              : static_cast<size_t>(shards);
   config.internal_api_key = absl::GetFlag(FLAGS_internal_api_key);
   config.database_url = absl::GetFlag(FLAGS_database_url);
   config.insecure = absl::GetFlag(FLAGS_insecure);
@@ -222,63 +252,6 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
     config.namespaces.push_back("/");
   }
 
-  auto ping_interval = Positive(FLAGS_ping_interval_ms, "ping_interval_ms");
-  auto ping_timeout = Positive(FLAGS_ping_timeout_ms, "ping_timeout_ms");
-  auto upgrade_timeout = Positive(FLAGS_upgrade_timeout_ms, "upgrade_timeout_ms");
-  auto connect_timeout = Positive(FLAGS_connect_timeout_ms, "connect_timeout_ms");
-  auto drain_deadline = Positive(FLAGS_drain_deadline_ms, "drain_deadline_ms");
-  auto idempotency_window = Positive(FLAGS_idempotency_window_ms, "idempotency_window_ms");
-  auto health_interval = Positive(FLAGS_health_interval_ms, "health_interval_ms");
-  auto max_buffer = PositiveSize(absl::GetFlag(FLAGS_max_http_buffer_size), "max_http_buffer_size");
-  auto send_queue = PositiveSize(absl::GetFlag(FLAGS_send_queue_bytes), "send_queue_bytes");
-  auto max_rooms = PositiveSize(absl::GetFlag(FLAGS_max_rooms_per_socket), "max_rooms_per_socket");
-  for (const absl::Status& status :
-       {ping_interval.status(), ping_timeout.status(), upgrade_timeout.status(),
-        connect_timeout.status(), drain_deadline.status(), idempotency_window.status(),
-        health_interval.status(), max_buffer.status(),
-        send_queue.status(), max_rooms.status()}) {
-    if (!status.ok()) {
-      return status;
-    }
-  }
-  config.ping_interval = *ping_interval;
-  config.ping_timeout = *ping_timeout;
-  config.upgrade_timeout = *upgrade_timeout;
-  config.connect_timeout = *connect_timeout;
-  config.drain_deadline = *drain_deadline;
-  config.idempotency_window = *idempotency_window;
-  config.health_interval = *health_interval;
-  const int64_t memory_limit_mb = absl::GetFlag(FLAGS_memory_soft_limit_mb);
-  if (memory_limit_mb < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid value ", memory_limit_mb, " for --memory_soft_limit_mb: must be >= 0"));
-  }
-  config.memory_soft_limit_bytes = static_cast<size_t>(memory_limit_mb) << 20;
-  config.max_http_buffer_size = *max_buffer;
-  config.send_queue_bytes = *send_queue;
-  config.max_rooms_per_socket = *max_rooms;
-
-  const int32_t grace = absl::GetFlag(FLAGS_drain_grace_ms);
-  if (grace < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value ", grace, " for --drain_grace_ms: must be >= 0"));
-  }
-  config.drain_grace = std::chrono::milliseconds(grace);
-
-  const int32_t event_log_size = absl::GetFlag(FLAGS_event_log_size);
-  if (event_log_size < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid value ", event_log_size, " for --event_log_size: must be >= 0"));
-  }
-  config.event_log_size = static_cast<size_t>(event_log_size);
-
-  const int32_t shards = absl::GetFlag(FLAGS_shards);
-  if (shards < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value ", shards, " for --shards: must be >= 0"));
-  }
-  config.shards = shards == 0 ? std::max(1u, std::thread::hardware_concurrency())
-                              : static_cast<size_t>(shards);
   config.enable_client_broadcast = absl::GetFlag(FLAGS_enable_client_broadcast);
   config.log_level = absl::GetFlag(FLAGS_log_level);
   config.log_format = absl::GetFlag(FLAGS_log_format);

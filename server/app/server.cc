@@ -123,6 +123,8 @@ absl::Status Server::StartGrpc() {
   builder.AddListeningPort(HostPort(config_.host, config_.grpc_port),
                            grpc::InsecureServerCredentials(), &selected_port);
   builder.RegisterService(grpc_service_.get());
+  // gRPC shares ports by default (SO_REUSEPORT): a busy port must be an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || selected_port == 0) {
     return absl::UnavailableError(absl::StrCat(

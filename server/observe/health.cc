@@ -59,7 +59,8 @@ HealthReport HealthChecker::RunAll() {
 }
 
 CheckResult MemoryCheck::Run() {
-  CheckResult result{"memory"};
+  CheckResult result;
+  result.name = "memory";
   size_t pages_total = 0;
   size_t pages_resident = 0;
   std::ifstream statm("/proc/self/statm");
@@ -75,8 +76,11 @@ CheckResult MemoryCheck::Run() {
 
 CheckResult UptimeCheck::Run() {
   const auto up = std::chrono::steady_clock::now() - started_;
-  return CheckResult{"uptime", Serving::kServing, {},
-                     absl::StrCat("seconds=", std::chrono::duration_cast<std::chrono::seconds>(up).count())};
+  CheckResult result;
+  result.name = "uptime";
+  result.detail =
+      absl::StrCat("seconds=", std::chrono::duration_cast<std::chrono::seconds>(up).count());
+  return result;
 }
 
 }  // namespace roomcast::observe

@@ -1,5 +1,7 @@
 #include "server/storage/postgres_check.h"
 
+#include <cstdlib>
+
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -12,12 +14,17 @@ struct PostgresCheck::Connection {
   pqxx::connection db;
 };
 
-PostgresCheck::PostgresCheck(std::string url) : url_(std::move(url)) {}
+PostgresCheck::PostgresCheck(std::string url) : url_(std::move(url)) {
+  // A database that does not answer must not hold the health thread for
+  // minutes (libpq reads this; set at startup, before the checks run).
+  setenv("PGCONNECT_TIMEOUT", "3", /*overwrite=*/0);
+}
 
 PostgresCheck::~PostgresCheck() = default;
 
 observe::CheckResult PostgresCheck::Run() {
-  observe::CheckResult result{"database"};
+  observe::CheckResult result;
+  result.name = "database";
   const auto start = std::chrono::steady_clock::now();
   try {
     if (!connection_ || !connection_->db.is_open()) {

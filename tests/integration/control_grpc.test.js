@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, collect, collected, emitHttp, startControl, useControlServer } from '../support/control.js';
-import { freePort, stopServer } from '../support/fixtures.js';
+import { freePort, runToExit, stopServer } from '../support/fixtures.js';
 import { startRoomcastd } from '../support/process.js';
 import { HealthClient, Reflection, grpcError, grpcTarget } from '../support/grpc.js';
 import { expectNoEvent, waitFor, waitForArgs } from '../support/sio.js';
@@ -216,6 +216,16 @@ describe('listening', () => {
     const fromFlag = await startRoomcastd([`--grpc_port=${flagPort}`], { env: { GRPC_PORT: String(await freePort()) } });
     t.after(() => stopServer(fromFlag));
     assert.equal(fromFlag.grpcPort, flagPort, fromFlag.output());
+  });
+
+  it('a busy gRPC port stops startup with an error naming it (as a busy HTTP port does)', async () => {
+    // gRPC enables SO_REUSEPORT by default: without turning it off a second
+    // roomcastd would silently share the port and take half the calls.
+    const run = await runToExit(['--port=0', `--grpc_port=${fx.grpcPort}`], { timeoutMs: 5000 });
+    assert.equal(run.timedOut, false, `exits on its own instead of serving on a shared port:\n${run.stdout}${run.stderr}`);
+    assert.notEqual(run.code, 0, `exit code ${run.code}`);
+    assert.match(run.stderr, new RegExp(String(fx.grpcPort)), run.stderr);
+    assert.equal(await g.health.check(''), 'SERVING', 'the first server still serves');
   });
 
   it('--grpc_port=0 picks a free port, different per server', async (t) => {

@@ -71,7 +71,10 @@ export function startProcess(binary, args = [], { env = {}, timeoutMs = 10000 } 
 /** roomcastd on 127.0.0.1/::1 (dual-stack `::` by default) with an ephemeral port. */
 export function startRoomcastd(flags = [], options = {}) {
   const hasPort = flags.some((f) => f.startsWith('--port'));
-  return startProcess(roomcastdPath, [...(hasPort ? [] : ['--port=0']), ...flags], options);
+  // Ephemeral gRPC port too, unless the test picks one (flag or GRPC_PORT).
+  const hasGrpcPort = flags.some((f) => f.startsWith('--grpc_port')) || options.env?.GRPC_PORT;
+  const defaults = [...(hasPort ? [] : ['--port=0']), ...(hasGrpcPort ? [] : ['--grpc_port=0'])];
+  return startProcess(roomcastdPath, [...defaults, ...flags], options);
 }
 
 /** The conformance profile server on an ephemeral port. */

@@ -134,10 +134,10 @@ TEST_F(EmitterTest, LogsNonVolatileEventsAndPublishesEveryEmit) {
   EmitRequest request;
   request.rooms = {"room"};
   request.event = "kept";
-  Emit(request);
+  ASSERT_TRUE(Emit(request).ok());
   request.event = "fleeting";
   request.is_volatile = true;
-  Emit(request);
+  ASSERT_TRUE(Emit(request).ok());
   ASSERT_EQ(broker_.published.size(), 2u);
   EXPECT_EQ(broker_.published[0].rooms, std::vector<std::string>{"room"});
   std::vector<broker::Envelope> logged = store_.ReadAfter("/", 0, 10);
