@@ -47,6 +47,10 @@ void WebSocketChannel::ReadNext() {
 }
 
 void WebSocketChannel::WritePacket(core::SharedPacket packet, Callback on_done) {
+  if (writing_) {
+    waiting_.emplace_back(std::move(packet), std::move(on_done));
+    return;
+  }
   writing_ = std::move(packet);
   on_written_ = std::move(on_done);
   WriteFrame(writing_->text.empty() ? 1 : 0);
@@ -89,7 +93,11 @@ void WebSocketChannel::FinishWrite(beast::error_code ec) {
   writing_.reset();
   Callback done = std::move(on_written_);
   on_written_ = nullptr;
-  if (close_requested_) {
+  if (!ec && !waiting_.empty() && !close_requested_) {
+    auto [next, next_done] = std::move(waiting_.front());
+    waiting_.pop_front();
+    WritePacket(std::move(next), std::move(next_done));
+  } else if (close_requested_) {
     SendClose();
   }
   if (done) {

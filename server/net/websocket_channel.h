@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <deque>
 #include <memory>
 #include <string_view>
 
@@ -26,6 +27,8 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   void Accept(Request request, Callback on_done);
   // Reads until the connection ends; `on_end` runs once, with the reason.
   void StartReading(FrameHandler on_frame, Callback on_end);
+  // Packets are written one after another (Beast allows one writer at a
+  // time); `on_done` runs when this one is out.
   void WritePacket(core::SharedPacket packet, Callback on_done);
   // A close frame, then the connection ends (the read loop sees it).
   void Close();
@@ -42,6 +45,7 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   Callback on_end_;
   core::SharedPacket writing_;
   Callback on_written_;
+  std::deque<std::pair<core::SharedPacket, Callback>> waiting_;
   bool close_requested_ = false;
   bool close_sent_ = false;
 };

@@ -1,0 +1,327 @@
+// roomcast: the command line for Roomcast's control plane, and `tail` to
+// watch a room as a browser would. Exit codes: 0 ok, 1 server error, 2 usage.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "clients/cli/arguments.h"
+#include "clients/cli/tail.h"
+#include "clients/cpp/client.h"
+
+namespace roomcast::cli {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kServerError = 1;
+constexpr int kUsage = 2;
+
+constexpr char kEnvironment[] =
+    "Environment: ROOMCAST_GRPC_TARGET (gRPC, default localhost:50051), INTERNAL_API_URL\n"
+    "(the HTTP shim, default http://localhost:3001, used when gRPC is unreachable),\n"
+    "INTERNAL_API_KEY, SOCKET_SERVER_URL (for tail, default http://localhost:3001),\n"
+    "ROOMCAST_TOKEN (tail's auth token when the server requires one).\n";
+
+struct Command {
+  std::string usage;
+  std::vector<std::string> options;  // Take a value.
+  std::vector<std::string> switches;
+  int (*run)(const Arguments& args, bool json);
+};
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "roomcast: %s (see roomcast --help)\n", message.c_str());
+  return kUsage;
+}
+
+int ServerError(const absl::Status& status) {
+  std::fprintf(stderr, "roomcast: %s\n", status.ToString().c_str());
+  return kServerError;
+}
+
+std::string Json(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+std::unique_ptr<Client> Connect() {
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::FromEnvironment();
+  if (!client.ok()) {
+    std::fprintf(stderr, "roomcast: %s\n", client.status().ToString().c_str());
+    std::exit(kUsage);
+  }
+  return *std::move(client);
+}
+
+// --socket ID | --in-room R | --user U, and --namespace.
+std::optional<v1::SocketSelector> Selector(const Arguments& args) {
+  v1::SocketSelector selector;
+  selector.set_namespace_(args.One("namespace").value_or("/"));
+  int given = 0;
+  if (auto id = args.One("socket")) {
+    selector.set_socket_id(*id);
+    ++given;
+  }
+  if (auto room = args.One("in-room")) {
+    selector.set_room(*room);
+    ++given;
+  }
+  if (auto user = args.One("user")) {
+    selector.set_user_id(*user);
+    ++given;
+  }
+  if (given != 1) {
+    return std::nullopt;
+  }
+  return selector;
+}
+
+int Emit(const Arguments& args, bool json) {
+  v1::EmitRequest request;
+  request.set_namespace_(args.One("namespace").value_or("/"));
+  for (const std::string& room : args.All("room")) {
+    request.add_rooms(room);
+  }
+  for (const std::string& room : args.All("except")) {
+    request.add_except_rooms(room);
+  }
+  std::optional<std::string> event = args.One("event");
+  if (!event) {
+    return Usage("emit needs --event");
+  }
+  request.set_event(*event);
+  std::string data = args.One("data").value_or("");
+  if (!args.Has("data")) {
+    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  if (!data.empty() &&
+      !google::protobuf::util::JsonStringToMessage(data, request.mutable_data()).ok()) {
+    return Usage(absl::StrCat("--data is not JSON: ", data));
+  }
+  request.set_volatile_(args.Has("volatile"));
+  request.set_idempotency_key(args.One("key").value_or(""));
+  absl::StatusOr<v1::EmitResponse> response = Connect()->Emit(request);
+  if (!response.ok()) {
+    return ServerError(response.status());
+  }
+  if (json) {
+    std::printf("%s\n", Json(*response).c_str());
+  } else {
+    std::printf("delivered to %llu socket(s), offset %llu%s\n",
+                static_cast<unsigned long long>(response->recipients()),
+                static_cast<unsigned long long>(response->offset()),
+                response->duplicate() ? " (duplicate: not sent again)" : "");
+  }
+  return kOk;
+}
+
+int Status(const Arguments&, bool json) {
+  absl::StatusOr<v1::StatusResponse> status = Connect()->Status();
+  if (!status.ok()) {
+    return ServerError(status.status());
+  }
+  if (json) {
+    std::printf("%s\n", Json(*status).c_str());
+    return kOk;
+  }
+  std::printf("node %s (version %s), up %llus\n", status->node_id().c_str(),
+              status->version().c_str(), static_cast<unsigned long long>(status->uptime_seconds()));
+  std::printf("%llu socket(s) connected, %llu room(s)\n",
+              static_cast<unsigned long long>(status->connections()),
+              static_cast<unsigned long long>(status->rooms()));
+  for (const v1::RoomSize& room : status->top_rooms()) {
+    std::printf("  %s %s: %llu\n", room.namespace_().c_str(), room.room().c_str(),
+                static_cast<unsigned long long>(room.members()));
+  }
+  const auto& emits = status->counters().emits_by_transport();
+  std::printf("emits: grpc %llu, http %llu; deliveries %llu\n",
+              static_cast<unsigned long long>(emits.contains("grpc") ? emits.at("grpc") : 0),
+              static_cast<unsigned long long>(emits.contains("http") ? emits.at("http") : 0),
+              static_cast<unsigned long long>(status->counters().deliveries()));
+  return kOk;
+}
+
+int Health(const Arguments&, bool json) {
+  absl::StatusOr<v1::HealthResponse> health = Connect()->Health();
+  if (!health.ok()) {
+    return ServerError(health.status());
+  }
+  if (json) {
+    std::printf("%s\n", Json(*health).c_str());
+  } else {
+    std::printf("%s\n", v1::ServingStatus_Name(health->status()).c_str());
+    for (const v1::HealthCheck& check : health->checks()) {
+      std::printf("  %-8s %-11s %.2f ms  %s\n", check.name().c_str(),
+                  v1::ServingStatus_Name(check.status()).c_str(), check.latency_ms(),
+                  check.detail().c_str());
+    }
+  }
+  return health->status() == v1::NOT_SERVING ? kServerError : kOk;
+}
+
+int ChangeRooms(const Arguments& args, bool json, bool join) {
+  std::optional<v1::SocketSelector> selector = Selector(args);
+  if (!selector) {
+    return Usage("give exactly one of --socket, --in-room, --user");
+  }
+  v1::ChangeRoomsRequest request;
+  *request.mutable_sockets() = *selector;
+  for (const std::string& room : args.All("room")) {
+    request.add_rooms(room);
+  }
+  if (request.rooms().empty()) {
+    return Usage("give at least one --room");
+  }
+  std::unique_ptr<Client> client = Connect();
+  absl::StatusOr<v1::ChangeRoomsResponse> response =
+      join ? client->JoinRooms(request) : client->LeaveRooms(request);
+  if (!response.ok()) {
+    return ServerError(response.status());
+  }
+  if (json) {
+    std::printf("%s\n", Json(*response).c_str());
+  } else {
+    std::printf("%llu socket(s) %s\n", static_cast<unsigned long long>(response->sockets()),
+                join ? "joined" : "left");
+  }
+  return kOk;
+}
+
+int Join(const Arguments& args, bool json) { return ChangeRooms(args, json, true); }
+int Leave(const Arguments& args, bool json) { return ChangeRooms(args, json, false); }
+
+int Disconnect(const Arguments& args, bool json) {
+  std::optional<v1::SocketSelector> selector = Selector(args);
+  if (!selector) {
+    return Usage("give exactly one of --socket, --in-room, --user");
+  }
+  v1::DisconnectSocketsRequest request;
+  *request.mutable_sockets() = *selector;
+  request.set_close_connection(args.Has("close"));
+  absl::StatusOr<v1::DisconnectSocketsResponse> response = Connect()->DisconnectSockets(request);
+  if (!response.ok()) {
+    return ServerError(response.status());
+  }
+  if (json) {
+    std::printf("%s\n", Json(*response).c_str());
+  } else {
+    std::printf("%llu socket(s) disconnected\n", static_cast<unsigned long long>(response->sockets()));
+  }
+  return kOk;
+}
+
+int Tail(const Arguments& args, bool json) {
+  const ClientOptions env = ClientOptions::FromEnvironment();
+  TailOptions options;
+  options.socket_url = env.socket_url;
+  options.token = env.token;
+  options.nsp = args.One("namespace").value_or("/");
+  options.rooms = args.All("room");
+  if (options.rooms.empty()) {
+    return Usage("tail needs --room");
+  }
+  absl::Status status = cli::Tail(
+      options,
+      [](const std::string& line) {
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+      },
+      [&](const std::string& reply) {
+        std::fprintf(stderr, "roomcast: tailing %s in %s (%s)\n",
+                     absl::StrJoin(options.rooms, ", ").c_str(), options.nsp.c_str(), reply.c_str());
+      });
+  return status.ok() ? kOk : ServerError(status);
+}
+
+const std::map<std::string, Command>& Commands() {
+  using Names = std::vector<std::string>;
+  const Names selectors = {"socket", "in-room", "user", "namespace"};
+  const Names selectors_and_rooms = {"socket", "in-room", "user", "namespace", "room"};
+  static const auto* commands = new std::map<std::string, Command>{
+      {"emit",
+       Command{"emit --room R [--room R2] [--except R] --event E [--data JSON] [--namespace /]\n"
+               "     [--volatile] [--key IDEMPOTENCY_KEY]\n"
+               "  Sends an event to rooms (none: the whole namespace). Without --data, reads\n"
+               "  the JSON from standard input.",
+               Names{"room", "except", "event", "data", "namespace", "key"},
+               Names{"volatile", "json"}, Emit}},
+      {"status", Command{"status\n  Connections, rooms, counters and latency of the server.",
+                         Names{}, Names{"json"}, Status}},
+      {"health",
+       Command{"health\n  SERVING / DEGRADED / NOT_SERVING with each check; exit 1 when NOT_SERVING.",
+               Names{}, Names{"json"}, Health}},
+      {"join", Command{"join (--socket ID | --in-room R | --user U) --room R [--room R2] "
+                       "[--namespace /]\n  Makes the selected sockets join rooms.",
+                       selectors_and_rooms, Names{"json"}, Join}},
+      {"leave", Command{"leave (--socket ID | --in-room R | --user U) --room R [--room R2] "
+                        "[--namespace /]\n  Makes the selected sockets leave rooms.",
+                        selectors_and_rooms, Names{"json"}, Leave}},
+      {"disconnect",
+       Command{"disconnect (--socket ID | --in-room R | --user U) [--close] [--namespace /]\n"
+               "  Disconnects the selected sockets (--close ends their whole connection).",
+               selectors, Names{"close", "json"}, Disconnect}},
+      {"tail", Command{"tail --room R [--room R2] [--namespace /]\n"
+                       "  Connects like a browser (Socket.IO over WebSocket) and prints each event\n"
+                       "  the rooms get as a JSON line, until interrupted.",
+                       Names{"room", "namespace"}, Names{"json"}, Tail}},
+  };
+  return *commands;
+}
+
+void PrintHelp() {
+  std::printf("usage: roomcast [--json] COMMAND [options]   (roomcast COMMAND --help for one)\n\n");
+  for (const auto& [name, command] : Commands()) {
+    std::printf("roomcast %s\n\n", command.usage.c_str());
+  }
+  std::printf("--json prints the server's answer as JSON (proto3 mapping) for scripts.\n%s",
+              kEnvironment);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool json = false;
+  while (!args.empty() && (args.front() == "--json" || args.front() == "--help" ||
+                           args.front() == "-h")) {
+    if (args.front() == "--json") {
+      json = true;
+      args.erase(args.begin());
+    } else {
+      PrintHelp();
+      return kOk;
+    }
+  }
+  if (args.empty()) {
+    PrintHelp();
+    return kUsage;
+  }
+  auto it = Commands().find(args.front());
+  if (it == Commands().end()) {
+    return Usage(absl::StrCat("unknown command '", args.front(), "'"));
+  }
+  const Command& command = it->second;
+  args.erase(args.begin());
+  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+      std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::printf("usage: roomcast %s\n\n%s", command.usage.c_str(), kEnvironment);
+    return kOk;
+  }
+  absl::StatusOr<Arguments> parsed = Arguments::Parse(args, command.options, command.switches);
+  if (!parsed.ok()) {
+    return Usage(std::string(parsed.status().message()));
+  }
+  return command.run(*parsed, json || parsed->Has("json"));
+}
+
+}  // namespace
+}  // namespace roomcast::cli
+
+int main(int argc, char** argv) { return roomcast::cli::Main(argc, argv); }

@@ -1,0 +1,156 @@
+#include "clients/cli/tail.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "clients/cpp/loopback.h"
+#include "server/core/string_view.h"
+#include "server/engineio/packet.h"
+#include "server/socketio/packet.h"
+
+namespace roomcast::cli {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+
+// {"event":...,"args":[...]}; binary attachments as {"base64":...} in place of their placeholders.
+std::string EventLine(const socketio::Packet& packet) {
+  json::array args = packet.data->as_array();
+  json::value name = args.front();
+  args.erase(args.begin());
+  std::function<void(json::value&)> inline_binary = [&](json::value& value) {
+    if (json::object* object = value.if_object()) {
+      const json::value* flag = object->if_contains("_placeholder");
+      const json::value* num = object->if_contains("num");
+      if (flag && flag->is_bool() && num && num->is_int64() &&
+          static_cast<size_t>(num->as_int64()) < packet.attachments.size()) {
+        value = json::object{{"base64", absl::Base64Escape(packet.attachments[num->as_int64()])}};
+        return;
+      }
+      for (auto& [key, child] : *object) {
+        inline_binary(child);
+      }
+    } else if (json::array* array = value.if_array()) {
+      for (json::value& child : *array) {
+        inline_binary(child);
+      }
+    }
+  };
+  for (json::value& arg : args) {
+    inline_binary(arg);
+  }
+  return json::serialize(json::object{{"event", name}, {"args", std::move(args)}});
+}
+
+}  // namespace
+
+absl::Status Tail(const TailOptions& options, const std::function<void(const std::string&)>& on_event,
+                  const std::function<void(const std::string&)>& on_connected) {
+  auto url = boost::urls::parse_uri(options.socket_url);
+  if (!url || url->scheme() != "http") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SOCKET_SERVER_URL must look like http://host:port, got '", options.socket_url, "'"));
+  }
+  std::string host = url->host_address();
+  if (host.size() >= 2 && host.front() == '[') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const uint16_t port = url->has_port() ? url->port_number() : 80;
+  auto endpoints = ResolveAll(host, port);
+  if (!endpoints.ok()) {
+    return endpoints.status();
+  }
+  boost::asio::io_context io;
+  absl::StatusOr<boost::asio::ip::tcp::socket> socket =
+      ConnectFirst(io, *endpoints, std::chrono::seconds(5));
+  if (!socket.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ", options.socket_url, ": ", socket.status().message()));
+  }
+  websocket::stream<beast::tcp_stream> ws(*std::move(socket));
+  beast::error_code ec;
+  ws.handshake(absl::StrCat(host, ":", port), "/socket.io/?EIO=4&transport=websocket", ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("WebSocket to ", options.socket_url, ": ", ec.message()));
+  }
+
+  json::object auth;
+  if (!options.rooms.empty()) {
+    auth["rooms"] = json::value_from(options.rooms);
+  }
+  if (!options.token.empty()) {
+    auth["token"] = options.token;
+  }
+  socketio::Packet connect;
+  connect.type = socketio::PacketType::kConnect;
+  connect.nsp = options.nsp;
+  connect.data = std::move(auth);
+
+  socketio::Decoder decoder;
+  beast::flat_buffer buffer;
+  while (true) {
+    ws.read(buffer, ec);
+    if (ec == websocket::error::closed) {
+      return absl::OkStatus();
+    }
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat("connection lost: ", ec.message()));
+    }
+    const std::string frame = beast::buffers_to_string(buffer.data());
+    buffer.consume(buffer.size());
+    absl::StatusOr<std::optional<socketio::Packet>> decoded = std::optional<socketio::Packet>();
+    if (!ws.got_text()) {
+      decoded = decoder.OnBinary(frame);
+    } else {
+      absl::StatusOr<engineio::Packet> packet = engineio::DecodeTextPacket(frame);
+      if (!packet.ok()) {
+        return packet.status();
+      }
+      ws.text(true);
+      if (packet->type == engineio::PacketType::kOpen) {
+        ws.write(boost::asio::buffer(absl::StrCat("4", socketio::EncodeText(connect))), ec);
+      } else if (packet->type == engineio::PacketType::kPing) {
+        ws.write(boost::asio::buffer(std::string("3")), ec);
+      } else if (packet->type == engineio::PacketType::kClose) {
+        return absl::OkStatus();
+      } else if (packet->type == engineio::PacketType::kMessage) {
+        decoded = decoder.OnText(packet->data);
+      }
+      if (ec) {
+        return absl::UnavailableError(absl::StrCat("write: ", ec.message()));
+      }
+    }
+    if (!decoded.ok()) {
+      return decoded.status();
+    }
+    if (!*decoded) {
+      continue;
+    }
+    const socketio::Packet& packet = **decoded;
+    switch (packet.type) {
+      case socketio::PacketType::kConnect:
+        on_connected(packet.data ? json::serialize(*packet.data) : "{}");
+        break;
+      case socketio::PacketType::kConnectError:
+        return absl::PermissionDeniedError(absl::StrCat(
+            "connection refused: ", packet.data ? json::serialize(*packet.data) : ""));
+      case socketio::PacketType::kDisconnect:
+        return absl::UnavailableError("disconnected by the server");
+      case socketio::PacketType::kEvent:
+      case socketio::PacketType::kBinaryEvent:
+        on_event(EventLine(packet));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace roomcast::cli

@@ -1,0 +1,352 @@
+#include "clients/cpp/client.h"
+
+#include <future>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <boost/url/url.hpp>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "clients/cpp/log.h"
+#include "clients/cpp/loopback.h"
+#include "google/api/annotations.pb.h"
+
+namespace roomcast {
+namespace {
+
+namespace protobuf = google::protobuf;
+namespace http = boost::beast::http;
+
+constexpr char kService[] = "roomcast.v1.Roomcast";
+constexpr auto kProbeTimeout = std::chrono::milliseconds(300);
+constexpr auto kReprobeEvery = std::chrono::milliseconds(1000);
+
+std::string NewIdempotencyKey() {
+  thread_local absl::BitGen gen;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
+}
+
+bool Retryable(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded;
+}
+
+// For `localhost`, the loopback address that answers, as a gRPC target of
+// that family; nullopt when none does. Other targets are left to gRPC.
+std::optional<std::string> ReachableTarget(const std::string& target) {
+  auto host_port = SplitHostPort(target);
+  if (!host_port.ok() || absl::AsciiStrToLower(host_port->first) != "localhost") {
+    return target;
+  }
+  auto endpoints = ResolveAll(host_port->first, host_port->second);
+  if (!endpoints.ok()) {
+    return std::nullopt;
+  }
+  boost::asio::io_context io;
+  absl::StatusOr<boost::asio::ip::tcp::socket> probe = ConnectFirst(io, *endpoints, kProbeTimeout);
+  boost::system::error_code ec;
+  const boost::asio::ip::tcp::endpoint reachable = probe.ok() ? probe->remote_endpoint(ec)
+                                                              : boost::asio::ip::tcp::endpoint();
+  if (!probe.ok() || ec) {
+    return std::nullopt;
+  }
+  return reachable.address().is_v6() ? absl::StrCat("ipv6:[::1]:", host_port->second)
+                                      : absl::StrCat("ipv4:127.0.0.1:", host_port->second);
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+  grpc::ChannelArguments args;
+  // Reconnect quickly, so a recovered server is used again within seconds.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+const protobuf::MethodDescriptor* FindMethod(const std::string& method) {
+  return protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+      absl::StrCat(kService, ".", method));
+}
+
+// The HTTP shim's route for `method`, from its google.api.http option.
+std::pair<http::verb, std::string> RouteOf(const protobuf::MethodDescriptor& method) {
+  const google::api::HttpRule& rule = method.options().GetExtension(google::api::http);
+  if (rule.has_get()) {
+    return {http::verb::get, rule.get()};
+  }
+  return {http::verb::post, rule.post()};
+}
+
+// A GET request's fields as query parameters.
+std::string WithQuery(const std::string& path, const std::string& json) {
+  boost::urls::url url(path);
+  boost::system::error_code ec;
+  boost::json::value fields = boost::json::parse(json, ec);
+  if (ec || !fields.is_object()) {
+    return path;
+  }
+  for (const auto& [key, value] : fields.as_object()) {
+    auto add = [&](const boost::json::value& item) {
+      url.params().append({key, item.is_string() ? std::string(item.as_string())
+                                                 : boost::json::serialize(item)});
+    };
+    if (value.is_array()) {
+      for (const boost::json::value& item : value.as_array()) {
+        add(item);
+      }
+    } else {
+      add(value);
+    }
+  }
+  return std::string(url.buffer());
+}
+
+template <typename Response>
+absl::StatusOr<Response> Finish(absl::Status status, Response response) {
+  if (!status.ok()) {
+    return status;
+  }
+  return response;
+}
+
+// A google.rpc.Status JSON body as a Status; else a status for the HTTP code.
+absl::Status StatusFromHttp(int http_status, const std::string& body) {
+  boost::system::error_code ec;
+  boost::json::value json = boost::json::parse(body, ec);
+  if (!ec && json.is_object()) {
+    const boost::json::object& object = json.as_object();
+    const boost::json::value* code = object.if_contains("code");
+    const boost::json::value* message = object.if_contains("message");
+    if (code != nullptr && code->is_int64() && message != nullptr && message->is_string()) {
+      return absl::Status(static_cast<absl::StatusCode>(code->as_int64()),
+                          std::string(message->as_string()));
+    }
+  }
+  const absl::StatusCode code = http_status == 502 || http_status == 503 || http_status == 504
+                                    ? absl::StatusCode::kUnavailable
+                                    : absl::StatusCode::kUnknown;
+  return absl::Status(code, absl::StrCat("HTTP ", http_status));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  absl::StatusOr<std::unique_ptr<HttpTransport>> http = HttpTransport::Create(options.http_url);
+  if (!http.ok()) {
+    return http.status();
+  }
+  if (!SplitHostPort(options.grpc_target).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ROOMCAST_GRPC_TARGET must look like host:port, got '", options.grpc_target, "'"));
+  }
+  return std::unique_ptr<Client>(new Client(std::move(options), *std::move(http)));
+}
+
+Client::Client(ClientOptions options, std::unique_ptr<HttpTransport> http)
+    : options_(std::move(options)), http_(std::move(http)) {
+  std::optional<std::string> target = ReachableTarget(options_.grpc_target);
+  channel_ = MakeChannel(target.value_or(options_.grpc_target));
+}
+
+std::shared_ptr<grpc::Channel> Client::UsableChannel() {
+  absl::MutexLock lock(&mutex_);
+  if (!grpc_down_) {
+    return channel_;
+  }
+  if (channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) {
+    grpc_down_ = false;
+    ClientLog().info("gRPC at {} reachable again", options_.grpc_target);
+    return channel_;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_probe_) {
+    return nullptr;
+  }
+  // The server may be back, perhaps on the other address family.
+  next_probe_ = now + kReprobeEvery;
+  std::optional<std::string> target = ReachableTarget(options_.grpc_target);
+  if (!target) {
+    return nullptr;
+  }
+  channel_ = MakeChannel(*target);
+  grpc_down_ = false;
+  ClientLog().info("gRPC at {} reachable again", options_.grpc_target);
+  return channel_;
+}
+
+void Client::MarkGrpcDown() {
+  absl::MutexLock lock(&mutex_);
+  if (!grpc_down_) {
+    grpc_down_ = true;
+    next_probe_ = std::chrono::steady_clock::now() + kReprobeEvery;
+    ClientLog().warn("gRPC at {} unreachable, using the HTTP shim at {}",
+                 options_.grpc_target, options_.http_url);
+  }
+}
+
+absl::Status Client::Call(const std::string& method, const protobuf::Message& request,
+                          protobuf::Message& response) {
+  thread_local absl::BitGen gen;
+  std::chrono::milliseconds backoff = options_.initial_backoff;
+  absl::Status status;
+  for (int attempt = 1;; ++attempt) {
+    std::shared_ptr<grpc::Channel> channel = UsableChannel();
+    if (channel) {
+      status = CallGrpc(method, request, response);
+      last_transport_ = Transport::kGrpc;
+      // Unreachable, as opposed to a server that answered UNAVAILABLE.
+      if (status.code() == absl::StatusCode::kUnavailable &&
+          channel->GetState(false) != GRPC_CHANNEL_READY) {
+        MarkGrpcDown();
+        channel = nullptr;
+      }
+    }
+    if (!channel) {
+      fallbacks_.fetch_add(1, std::memory_order_relaxed);
+      status = CallHttp(method, request, response);
+      last_transport_ = Transport::kHttp;
+    }
+    if (status.ok() || !Retryable(status.code()) || attempt >= options_.max_attempts) {
+      return status;
+    }
+    // Full jitter: a random wait up to the current backoff.
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        absl::Uniform<int64_t>(gen, backoff.count() / 2, backoff.count() + 1)));
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+absl::Status Client::CallGrpc(const std::string& method, const protobuf::Message& request,
+                              protobuf::Message& response) {
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    absl::MutexLock lock(&mutex_);
+    channel = channel_;
+  }
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  if (!options_.api_key.empty()) {
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", options_.api_key));
+  }
+  grpc::Slice slice(request.SerializeAsString());
+  grpc::ByteBuffer request_bytes(&slice, 1);
+  grpc::ByteBuffer response_bytes;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, absl::StrCat("/", kService, "/", method), grpc::StubOptions(),
+                 &request_bytes, &response_bytes,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  const grpc::Status status = done.get_future().get();
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message());
+  }
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (response_bytes.Dump(&slices).ok()) {
+    for (const grpc::Slice& part : slices) {
+      bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
+    }
+  }
+  if (!response.ParseFromString(bytes)) {
+    return absl::InternalError("malformed gRPC response");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Client::CallHttp(const std::string& method, const protobuf::Message& request,
+                              protobuf::Message& response) {
+  const protobuf::MethodDescriptor* descriptor = FindMethod(method);
+  if (descriptor == nullptr) {
+    return absl::InternalError(absl::StrCat("unknown method ", method));
+  }
+  auto [verb, path] = RouteOf(*descriptor);
+  std::string json;
+  if (!protobuf::util::MessageToJsonString(request, &json).ok()) {
+    return absl::InternalError("cannot encode the request as JSON");
+  }
+  const std::string target = verb == http::verb::get ? WithQuery(path, json) : path;
+  absl::StatusOr<HttpTransport::Reply> reply = http_->Call(
+      verb, target, verb == http::verb::get ? "" : json, options_.api_key, options_.deadline);
+  if (!reply.ok()) {
+    return reply.status();
+  }
+  // Health that is NOT_SERVING is a 503 with a full answer in the body.
+  const bool answered = (reply->status >= 200 && reply->status < 300) ||
+                        (method == "Health" && reply->status == 503);
+  if (!answered) {
+    return StatusFromHttp(reply->status, reply->body);
+  }
+  protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // A newer server may say more.
+  if (!protobuf::util::JsonStringToMessage(reply->body, &response, options).ok()) {
+    return absl::InternalError("malformed HTTP shim response");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::EmitResponse> Client::Emit(v1::EmitRequest request) {
+  if (request.idempotency_key().empty()) {
+    request.set_idempotency_key(NewIdempotencyKey());
+  }
+  v1::EmitResponse response;
+  absl::Status status = Call("Emit", request, response);
+  return Finish(status, std::move(response));
+}
+
+absl::StatusOr<v1::EmitBatchResponse> Client::EmitBatch(v1::EmitBatchRequest request) {
+  for (v1::EmitRequest& emit : *request.mutable_emits()) {
+    if (emit.idempotency_key().empty()) {
+      emit.set_idempotency_key(NewIdempotencyKey());
+    }
+  }
+  v1::EmitBatchResponse response;
+  absl::Status status = Call("EmitBatch", request, response);
+  return Finish(status, std::move(response));
+}
+
+absl::StatusOr<v1::StatusResponse> Client::Status(const v1::StatusRequest& request) {
+  v1::StatusResponse response;
+  absl::Status status = Call("Status", request, response);
+  return Finish(status, std::move(response));
+}
+
+absl::StatusOr<v1::HealthResponse> Client::Health() {
+  v1::HealthResponse response;
+  absl::Status status = Call("Health", v1::HealthRequest(), response);
+  return Finish(status, std::move(response));
+}
+
+absl::StatusOr<v1::ChangeRoomsResponse> Client::JoinRooms(const v1::ChangeRoomsRequest& request) {
+  v1::ChangeRoomsResponse response;
+  absl::Status status = Call("JoinRooms", request, response);
+  return Finish(status, std::move(response));
+}
+
+absl::StatusOr<v1::ChangeRoomsResponse> Client::LeaveRooms(const v1::ChangeRoomsRequest& request) {
+  v1::ChangeRoomsResponse response;
+  absl::Status status = Call("LeaveRooms", request, response);
+  return Finish(status, std::move(response));
+}
+
+absl::StatusOr<v1::DisconnectSocketsResponse> Client::DisconnectSockets(
+    const v1::DisconnectSocketsRequest& request) {
+  v1::DisconnectSocketsResponse response;
+  absl::Status status = Call("DisconnectSockets", request, response);
+  return Finish(status, std::move(response));
+}
+
+absl::StatusOr<v1::ListRoomSocketsResponse> Client::ListRoomSockets(
+    const v1::ListRoomSocketsRequest& request) {
+  v1::ListRoomSocketsResponse response;
+  absl::Status status = Call("ListRoomSockets", request, response);
+  return Finish(status, std::move(response));
+}
+
+}  // namespace roomcast

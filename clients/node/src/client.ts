@@ -1,0 +1,586 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { RoomcastError, type RoomcastErrorCode, type Transport } from './errors';
+import { GrpcTransport } from './grpc-transport';
+import { HttpTransport } from './http-transport';
+import { Schema, type MethodSchema } from './schema';
+import type {
+  ChangeRoomsRequest,
+  ChangeRoomsResponse,
+  DisconnectSocketsRequest,
+  DisconnectSocketsResponse,
+  EmitBatchRequest,
+  EmitBatchResponse,
+  EmitRequest,
+  EmitResponse,
+  HealthResponse,
+  ListRoomSocketsRequest,
+  ListRoomSocketsResponse,
+  SendTestEventRequest,
+  SendTestEventResponse,
+  StatusRequest,
+  StatusResponse,
+} from './types';
+
+/** Where warnings go: an object with `warn` (console, pino, ...) or a function. */
+export type Logger = { warn(message: string): void } | ((message: string) => void);
+
+/**
+ * `'auto'` (default): gRPC, and the HTTP shim while gRPC is unreachable.
+ * `'grpc'` or `'http'`: that transport only.
+ */
+export type TransportMode = 'auto' | 'grpc' | 'http';
+
+export interface RoomcastClientOptions {
+  /** gRPC target; default `ROOMCAST_GRPC_TARGET`, else `localhost:50051`. */
+  grpcTarget?: string;
+  /** The HTTP shim's base URL; default `INTERNAL_API_URL`, else `http://localhost:3001`. */
+  httpUrl?: string;
+  /** Sent as `authorization: Bearer <key>`; default `INTERNAL_API_KEY`. */
+  apiKey?: string;
+  transport?: TransportMode;
+  /** Time a call may take, retries included (default 5000). */
+  deadlineMs?: number;
+  /** Attempts per call at most, the first included (default 5). */
+  maxAttempts?: number;
+  /** First retry delay; doubles each retry up to maxBackoffMs, with jitter (default 100). */
+  initialBackoffMs?: number;
+  /** Longest retry delay (default 1000). */
+  maxBackoffMs?: number;
+  /** Time a gRPC connection may take before a call falls back to HTTP (default 1000). */
+  connectTimeoutMs?: number;
+  /** While gRPC is unreachable, how often to check (in the background) whether it is back (default 1000). */
+  recheckIntervalMs?: number;
+  /**
+   * Codes retried (with the same idempotency key) when the method is safe to
+   * repeat. Default UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED. A request that
+   * certainly never left (connection refused) is always retried.
+   */
+  retryableCodes?: RoomcastErrorCode[];
+  /** Transport changes are reported here; default console.warn; null for silence. */
+  logger?: Logger | null;
+  /** Directory with roomcast/v1/*.proto and google/api/*.proto; default the package's protos/. */
+  protoDir?: string;
+  /** Environment to read the variables from; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Default: insecure (plaintext), as roomcastd serves gRPC. */
+  grpcCredentials?: grpc.ChannelCredentials;
+  grpcChannelOptions?: grpc.ChannelOptions;
+}
+
+export interface CallOptions {
+  /** Overrides the client's deadlineMs for this call. */
+  deadlineMs?: number;
+  /** Overrides the client's maxAttempts for this call. */
+  maxAttempts?: number;
+  /** Cancels the call (RoomcastError CANCELLED). */
+  signal?: AbortSignal;
+}
+
+export interface ClientStats {
+  /** Calls made. */
+  calls: number;
+  /** Calls that ended in an error. */
+  failures: number;
+  /** Attempts after the first, over all calls. */
+  retries: number;
+  /** Attempts answered over gRPC. */
+  grpcCalls: number;
+  /** Attempts answered over the HTTP shim. */
+  httpCalls: number;
+  /** Calls sent to the HTTP shim because gRPC was unreachable. */
+  fallbacks: number;
+  /** The transport of the last attempt. */
+  lastTransport: Transport | null;
+  /** Whether gRPC was reachable at the last try; null before any. */
+  grpcAvailable: boolean | null;
+  /** Where gRPC calls go (`ipv6:[::1]:50051` for `localhost:50051`), null while not connected. */
+  grpcAddress: string | null;
+  /** Where HTTP calls go (`http://127.0.0.1:3001` for `http://localhost:3001`), null while unknown. */
+  httpAddress: string | null;
+}
+
+interface Config {
+  grpcTarget: string;
+  httpUrl: string;
+  apiKey?: string;
+  transport: TransportMode;
+  deadlineMs: number;
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  connectTimeoutMs: number;
+  recheckIntervalMs: number;
+}
+
+/** The RPCs and whether repeating one is harmless (emits: thanks to their idempotency key). */
+const kIdempotent: Record<string, boolean> = {
+  Emit: true,
+  EmitBatch: true,
+  Status: true,
+  SendTestEvent: false, // has no idempotency key: repeated only when it surely never arrived
+  Health: true,
+  JoinRooms: true,
+  LeaveRooms: true,
+  DisconnectSockets: true,
+  ListRoomSockets: true,
+};
+
+/** The JSON text of an emit's data, computed once when the call is prepared. */
+const kDataJson = Symbol('dataJson');
+
+const kDefaultRetryable: RoomcastErrorCode[] = ['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED'];
+
+function packageVersion(): string {
+  try {
+    const json = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../package.json'), 'utf8')) as { version?: string };
+    return json.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const kUserAgent = `roomcast-node/${packageVersion()}`;
+
+const nonEmpty = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value.trim());
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`RoomcastClient: ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new RoomcastError('CANCELLED', 'the call was cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
+function asRoomcastError(err: unknown, method: string): RoomcastError {
+  if (err instanceof RoomcastError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new RoomcastError('INTERNAL', message, { method, cause: err });
+}
+
+/**
+ * Roomcast's control plane from Node.js: gRPC first, the HTTP shim while gRPC
+ * is unreachable, retries with the same idempotency key. Make one per process
+ * and reuse it: it holds one gRPC channel.
+ */
+export class RoomcastClient {
+  private readonly config: Config;
+  private readonly schema: Schema;
+  private readonly grpc: GrpcTransport;
+  private readonly http: HttpTransport;
+  private readonly logger: Logger | null;
+  private readonly retryable: Set<RoomcastErrorCode>;
+  private readonly counters = { calls: 0, failures: 0, retries: 0, grpcCalls: 0, httpCalls: 0, fallbacks: 0 };
+  private lastTransport: Transport | null = null;
+  /** null: not tried yet; false: unreachable at the last try (calls go to the shim). */
+  private grpcAvailable: boolean | null = null;
+  private grpcDownReason = '';
+  /** A background check found gRPC reachable again: the next call tries it. */
+  private grpcCandidate = false;
+  private lastCheck = 0;
+  private checking: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: RoomcastClientOptions = {}) {
+    const env = options.env ?? process.env;
+    this.config = {
+      grpcTarget: nonEmpty(options.grpcTarget) ?? nonEmpty(env.ROOMCAST_GRPC_TARGET) ?? 'localhost:50051',
+      httpUrl: nonEmpty(options.httpUrl) ?? nonEmpty(env.INTERNAL_API_URL) ?? 'http://localhost:3001',
+      apiKey: options.apiKey ?? nonEmpty(env.INTERNAL_API_KEY),
+      transport: options.transport ?? 'auto',
+      deadlineMs: positive('deadlineMs', options.deadlineMs, 5000),
+      maxAttempts: Math.floor(positive('maxAttempts', options.maxAttempts, 5)),
+      initialBackoffMs: positive('initialBackoffMs', options.initialBackoffMs, 100),
+      maxBackoffMs: positive('maxBackoffMs', options.maxBackoffMs, 1000),
+      connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 1000),
+      recheckIntervalMs: positive('recheckIntervalMs', options.recheckIntervalMs, 1000),
+    };
+    if (!['auto', 'grpc', 'http'].includes(this.config.transport)) {
+      throw new TypeError(`RoomcastClient: transport must be 'auto', 'grpc' or 'http', got ${String(this.config.transport)}`);
+    }
+    this.logger = options.logger === undefined ? console : options.logger;
+    this.retryable = new Set(options.retryableCodes ?? kDefaultRetryable);
+    this.schema = Schema.load(options.protoDir);
+    this.grpc = new GrpcTransport(this.config.grpcTarget, {
+      credentials: options.grpcCredentials ?? grpc.credentials.createInsecure(),
+      channelOptions: {
+        'grpc.primary_user_agent': kUserAgent,
+        // This client retries itself, with idempotency keys.
+        'grpc.enable_retries': 0,
+        ...options.grpcChannelOptions,
+      },
+    });
+    this.http = new HttpTransport(this.config.httpUrl, this.config.connectTimeoutMs, kUserAgent);
+  }
+
+  /** The gRPC target in use (as configured). */
+  get grpcTarget(): string {
+    return this.config.grpcTarget;
+  }
+
+  /** The HTTP shim's base URL (as configured). */
+  get httpUrl(): string {
+    return this.config.httpUrl;
+  }
+
+  /** A snapshot of what the client did so far. */
+  get stats(): ClientStats {
+    return {
+      ...this.counters,
+      lastTransport: this.lastTransport,
+      grpcAvailable: this.grpcAvailable,
+      grpcAddress: this.grpc.current,
+      httpAddress: this.http.current,
+    };
+  }
+
+  /**
+   * Sends `event` with `data` to the sockets in `room`/`rooms` (all of the
+   * namespace when neither is given), except those in `exceptRooms`.
+   */
+  emit(request: EmitRequest, options?: CallOptions): Promise<EmitResponse> {
+    return this.invoke('Emit', () => this.prepareEmit(request, ''), options);
+  }
+
+  /** Several emits in order in one call; each item has its own result or error. */
+  emitBatch(request: EmitBatchRequest | EmitRequest[], options?: CallOptions): Promise<EmitBatchResponse> {
+    return this.invoke(
+      'EmitBatch',
+      () => {
+        const emits = Array.isArray(request) ? request : request?.emits;
+        if (!Array.isArray(emits)) throw new RoomcastError('INVALID_ARGUMENT', "field 'emits': expected an array");
+        const extra = Array.isArray(request) ? {} : { ...request, emits: undefined };
+        const base = this.schema.normalize('roomcast.v1.EmitBatchRequest', extra);
+        return { ...base, emits: emits.map((e, i) => this.prepareEmit(e, `emits[${i}]`)) };
+      },
+      options,
+    );
+  }
+
+  /** Connections, rooms, counters and latency of the node. */
+  status(request: StatusRequest = {}, options?: CallOptions): Promise<StatusResponse> {
+    return this.invoke('Status', () => this.schema.normalize('roomcast.v1.StatusRequest', request), options);
+  }
+
+  /** The existing deployment's connectivity check: sends testEvent to testRoom. Not retried once it may have arrived. */
+  sendTestEvent(request: SendTestEventRequest, options?: CallOptions): Promise<SendTestEventResponse> {
+    return this.invoke('SendTestEvent', () => this.schema.normalize('roomcast.v1.SendTestEventRequest', request), options);
+  }
+
+  /** SERVING / DEGRADED / NOT_SERVING with each check (a NOT_SERVING answer is a result, not an error). */
+  health(options?: CallOptions): Promise<HealthResponse> {
+    return this.invoke('Health', () => ({}), options, [503]);
+  }
+
+  /** Selected sockets (by socketId, room or userId) join `rooms`. */
+  joinRooms(request: ChangeRoomsRequest, options?: CallOptions): Promise<ChangeRoomsResponse> {
+    return this.invoke('JoinRooms', () => this.schema.normalize('roomcast.v1.ChangeRoomsRequest', request), options);
+  }
+
+  /** Selected sockets leave `rooms`. */
+  leaveRooms(request: ChangeRoomsRequest, options?: CallOptions): Promise<ChangeRoomsResponse> {
+    return this.invoke('LeaveRooms', () => this.schema.normalize('roomcast.v1.ChangeRoomsRequest', request), options);
+  }
+
+  /** Disconnects selected sockets (closeConnection: their whole connection). */
+  disconnectSockets(request: DisconnectSocketsRequest, options?: CallOptions): Promise<DisconnectSocketsResponse> {
+    return this.invoke('DisconnectSockets', () => this.schema.normalize('roomcast.v1.DisconnectSocketsRequest', request), options);
+  }
+
+  /** The sockets in a room, with their rooms. */
+  listRoomSockets(request: ListRoomSocketsRequest, options?: CallOptions): Promise<ListRoomSocketsResponse> {
+    return this.invoke('ListRoomSockets', () => this.schema.normalize('roomcast.v1.ListRoomSocketsRequest', request), options);
+  }
+
+  /** Closes the gRPC channel; later calls fail with FAILED_PRECONDITION. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.grpc.close();
+    await this.checking;
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  private prepareEmit(request: EmitRequest, at: string): Record<string, unknown> {
+    const emit = this.schema.normalize('roomcast.v1.EmitRequest', request, at);
+    const where = at ? `${at}.` : '';
+    if ('data' in emit && 'dataJson' in emit) {
+      throw new RoomcastError('INVALID_ARGUMENT', `${at ? `${at}: ` : ''}give data or dataJson, not both`);
+    }
+    if ('data' in emit) {
+      // Serialized once, here: a value JSON cannot hold fails before anything is sent.
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(emit.data);
+      } catch (err) {
+        throw new RoomcastError('INVALID_ARGUMENT', `field '${where}data': ${(err as Error).message}`);
+      }
+      if (json === undefined) delete emit.data;
+      else Object.defineProperty(emit, kDataJson, { value: json, enumerable: false });
+    }
+    if (!emit.idempotencyKey) emit.idempotencyKey = randomUUID();
+    return emit;
+  }
+
+  /** An emit for gRPC: `data` goes as JSON text in `dataJson`, which the server sends as is. */
+  private static grpcEmit(emit: Record<string, unknown>): Record<string, unknown> {
+    const json = (emit as { [kDataJson]?: string })[kDataJson];
+    if (json === undefined) return emit;
+    const { data: _data, ...rest } = emit;
+    return { ...rest, dataJson: json };
+  }
+
+  private log(message: string): void {
+    if (!this.logger) return;
+    try {
+      if (typeof this.logger === 'function') this.logger(message);
+      else this.logger.warn(message);
+    } catch {
+      // A broken logger must not break calls.
+    }
+  }
+
+  private setGrpcAvailable(available: boolean, reason = ''): void {
+    const before = this.grpcAvailable;
+    this.grpcAvailable = available;
+    this.grpcCandidate = false;
+    if (!available) {
+      this.grpcDownReason = reason;
+      this.lastCheck = Date.now();
+    }
+    if (before === available) return;
+    if (!available) {
+      this.log(
+        `roomcast: gRPC ${this.config.grpcTarget} unreachable (${reason}); ` +
+          `calls go to the HTTP shim at ${this.config.httpUrl} until it is back`,
+      );
+    } else if (before === false) {
+      this.log(`roomcast: gRPC ${this.config.grpcTarget} reachable again (${this.grpc.current}); calls go over gRPC again`);
+    }
+  }
+
+  /** While gRPC is down: at most every recheckIntervalMs, connect in the background; READY makes the next call try gRPC. */
+  private kickRecheck(): void {
+    if (this.checking || this.closed || Date.now() - this.lastCheck < this.config.recheckIntervalMs) return;
+    this.lastCheck = Date.now();
+    const checking = (async () => {
+      const state = this.grpc.state();
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) this.grpc.reset();
+      const ready = await this.grpc.ready(Date.now() + this.config.connectTimeoutMs);
+      if (ready === grpc.connectivityState.READY) this.grpcCandidate = true;
+      else this.grpc.reset();
+    })()
+      .catch(() => {})
+      .finally(() => {
+        if (this.checking === checking) this.checking = null;
+      });
+    this.checking = checking;
+  }
+
+  private backoff(retry: number): number {
+    const ceiling = Math.min(this.config.maxBackoffMs, this.config.initialBackoffMs * 2 ** (retry - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  private shouldRetry(err: RoomcastError, idempotent: boolean): boolean {
+    if (err.code === 'CANCELLED') return false;
+    if (err.notSent) return true;
+    return idempotent && this.retryable.has(err.code);
+  }
+
+  private async invoke<T>(
+    rpc: string,
+    prepare: () => Record<string, unknown>,
+    options: CallOptions = {},
+    bodyOnStatus?: number[],
+  ): Promise<T> {
+    this.counters.calls += 1;
+    const started = Date.now();
+    const deadline = started + positive('deadlineMs', options.deadlineMs, this.config.deadlineMs);
+    const maxAttempts = Math.floor(positive('maxAttempts', options.maxAttempts, this.config.maxAttempts));
+    const method = this.schema.method(rpc);
+    const call: PreparedCall = { method, idempotent: kIdempotent[rpc] ?? false, deadline, signal: options.signal, bodyOnStatus, fellBack: false };
+    try {
+      if (this.closed) throw new RoomcastError('FAILED_PRECONDITION', 'the RoomcastClient is closed');
+      // Prepared once: an emit's idempotency key is the same on every attempt and transport.
+      call.request = prepare();
+    } catch (err) {
+      this.counters.failures += 1;
+      const error = asRoomcastError(err, rpc);
+      throw error.method ? error : Object.assign(error, { method: rpc });
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        if (options.signal?.aborted) throw new RoomcastError('CANCELLED', 'the call was cancelled');
+        return (await this.attempt(call)) as T;
+      } catch (err) {
+        const error = asRoomcastError(err, rpc);
+        if (!error.method) Object.assign(error, { method: rpc });
+        const delay = this.backoff(attempt);
+        const retry =
+          this.shouldRetry(error, call.idempotent) && attempt < maxAttempts && !options.signal?.aborted && Date.now() + delay < deadline;
+        if (!retry) {
+          this.counters.failures += 1;
+          error.attempts = attempt;
+          if (attempt > 1 || error.code === 'DEADLINE_EXCEEDED') {
+            error.message += ` (${rpc}: ${attempt} attempt${attempt > 1 ? 's' : ''} in ${Date.now() - started} ms, deadline ${deadline - started} ms)`;
+          }
+          throw error;
+        }
+        this.counters.retries += 1;
+        await sleep(delay, options.signal);
+      }
+    }
+  }
+
+  private async attempt(call: PreparedCall): Promise<unknown> {
+    const mode = this.config.transport;
+    if (mode === 'http') return this.viaHttp(call);
+    if (mode === 'grpc') {
+      try {
+        return await this.viaGrpc(call);
+      } catch (err) {
+        // A new channel for the next attempt, not grpc-js's reconnect backoff.
+        if (err instanceof RoomcastError && err.noAnswer) this.grpc.reset();
+        throw err;
+      }
+    }
+    const tryGrpc =
+      this.grpcAvailable !== false || this.grpcCandidate || this.grpc.state() === grpc.connectivityState.READY;
+    if (tryGrpc) {
+      try {
+        const response = await this.viaGrpc(call);
+        this.setGrpcAvailable(true);
+        return response;
+      } catch (err) {
+        // An answer from the server (any code) is final for this attempt.
+        if (!(err instanceof RoomcastError) || err.code !== 'UNAVAILABLE' || !err.noAnswer) throw err;
+        this.setGrpcAvailable(false, err.reason);
+        this.grpc.reset();
+        // The request may have arrived: only a safe-to-repeat call goes on to the shim.
+        if (!err.notSent && !call.idempotent) throw err;
+      }
+    } else {
+      this.kickRecheck();
+    }
+    if (!call.fellBack) {
+      call.fellBack = true;
+      this.counters.fallbacks += 1;
+    }
+    try {
+      return await this.viaHttp(call);
+    } catch (err) {
+      if (err instanceof RoomcastError && err.noAnswer && err.code === 'UNAVAILABLE') {
+        err.message += `; gRPC ${this.config.grpcTarget}: ${this.grpcDownReason}`;
+      }
+      throw err;
+    }
+  }
+
+  private async viaGrpc(call: PreparedCall): Promise<unknown> {
+    this.lastTransport = 'grpc';
+    call.grpcRequest ??= this.grpcRequest(call);
+    await this.grpc.ready(Math.min(call.deadline, Date.now() + this.config.connectTimeoutMs));
+    const metadata = new grpc.Metadata();
+    if (this.config.apiKey) metadata.set('authorization', `Bearer ${this.config.apiKey}`);
+    try {
+      const response = await this.grpc.call({
+        definition: call.method.definition,
+        request: call.grpcRequest,
+        metadata,
+        deadline: call.deadline,
+        signal: call.signal,
+      });
+      this.counters.grpcCalls += 1;
+      return this.schema.fromGrpc(call.method.responseType, response);
+    } catch (err) {
+      if (err instanceof RoomcastError && !err.noAnswer) this.counters.grpcCalls += 1;
+      throw err;
+    }
+  }
+
+  private grpcRequest(call: PreparedCall): Record<string, unknown> {
+    let request = call.request!;
+    if (call.method.name === 'Emit') request = RoomcastClient.grpcEmit(request);
+    if (call.method.name === 'EmitBatch' && Array.isArray(request.emits)) {
+      request = {
+        ...request,
+        emits: (request.emits as Record<string, unknown>[]).map((e) => RoomcastClient.grpcEmit(e)),
+      };
+    }
+    return this.schema.toGrpc(call.method.requestType, request);
+  }
+
+  private async viaHttp(call: PreparedCall): Promise<unknown> {
+    this.lastTransport = 'http';
+    const { route } = call.method;
+    const json = this.schema.toHttpJson(call.method.requestType, call.request!);
+    let body: string | undefined;
+    let query: URLSearchParams | undefined;
+    if (route.body === '*') {
+      body = JSON.stringify(json);
+    } else {
+      const inBody = route.body ? json[route.body] : undefined;
+      if (route.body) body = JSON.stringify(inBody ?? {});
+      query = new URLSearchParams();
+      for (const [key, value] of Object.entries(json)) {
+        if (key === route.body) continue;
+        for (const item of Array.isArray(value) ? value : [value]) {
+          if (typeof item === 'object' && item !== null) {
+            throw new RoomcastError('INVALID_ARGUMENT', `field '${key}' cannot be a query parameter of ${route.verb} ${route.path}`);
+          }
+          query.append(key, String(item));
+        }
+      }
+    }
+    const headers: Record<string, string> = {};
+    if (this.config.apiKey) headers.authorization = `Bearer ${this.config.apiKey}`;
+    try {
+      const response = await this.http.call({
+        verb: route.verb,
+        path: route.path,
+        query,
+        body,
+        headers,
+        deadline: call.deadline,
+        signal: call.signal,
+        bodyOnStatus: call.bodyOnStatus,
+      });
+      this.counters.httpCalls += 1;
+      return response;
+    } catch (err) {
+      if (err instanceof RoomcastError && !err.noAnswer) this.counters.httpCalls += 1;
+      throw err;
+    }
+  }
+}
+
+interface PreparedCall {
+  method: MethodSchema;
+  idempotent: boolean;
+  deadline: number;
+  signal?: AbortSignal;
+  bodyOnStatus?: number[];
+  request?: Record<string, unknown>;
+  grpcRequest?: Record<string, unknown>;
+  fellBack: boolean;
+}

@@ -1,0 +1,175 @@
+// roomcast.v1 messages in their proto3 JSON form (lowerCamelCase names,
+// 64-bit integers as strings, enums as names): what the HTTP shim speaks, and
+// what every RoomcastClient method takes and returns over either transport.
+
+/** An event for the browsers in some rooms of a namespace. */
+export interface EmitRequest {
+  /** Socket.IO namespace; empty or absent means "/". */
+  namespace?: string;
+  /** One room; merged with `rooms`. */
+  room?: string;
+  /** Rooms to reach; with `room` also absent, every socket of the namespace. */
+  rooms?: string[];
+  /** Sockets in any of these rooms are skipped. */
+  exceptRooms?: string[];
+  /** The event name the browsers listen to. */
+  event: string;
+  /** The event's argument: anything JSON.stringify accepts. */
+  data?: unknown;
+  /** The argument as JSON text (or its UTF-8 bytes), sent as is; instead of `data`. */
+  dataJson?: string | Uint8Array;
+  /** May be dropped for a browser whose connection is busy. */
+  volatile?: boolean;
+  /**
+   * A repeat of this key (per namespace, within the server's idempotency
+   * window) delivers nothing and answers the first result with
+   * `duplicate: true`. The client generates one (crypto.randomUUID) when
+   * absent, and keeps it across retries and the gRPC → HTTP fallback.
+   */
+  idempotencyKey?: string;
+}
+
+export interface EmitResponse {
+  /** Sockets on this node that queued the event (uint64 as a string). */
+  recipients: string;
+  /** The event's position in its namespace's sequence (uint64 as a string). */
+  offset: string;
+  /** True when this key was seen before (an earlier attempt delivered it): nothing was sent now. */
+  duplicate: boolean;
+}
+
+export interface EmitBatchRequest {
+  /** Applied in order. */
+  emits: EmitRequest[];
+}
+
+/** One item's outcome: `emitted` or `error`. */
+export interface EmitBatchResult {
+  emitted?: EmitResponse;
+  error?: { code: string; message: string };
+}
+
+export interface EmitBatchResponse {
+  /** One per request, in the same order. */
+  results: EmitBatchResult[];
+}
+
+export interface StatusRequest {
+  /** How many of the largest rooms to list (default 10). */
+  topRooms?: number;
+}
+
+export interface NamespaceStatus {
+  name: string;
+  sockets: string;
+  rooms: string;
+}
+
+export interface RoomSize {
+  namespace: string;
+  room: string;
+  members: string;
+}
+
+export interface Counters {
+  /** Emits accepted, by the transport that carried them: "grpc" or "http". */
+  emitsByTransport: Record<string, string>;
+  deliveries: string;
+  dropsByReason: Record<string, string>;
+  sessionsOpened: string;
+  protocolErrors: string;
+  clientEvents: string;
+  unknownEvents: string;
+}
+
+export interface LatencySummary {
+  count: string;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+}
+
+export interface StatusResponse {
+  connections: string;
+  namespaces: NamespaceStatus[];
+  rooms: string;
+  topRooms: RoomSize[];
+  nodeId: string;
+  version: string;
+  uptimeSeconds: string;
+  counters?: Counters;
+  emitLatency?: LatencySummary;
+}
+
+/** The existing deployment's connectivity check (`POST /api/socket/status`). */
+export interface SendTestEventRequest {
+  testRoom: string;
+  testEvent?: string;
+  testData?: unknown;
+  namespace?: string;
+}
+
+export interface SendTestEventResponse {
+  success: boolean;
+  recipients: string;
+  room: string;
+  event: string;
+}
+
+export type ServingStatus = 'SERVING_STATUS_UNSPECIFIED' | 'SERVING' | 'DEGRADED' | 'NOT_SERVING';
+
+export interface HealthCheck {
+  name: string;
+  status: ServingStatus;
+  latencyMs: number;
+  detail: string;
+}
+
+export interface HealthResponse {
+  status: ServingStatus;
+  checks: HealthCheck[];
+  uptimeSeconds: string;
+}
+
+/** Which sockets a management call acts on: one of socketId, room or userId. */
+export interface SocketSelector {
+  namespace?: string;
+  socketId?: string;
+  room?: string;
+  /** Every socket of that user (they share the room `user:<id>`). */
+  userId?: string;
+}
+
+export interface ChangeRoomsRequest {
+  sockets: SocketSelector;
+  rooms: string[];
+}
+
+export interface ChangeRoomsResponse {
+  /** Sockets the change applied to. */
+  sockets: string;
+}
+
+export interface DisconnectSocketsRequest {
+  sockets: SocketSelector;
+  /** Also close the underlying connection (every namespace of that client). */
+  closeConnection?: boolean;
+}
+
+export interface DisconnectSocketsResponse {
+  sockets: string;
+}
+
+export interface ListRoomSocketsRequest {
+  namespace?: string;
+  room: string;
+}
+
+export interface SocketInfo {
+  id: string;
+  rooms: string[];
+}
+
+export interface ListRoomSocketsResponse {
+  sockets: SocketInfo[];
+}

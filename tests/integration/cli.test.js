@@ -1,0 +1,463 @@
+// The `roomcast` command line against a real roomcastd: `tail` prints what
+// `emit` sends (from --data and from stdin), status/health in human and --json
+// form, the HTTP-shim fallback when gRPC is unreachable, exit codes (0 ok,
+// 1 server error, 2 usage), --help on every subcommand, join/leave/disconnect
+// observed by socket.io-client, and `tail` against a server that is not there.
+// Every CLI run is bounded in time; every `tail` is killed in a finally.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { buildDir, startRoomcastd } from '../support/process.js';
+import { freePort, stopServer } from '../support/fixtures.js';
+import { pollUntil, useControlServer } from '../support/control.js';
+import { expectNoEvent, roomsOf, waitFor, withTimeout } from '../support/sio.js';
+
+const roomcastPath = path.join(buildDir, 'clients/cli/roomcast');
+const kRunTimeoutMs = 10000;
+const kSubcommands = ['emit', 'status', 'health', 'join', 'leave', 'disconnect', 'tail'];
+
+const fx = useControlServer();
+
+/** The environment variables the CLI reads, pointed at a server (no inherited ones leak in). */
+function cliEnv({ grpcPort, port, apiKey, ...overrides } = {}) {
+  const env = { ...process.env };
+  for (const name of ['ROOMCAST_GRPC_TARGET', 'INTERNAL_API_URL', 'INTERNAL_API_KEY', 'SOCKET_SERVER_URL', 'ROOMCAST_TOKEN']) {
+    delete env[name];
+  }
+  if (grpcPort !== undefined) env.ROOMCAST_GRPC_TARGET = `localhost:${grpcPort}`;
+  if (port !== undefined) {
+    env.INTERNAL_API_URL = `http://localhost:${port}`;
+    env.SOCKET_SERVER_URL = `http://localhost:${port}`;
+  }
+  if (apiKey !== undefined) env.INTERNAL_API_KEY = apiKey;
+  return { ...env, ...overrides };
+}
+
+/** The env for the file's server. */
+const env = (overrides = {}) => cliEnv({ grpcPort: fx.grpcPort, port: fx.port, ...overrides });
+
+/**
+ * Runs `roomcast args...` to completion (SIGKILL after timeoutMs); stdin gets
+ * `input` (or nothing) and is always closed. Resolves { code, signal, stdout, stderr, timedOut }.
+ */
+function roomcast(args, { env: runEnv = env(), input, timeoutMs = kRunTimeoutMs } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(roomcastPath, args, { env: runEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.stdin.on('error', () => {}); // the CLI may exit without reading stdin
+    child.stdin.end(input ?? '');
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, stdout, stderr: `${stderr}spawn failed: ${err.message}`, timedOut });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** Describes a run for assertion messages. */
+const show = (args, r) =>
+  `roomcast ${args.map((a) => JSON.stringify(a)).join(' ')} -> code ${r.code}${r.timedOut ? ' (timed out)' : ''}` +
+  `${r.signal ? ` signal ${r.signal}` : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+/** Runs and asserts the exit code; resolves the run. */
+async function expectExit(code, args, options) {
+  const r = await roomcast(args, options);
+  assert.equal(r.timedOut, false, `did not finish in time: ${show(args, r)}`);
+  assert.equal(r.code, code, show(args, r));
+  return r;
+}
+
+/** Runs `--json args...`, asserts exit 0 and one JSON document on stdout; resolves it. */
+async function json(args, options) {
+  const full = ['--json', ...args];
+  const r = await expectExit(0, full, options);
+  let parsed;
+  assert.doesNotThrow(() => (parsed = JSON.parse(r.stdout)), `stdout is JSON: ${show(full, r)}`);
+  return parsed;
+}
+
+/**
+ * Starts `roomcast tail --room ...`; resolves once it reports "tailing" on
+ * stderr. Returns { child, lines (parsed events), raw (stdout lines), stderr(), exited, stop() }.
+ */
+async function startTail(rooms, { env: tailEnv = env(), extraArgs = [] } = {}) {
+  const args = ['tail', ...rooms.flatMap((r) => ['--room', r]), ...extraArgs];
+  const child = spawn(roomcastPath, args, { env: tailEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail = { child, lines: [], raw: [], stdout: '', stderrText: '' };
+  tail.stderr = () => tail.stderrText;
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    tail.stdout += chunk;
+    pending += chunk;
+    let nl;
+    while ((nl = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      tail.raw.push(line);
+      try {
+        tail.lines.push(JSON.parse(line));
+      } catch {
+        tail.lines.push({ unparsable: line });
+      }
+    }
+  });
+  child.stderr.on('data', (chunk) => (tail.stderrText += chunk));
+  tail.exited = new Promise((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal }));
+    child.on('error', (err) => resolve({ code: null, signal: null, error: err }));
+  });
+  tail.stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    try {
+      await withTimeout(tail.exited, 3000, 'roomcast tail to exit after SIGTERM');
+    } catch {
+      child.kill('SIGKILL');
+      await tail.exited;
+    }
+  };
+  try {
+    await withTimeout(
+      Promise.race([
+        pollUntil(() => /tailing/.test(tail.stderrText), { timeoutMs: 5000, intervalMs: 20, what: '"tailing" on stderr' }),
+        tail.exited.then((e) => {
+          throw new Error(`tail exited before connecting: ${JSON.stringify(e)} stderr: ${tail.stderrText}`);
+        }),
+      ]),
+      6000,
+      `roomcast ${args.join(' ')} to report tailing (stderr so far: ${tail.stderrText})`,
+    );
+  } catch (err) {
+    await tail.stop();
+    throw err;
+  }
+  return tail;
+}
+
+/** A socket.io-client socket in `rooms` (websocket), closed after the test. */
+async function client(t, rooms = []) {
+  const socket = await fx.connect({ transports: ['websocket'], ...(rooms.length ? { auth: { rooms } } : {}) });
+  t.after(() => socket.close());
+  return socket;
+}
+
+/** Waits until the tail has printed an event named `event`; resolves the list of lines so far. */
+async function tailSaw(tail, event, timeoutMs = 5000) {
+  await pollUntil(() => tail.lines.some((l) => l.event === event), {
+    timeoutMs,
+    intervalMs: 20,
+    what: `tail line for "${event}" (stdout so far: ${JSON.stringify(tail.stdout)}, stderr: ${tail.stderr()})`,
+  });
+  return tail.lines;
+}
+
+/** A loopback port nothing listens on. */
+const closedPort = () => freePort();
+
+describe('roomcast tail prints what roomcast emit sends', () => {
+  it('--data JSON (with non-ASCII), data from stdin, and nothing for another room', async () => {
+    await fx.ready;
+    const tail = await startTail(['demo']);
+    try {
+      assert.match(tail.stderr(), /tailing demo/, `stderr names the room: ${tail.stderr()}`);
+
+      const sent = await expectExit(0, ['emit', '--room', 'demo', '--event', 'hello', '--data', '{"a":1,"u":"é"}']);
+      assert.match(sent.stdout, /delivered to 1 socket/, `human emit output: ${sent.stdout}`);
+
+      // `echo '[1,2]' | roomcast emit ...`: no --data, JSON read from stdin.
+      const piped = await expectExit(0, ['--json', 'emit', '--room', 'demo', '--event', 'from-stdin'], { input: '[1,2]\n' });
+      assert.equal(JSON.parse(piped.stdout).recipients, '1', `--json emit: ${piped.stdout}`);
+
+      // Another room: delivered to nobody the tail can see.
+      await expectExit(0, ['emit', '--room', 'not-demo', '--event', 'elsewhere', '--data', '"no"']);
+      // A sentinel after it: once the tail prints it, the other-room event would have shown up before.
+      await expectExit(0, ['emit', '--room', 'demo', '--event', 'sentinel', '--data', 'true']);
+      await tailSaw(tail, 'sentinel');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      assert.deepEqual(
+        tail.lines,
+        [
+          { event: 'hello', args: [{ a: 1, u: 'é' }] },
+          { event: 'from-stdin', args: [[1, 2]] },
+          { event: 'sentinel', args: [true] },
+        ],
+        `tail stdout, one JSON line per event: ${JSON.stringify(tail.stdout)}`,
+      );
+      assert.equal(tail.stdout.endsWith('\n'), true, 'each line ends with a newline');
+      assert.equal(tail.child.exitCode, null, 'tail keeps running until killed');
+    } finally {
+      await tail.stop();
+    }
+  });
+
+  it('tail with two --room flags prints events for both, each once', async () => {
+    await fx.ready;
+    const tail = await startTail(['two-a', 'two-b']);
+    try {
+      await expectExit(0, ['emit', '--room', 'two-a', '--event', 'ea', '--data', '1']);
+      await expectExit(0, ['emit', '--room', 'two-b', '--event', 'eb', '--data', '2']);
+      // Both rooms in one emit: the tail's socket gets it once.
+      await expectExit(0, ['emit', '--room', 'two-a', '--room', 'two-b', '--event', 'both', '--data', '3']);
+      await tailSaw(tail, 'both');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(tail.lines, [
+        { event: 'ea', args: [1] },
+        { event: 'eb', args: [2] },
+        { event: 'both', args: [3] },
+      ]);
+    } finally {
+      await tail.stop();
+    }
+  });
+});
+
+describe('roomcast status and health', () => {
+  it('--json status parses with connections, rooms and counters; human status mentions the room count', async (t) => {
+    await fx.ready;
+    await client(t, ['status-room-1', 'status-room-2']);
+    const status = await json(['status']);
+    for (const field of ['connections', 'rooms', 'counters']) {
+      assert.ok(field in status, `${field} in ${JSON.stringify(status)}`);
+    }
+    assert.match(String(status.connections), /^\d+$/, `connections: ${JSON.stringify(status)}`);
+    assert.match(String(status.rooms), /^\d+$/, `rooms: ${JSON.stringify(status)}`);
+    assert.ok(Number(status.connections) >= 1, `a client is connected: ${JSON.stringify(status)}`);
+    assert.ok(Number(status.rooms) >= 2, `its two rooms are counted: ${JSON.stringify(status)}`);
+    assert.equal(typeof status.counters, 'object');
+    assert.ok(status.counters.emitsByTransport && 'grpc' in status.counters.emitsByTransport, JSON.stringify(status.counters));
+
+    const human = await expectExit(0, ['status']);
+    assert.match(human.stdout, new RegExp(`\\b${Number(status.rooms)} room`), `human status mentions the room count: ${human.stdout}`);
+    assert.throws(() => JSON.parse(human.stdout), 'human output is not JSON');
+
+    // --json after the subcommand works too.
+    const late = await expectExit(0, ['status', '--json']);
+    assert.ok('counters' in JSON.parse(late.stdout), late.stdout);
+  });
+
+  it('--json health parses with status SERVING, exit 0; human health says SERVING', async () => {
+    await fx.ready;
+    const health = await json(['health']);
+    assert.equal(health.status, 'SERVING', JSON.stringify(health));
+    assert.ok(Array.isArray(health.checks), JSON.stringify(health));
+    const human = await expectExit(0, ['health']);
+    assert.match(human.stdout, /^SERVING\b/, human.stdout);
+  });
+});
+
+describe('roomcast emit falls back to the HTTP shim when gRPC is unreachable', () => {
+  it('delivers to a socket.io-client in the room and is counted as an http emit', async (t) => {
+    await fx.ready;
+    const before = await json(['status']);
+    const socket = await client(t, ['fallback-room']);
+    const got = waitFor(socket, 'via-shim', 5000);
+    const noGrpc = env({ grpcPort: await closedPort() });
+    const args = ['emit', '--room', 'fallback-room', '--event', 'via-shim', '--data', '{"n":42}'];
+    const r = await expectExit(0, args, { env: noGrpc });
+    assert.deepEqual(await got, { n: 42 });
+    assert.match(r.stdout, /delivered to 1 socket/, show(args, r));
+
+    const afterStatus = await json(['status']);
+    assert.equal(
+      BigInt(afterStatus.counters.emitsByTransport.http),
+      BigInt(before.counters.emitsByTransport.http ?? '0') + 1n,
+      `one more http emit: before ${JSON.stringify(before.counters)} after ${JSON.stringify(afterStatus.counters)}`,
+    );
+  });
+
+  it('warns about the fallback on stderr (naming the shim), not on stdout', async () => {
+    await fx.ready;
+    const args = ['emit', '--room', 'fallback-room', '--event', 'via-shim', '--data', '1'];
+    const r = await expectExit(0, args, { env: env({ grpcPort: await closedPort() }) });
+    assert.match(r.stderr, /unreachable|fall(ing)? ?back|HTTP shim/i, `a warning about the fallback on stderr: ${show(args, r)}`);
+    assert.match(r.stderr, new RegExp(`localhost:${fx.port}`), `the warning names the shim: ${show(args, r)}`);
+    assert.doesNotMatch(r.stdout, /unreachable|HTTP shim|warn/i, `no log lines on stdout: ${show(args, r)}`);
+  });
+
+  it('--json output is still one JSON document when falling back (emit, status)', async () => {
+    await fx.ready;
+    const noGrpc = env({ grpcPort: await closedPort() });
+    const emitted = await json(['emit', '--room', 'fallback-room', '--event', 'via-shim', '--data', '2'], { env: noGrpc });
+    assert.deepEqual(Object.keys(emitted).sort(), ['duplicate', 'offset', 'recipients'], JSON.stringify(emitted));
+    const status = await json(['status'], { env: noGrpc });
+    assert.ok('counters' in status, JSON.stringify(status));
+  });
+
+  it('with both gRPC and the shim unreachable: exit 1 with a clear message, no hang', async () => {
+    const r = await expectExit(1, ['emit', '--room', 'x', '--event', 'e', '--data', '1'], {
+      env: cliEnv({ grpcPort: await closedPort(), port: await closedPort() }),
+    });
+    assert.match(r.stderr, /UNAVAILABLE|unreachable|refused/i, r.stderr);
+  });
+});
+
+describe('exit codes', () => {
+  const usageCases = [
+    { name: 'unknown command', args: ['bogus'], stderr: /unknown command/i },
+    { name: 'emit without --event', args: ['emit', '--room', 'x', '--data', '1'], stderr: /--event/ },
+    { name: 'join without a selector', args: ['join', '--room', 'b'], stderr: /--socket|--in-room|--user/ },
+    { name: 'leave without a selector', args: ['leave', '--room', 'b'], stderr: /--socket|--in-room|--user/ },
+    { name: 'disconnect without a selector', args: ['disconnect'], stderr: /--socket|--in-room|--user/ },
+    { name: 'join without --room', args: ['join', '--in-room', 'a'], stderr: /--room/ },
+    { name: 'tail without --room', args: ['tail'], stderr: /--room/ },
+    { name: 'bad --data JSON', args: ['emit', '--room', 'x', '--event', 'e', '--data', '{bad'], stderr: /JSON/ },
+    { name: 'bad JSON on stdin', args: ['emit', '--room', 'x', '--event', 'e'], input: '{bad\n', stderr: /JSON/ },
+    { name: 'an option without its value', args: ['emit', '--room', 'x', '--event'], stderr: /--event/ },
+    { name: 'a stray positional argument', args: ['status', 'extra'], stderr: /extra/ },
+    // A typo such as --rooms must not silently emit to the whole namespace.
+    { name: 'unknown option (--rooms typo)', args: ['emit', '--rooms', 'typo-room', '--event', 'e', '--data', '1'], stderr: /rooms/ },
+  ];
+  for (const c of usageCases) {
+    it(`usage error → 2: ${c.name}`, async () => {
+      await fx.ready;
+      const r = await expectExit(2, c.args, { input: c.input });
+      assert.match(r.stderr, c.stderr, show(c.args, r));
+      assert.match(r.stderr, /^roomcast: /m, `a roomcast: message on stderr: ${show(c.args, r)}`);
+      assert.equal(r.stdout, '', `nothing on stdout: ${show(c.args, r)}`);
+    });
+  }
+
+  it('server error → 1: emit of the reserved event name "disconnect" is INVALID_ARGUMENT', async () => {
+    await fx.ready;
+    for (const args of [
+      ['emit', '--room', 'x', '--event', 'disconnect', '--data', '1'],
+      ['--json', 'emit', '--room', 'x', '--event', 'disconnect', '--data', '1'],
+    ]) {
+      const r = await expectExit(1, args);
+      assert.match(r.stderr, /INVALID_ARGUMENT/, show(args, r));
+      assert.match(r.stderr, /disconnect/, show(args, r));
+    }
+  });
+
+  describe('server error → 1: wrong INTERNAL_API_KEY is UNAUTHENTICATED', () => {
+    it('over gRPC and over the HTTP shim; the right key works', async () => {
+      const server = await startRoomcastd(['--internal_api_key=k']);
+      try {
+        const at = { grpcPort: server.grpcPort, port: server.port };
+        const args = ['emit', '--room', 'x', '--event', 'e', '--data', '1'];
+        for (const [what, runEnv] of [
+          ['gRPC, wrong key', cliEnv({ ...at, apiKey: 'wrong' })],
+          ['gRPC, no key', cliEnv(at)],
+          ['HTTP shim, wrong key', cliEnv({ ...at, grpcPort: await closedPort(), apiKey: 'wrong' })],
+        ]) {
+          const r = await expectExit(1, args, { env: runEnv });
+          assert.match(r.stderr, /UNAUTHENTICATED/, `${what}: ${show(args, r)}`);
+        }
+        await expectExit(0, args, { env: cliEnv({ ...at, apiKey: 'k' }) });
+        await expectExit(0, args, { env: cliEnv({ ...at, grpcPort: await closedPort(), apiKey: 'k' }) });
+      } finally {
+        await stopServer(server);
+      }
+    });
+  });
+
+  it('--help → 0 with the overall usage naming every subcommand', async () => {
+    for (const args of [['--help'], ['-h']]) {
+      // Pointed at nothing: help must not need a server.
+      const r = await expectExit(0, args, { env: cliEnv({ grpcPort: await closedPort(), port: await closedPort() }) });
+      assert.match(r.stdout, /usage: roomcast/, show(args, r));
+      for (const sub of kSubcommands) assert.match(r.stdout, new RegExp(`roomcast ${sub}\\b`), `${sub}: ${show(args, r)}`);
+    }
+  });
+
+  for (const sub of kSubcommands) {
+    it(`roomcast ${sub} --help → 0 and prints its usage`, async () => {
+      const args = [sub, '--help'];
+      const r = await expectExit(0, args, { env: cliEnv({ grpcPort: await closedPort(), port: await closedPort() }) });
+      assert.match(r.stdout, new RegExp(`usage: roomcast ${sub}\\b`), show(args, r));
+      // Without the other subcommands' usages.
+      for (const other of kSubcommands.filter((s) => s !== sub)) {
+        assert.doesNotMatch(r.stdout, new RegExp(`^roomcast ${other}\\b`, 'm'), show(args, r));
+      }
+    });
+  }
+});
+
+describe('roomcast join / leave / disconnect, seen by a socket.io-client', () => {
+  it('join --in-room a --room b adds b; leave removes it (human and --json)', async (t) => {
+    await fx.ready;
+    const s = await client(t, ['a']);
+    const bystander = await client(t, ['not-a']);
+    assert.deepEqual(await roomsOf(s), ['a']);
+
+    const joined = await expectExit(0, ['join', '--in-room', 'a', '--room', 'b']);
+    assert.match(joined.stdout, /1 socket/, joined.stdout);
+    assert.deepEqual((await roomsOf(s)).sort(), ['a', 'b']);
+    assert.deepEqual(await roomsOf(bystander), ['not-a'], 'a socket outside room a is untouched');
+
+    const left = await expectExit(0, ['leave', '--in-room', 'a', '--room', 'b']);
+    assert.match(left.stdout, /1 socket/, left.stdout);
+    assert.deepEqual(await roomsOf(s), ['a']);
+
+    assert.deepEqual(await json(['join', '--in-room', 'a', '--room', 'c', '--room', 'd']), { sockets: '1' });
+    assert.deepEqual((await roomsOf(s)).sort(), ['a', 'c', 'd']);
+    assert.deepEqual(await json(['leave', '--in-room', 'a', '--room', 'c']), { sockets: '1' });
+    assert.deepEqual((await roomsOf(s)).sort(), ['a', 'd']);
+
+    // By socket id too.
+    assert.deepEqual(await json(['join', '--socket', s.id, '--room', 'by-id']), { sockets: '1' });
+    assert.ok((await roomsOf(s)).includes('by-id'));
+  });
+
+  it('disconnect --in-room a: the client sees "io server disconnect"; --json variant parses', async (t) => {
+    await fx.ready;
+    const s = await client(t, ['a']);
+    const bystander = await client(t, ['not-a']);
+    const reason = waitFor(s, 'disconnect');
+    const stays = expectNoEvent(bystander, 'disconnect', 500);
+    const r = await expectExit(0, ['disconnect', '--in-room', 'a']);
+    assert.match(r.stdout, /1 socket/, r.stdout);
+    assert.equal(await reason, 'io server disconnect');
+    await stays;
+
+    const s2 = await client(t, ['kick-json']);
+    const reason2 = waitFor(s2, 'disconnect');
+    assert.deepEqual(await json(['disconnect', '--in-room', 'kick-json']), { sockets: '1' });
+    assert.equal(await reason2, 'io server disconnect');
+  });
+});
+
+describe('roomcast tail without a server', () => {
+  it('exits 1 with a clear message when nothing listens at SOCKET_SERVER_URL', async () => {
+    const port = await closedPort();
+    const args = ['tail', '--room', 'demo'];
+    const started = Date.now();
+    const r = await expectExit(1, args, { env: cliEnv({ grpcPort: await closedPort(), port }), timeoutMs: 15000 });
+    assert.ok(Date.now() - started < 15000, 'bounded');
+    assert.match(r.stderr, /^roomcast: /m, show(args, r));
+    assert.match(r.stderr, /cannot reach|unreachable|refused|UNAVAILABLE/i, show(args, r));
+    assert.match(r.stderr, new RegExp(`localhost:${port}`), `names the URL: ${show(args, r)}`);
+    assert.equal(r.stdout, '', show(args, r));
+  });
+
+  it('exits 1 (does not hang) when the server dies while tailing', async () => {
+    const server = await startRoomcastd();
+    let tail;
+    try {
+      tail = await startTail(['gone'], { env: cliEnv({ grpcPort: server.grpcPort, port: server.port }) });
+      await stopServer(server, { signal: 'SIGKILL' });
+      const exit = await withTimeout(tail.exited, 10000, 'tail to exit after the server died');
+      assert.equal(exit.code, 1, `exit ${JSON.stringify(exit)} stderr: ${tail.stderr()}`);
+      assert.match(tail.stderr(), /^roomcast: .*(lost|closed|disconnect|UNAVAILABLE)/im, tail.stderr());
+    } finally {
+      await tail?.stop();
+      await stopServer(server);
+    }
+  });
+});
