@@ -2,6 +2,8 @@
 #include "server/app/config.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <limits>
 #include <thread>
 
@@ -28,7 +30,24 @@ ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL URL (postgresql://user:pass@host:port/db); checked by /api/health. "
           "Env: DATABASE_URL.");
 ABSL_FLAG(bool, insecure, false,
-          "Allow NODE_ENV=production without INTERNAL_API_KEY. Env: ROOMCAST_INSECURE.");
+          "Allow NODE_ENV=production without INTERNAL_API_KEY or a browser secret. "
+          "Env: ROOMCAST_INSECURE.");
+ABSL_FLAG(std::string, jwt_secret, "",
+          "HS256/384/512 secret: browsers must connect with a token signed with it (auth.token "
+          "or Authorization: Bearer). Env: JWT_SECRET.");
+ABSL_FLAG(std::string, jwt_public_key_file, "",
+          "PEM public key for RS256/ES256 tokens. Env: ROOMCAST_JWT_PUBLIC_KEY_FILE.");
+ABSL_FLAG(int32_t, jwt_leeway_s, 60,
+          "Clock skew allowed on exp/nbf, in seconds. Env: ROOMCAST_JWT_LEEWAY_S.");
+ABSL_FLAG(std::string, jwt_issuer, "", "Required `iss` of tokens, if set. Env: ROOMCAST_JWT_ISSUER.");
+ABSL_FLAG(std::string, jwt_audience, "",
+          "Required `aud` of tokens, if set. Env: ROOMCAST_JWT_AUDIENCE.");
+ABSL_FLAG(std::string, nextauth_secret, "",
+          "NextAuth / Auth.js secret: a same-site browser is authenticated by its session cookie. "
+          "Env: NEXTAUTH_SECRET.");
+ABSL_FLAG(std::string, public_namespaces, "",
+          "Comma-separated namespaces anyone may connect to when authentication is on. "
+          "Env: ROOMCAST_PUBLIC_NAMESPACES.");
 ABSL_FLAG(int32_t, idempotency_window_ms, 300000,
           "How long an emit idempotency key is remembered. Env: ROOMCAST_IDEMPOTENCY_WINDOW_MS.");
 ABSL_FLAG(int64_t, memory_soft_limit_mb, 0,
@@ -90,6 +109,13 @@ constexpr std::pair<const char*, const char*> kEnvironment[] = {
     {"INTERNAL_API_KEY", "internal_api_key"},
     {"DATABASE_URL", "database_url"},
     {"ROOMCAST_INSECURE", "insecure"},
+    {"JWT_SECRET", "jwt_secret"},
+    {"ROOMCAST_JWT_PUBLIC_KEY_FILE", "jwt_public_key_file"},
+    {"ROOMCAST_JWT_LEEWAY_S", "jwt_leeway_s"},
+    {"ROOMCAST_JWT_ISSUER", "jwt_issuer"},
+    {"ROOMCAST_JWT_AUDIENCE", "jwt_audience"},
+    {"NEXTAUTH_SECRET", "nextauth_secret"},
+    {"ROOMCAST_PUBLIC_NAMESPACES", "public_namespaces"},
     {"ROOMCAST_IDEMPOTENCY_WINDOW_MS", "idempotency_window_ms"},
     {"ROOMCAST_MEMORY_SOFT_LIMIT_MB", "memory_soft_limit_mb"},
     {"ROOMCAST_HEALTH_INTERVAL_MS", "health_interval_ms"},
@@ -210,6 +236,7 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   config.memory_soft_limit_bytes =
       static_cast<size_t>(bounded.Get(FLAGS_memory_soft_limit_mb, "memory_soft_limit_mb", 0)) << 20;
   const int32_t shards = bounded.Get(FLAGS_shards, "shards", 0, 64);
+  config.auth.jwt.leeway = std::chrono::seconds(bounded.Get(FLAGS_jwt_leeway_s, "jwt_leeway_s", 0));
   if (!bounded.status().ok()) {
     return bounded.status();
   }
@@ -218,6 +245,32 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   config.internal_api_key = absl::GetFlag(FLAGS_internal_api_key);
   config.database_url = absl::GetFlag(FLAGS_database_url);
   config.insecure = absl::GetFlag(FLAGS_insecure);
+  config.auth.jwt.secret = absl::GetFlag(FLAGS_jwt_secret);
+  config.auth.jwt.issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  config.auth.jwt.audience = absl::GetFlag(FLAGS_jwt_audience);
+  config.auth.nextauth_secret = absl::GetFlag(FLAGS_nextauth_secret);
+  if (const std::string path = absl::GetFlag(FLAGS_jwt_public_key_file); !path.empty()) {
+    std::ifstream file(path);
+    std::stringstream pem;
+    pem << file.rdbuf();
+    if (!file || pem.str().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot read ", path, " for --jwt_public_key_file/ROOMCAST_JWT_PUBLIC_KEY_FILE"));
+    }
+    config.auth.jwt.public_key_pem = pem.str();
+  }
+  if (config.auth.enabled()) {
+    if (absl::StatusOr<std::unique_ptr<auth::Authenticator>> check =
+            auth::Authenticator::Create(config.auth);
+        !check.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(check.status().message(), " (--jwt_public_key_file/ROOMCAST_JWT_PUBLIC_KEY_FILE)"));
+    }
+  }
+  for (absl::string_view nsp : absl::StrSplit(absl::GetFlag(FLAGS_public_namespaces), ',',
+                                             absl::SkipWhitespace())) {
+    config.public_namespaces.emplace_back(absl::StripAsciiWhitespace(nsp));
+  }
 
   config.host = absl::GetFlag(FLAGS_host);
   if (config.host.empty()) {
@@ -236,6 +289,11 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   if (config.production && config.internal_api_key.empty() && !config.insecure) {
     return absl::FailedPreconditionError(
         "NODE_ENV=production requires INTERNAL_API_KEY (or --insecure to run without one)");
+  }
+  if (config.production && !config.auth.enabled() && !config.insecure) {
+    return absl::FailedPreconditionError(
+        "NODE_ENV=production requires browser authentication: JWT_SECRET, "
+        "ROOMCAST_JWT_PUBLIC_KEY_FILE or NEXTAUTH_SECRET (or --insecure for anonymous browsers)");
   }
   config.cors_origin = absl::GetFlag(FLAGS_cors_origin);
 

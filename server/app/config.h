@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/auth/authenticator.h"
 
 namespace roomcast::app {
 
@@ -17,6 +18,8 @@ struct Config {
   std::string internal_api_key;  // Empty: control calls need no key.
   std::string database_url;      // Empty: no database.
   bool insecure = false;
+  auth::AuthConfig auth;
+  std::vector<std::string> public_namespaces;
   std::chrono::milliseconds idempotency_window{300000};
   size_t memory_soft_limit_bytes = 0;
   std::chrono::milliseconds health_interval{2000};

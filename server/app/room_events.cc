@@ -89,7 +89,30 @@ size_t RoomsAfterJoin(const socketio::Socket& socket, const std::vector<std::str
 
 }  // namespace
 
+absl::Status RoomEvents::Authenticate(socketio::Socket& socket) {
+  if (options_.authenticator == nullptr ||
+      std::find(options_.public_namespaces.begin(), options_.public_namespaces.end(),
+                socket.nsp()) != options_.public_namespaces.end()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<auth::Identity> identity = options_.authenticator->Authenticate(
+      socket.auth(), socket.handshake().authorization, socket.handshake().cookie,
+      std::chrono::system_clock::now());
+  if (!identity.ok()) {
+    return identity.status();
+  }
+  if (!identity->user_id.empty()) {
+    // Every socket of a user shares a room, so services can reach the person.
+    socket.Join(absl::StrCat("user:", identity->user_id));
+    socket.set_user_id(identity->user_id);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
+  if (absl::Status status = Authenticate(socket); !status.ok()) {
+    return status;
+  }
   const json::value* requested = socket.auth().if_contains("rooms");
   if (requested == nullptr) {
     return absl::OkStatus();

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "server/auth/authenticator.h"
 #include "server/core/counters.h"
 #include "server/core/emitter.h"
 #include "server/socketio/handler.h"
@@ -18,15 +19,19 @@ class RoomEvents final : public socketio::Handler {
   struct Options {
     size_t max_rooms_per_socket = 1000;
     bool enable_client_broadcast = false;
+    // Who may connect: every CONNECT must authenticate, except to these namespaces.
+    const auth::Authenticator* authenticator = nullptr;
+    std::vector<std::string> public_namespaces;
   };
 
   RoomEvents(core::Emitter& emitter, core::Counters& counters, Options options)
-      : emitter_(emitter), counters_(counters), options_(options) {}
+      : emitter_(emitter), counters_(counters), options_(std::move(options)) {}
 
   absl::Status Authorize(socketio::Socket& socket) override;
   void OnEvent(socketio::Socket& socket, socketio::Event event) override;
 
  private:
+  absl::Status Authenticate(socketio::Socket& socket);
   void Join(socketio::Socket& socket, const socketio::Event& event);
   void Leave(socketio::Socket& socket, const socketio::Event& event);
   void Broadcast(socketio::Socket& socket, socketio::Event event);

@@ -56,9 +56,11 @@ Server::Server(Config config)
       http_(config_.shards, config_.max_http_buffer_size),
       event_log_(config_.event_log_size),
       emitter_(http_.shards(), broker_, event_log_, counters_),
+      authenticator_(config_.auth.enabled() ? *auth::Authenticator::Create(config_.auth) : nullptr),
       room_events_(emitter_, counters_,
                    RoomEvents::Options{config_.max_rooms_per_socket,
-                                       config_.enable_client_broadcast}),
+                                       config_.enable_client_broadcast, authenticator_.get(),
+                                       config_.public_namespaces}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
       api_key_(config_.internal_api_key) {
@@ -157,10 +159,10 @@ absl::Status Server::Start() {
   http_.Start();
   spdlog::info(
       "app: roomcastd listening address={} port={} grpc_port={} shards={} namespaces={} "
-      "database={} api_key={}",
+      "database={} api_key={} browser_auth={}",
       HostPort(config_.host, http_.port()), http_.port(), grpc_port_, config_.shards,
       config_.namespaces.size(), config_.database_url.empty() ? "none" : "configured",
-      api_key_.required() ? "required" : "none");
+      api_key_.required() ? "required" : "none", authenticator_ ? "required" : "anonymous");
   return absl::OkStatus();
 }
 

@@ -30,6 +30,7 @@ namespace roomcast::app {
 // service, its HTTP shim) and health, readiness and metrics.
 class Server {
  public:
+  // `config` as LoadConfig checked it (keys included).
   explicit Server(Config config);
   ~Server();
 
@@ -51,6 +52,7 @@ class Server {
   broker::LocalBroker broker_;
   storage::MemoryEventStore event_log_;
   core::Emitter emitter_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
   RoomEvents room_events_;
   socketio::Namespaces namespaces_;
   std::unique_ptr<net::EngineEndpoint> socketio_;

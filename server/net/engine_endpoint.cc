@@ -141,6 +141,9 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
   auto session = std::make_shared<EngineSession>(shards_.NewSessionId(shard), shard, *this,
                                                  transport, counters_);
   shard.sessions().emplace(session->sid(), session);
+  session->set_handshake(socketio::Handshake{
+      std::string(HeaderValue(request, http::field::authorization).value_or("")),
+      std::string(HeaderValue(request, http::field::cookie).value_or(""))});
   const std::string open = engineio::OpenPacket(session->sid(), transport, options_.protocol);
   if (transport == Transport::kPolling) {
     session->Start(make_listener_(*session));

@@ -15,6 +15,7 @@
 #include "server/net/http_types.h"
 #include "server/net/shard.h"
 #include "server/net/websocket_channel.h"
+#include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 
 namespace roomcast::net {
@@ -47,6 +48,8 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   bool closed() const { return closed_; }
 
   void Start(std::unique_ptr<SessionListener> listener);
+  const socketio::Handshake& handshake() const { return handshake_; }
+  void set_handshake(socketio::Handshake handshake) { handshake_ = std::move(handshake); }
   void AttachWebSocket(std::shared_ptr<WebSocketChannel> channel);
 
   void OnPollGet(const std::shared_ptr<HttpConnection>& connection, Request request);
@@ -84,6 +87,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   const EngineEndpoint& endpoint_;
   core::Counters& counters_;
   engineio::SessionState state_;
+  socketio::Handshake handshake_;
   std::unique_ptr<SessionListener> listener_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer noop_timer_;  // Answers polls that arrive mid-upgrade.

@@ -8,7 +8,7 @@ namespace roomcast::net {
 SocketIoListener::SocketIoListener(EngineSession& session, const socketio::Namespaces& namespaces,
                                    core::Counters& counters,
                                    std::chrono::milliseconds connect_timeout)
-    : connection_(namespaces, session, session.shard().rooms(), counters),
+    : connection_(namespaces, session, session.shard().rooms(), counters, session.handshake()),
       connect_timer_(session.shard().io()) {
   connect_timer_.expires_after(connect_timeout);
   connect_timer_.async_wait([this](boost::system::error_code ec) {

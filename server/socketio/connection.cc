@@ -9,8 +9,12 @@
 namespace roomcast::socketio {
 
 Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex& rooms,
-                       core::Counters& counters)
-    : namespaces_(namespaces), link_(link), rooms_(rooms), counters_(counters) {}
+                       core::Counters& counters, Handshake handshake)
+    : namespaces_(namespaces),
+      link_(link),
+      rooms_(rooms),
+      counters_(counters),
+      handshake_(std::move(handshake)) {}
 
 Connection::~Connection() { OnClose("transport close"); }
 

@@ -23,7 +23,7 @@ inline constexpr std::string_view kReasonServerDisconnect = "server namespace di
 class Connection {
  public:
   Connection(const Namespaces& namespaces, Link& link, core::RoomIndex& rooms,
-             core::Counters& counters);
+             core::Counters& counters, Handshake handshake = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -41,6 +41,7 @@ class Connection {
   void CloseAll(std::string_view reason) { link_.Close(reason); }
 
   size_t socket_count() const { return sockets_.size(); }
+  const Handshake& handshake() const { return handshake_; }
 
  private:
   void OnDecoded(absl::StatusOr<std::optional<Packet>> packet);
@@ -54,6 +55,7 @@ class Connection {
   Link& link_;
   core::RoomIndex& rooms_;
   core::Counters& counters_;
+  Handshake handshake_;
   Decoder decoder_;
   bool ever_connected_ = false;
   bool closed_ = false;

@@ -16,6 +16,12 @@ namespace roomcast::socketio {
 
 class Socket;
 
+// What the HTTP request that opened the connection said, for authentication.
+struct Handshake {
+  std::string authorization;  // The Authorization header.
+  std::string cookie;         // The Cookie header.
+};
+
 // An event a client sent, without its name in `args`.
 struct Event {
   std::string name;

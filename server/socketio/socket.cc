@@ -92,6 +92,8 @@ void Socket::Leave(std::string_view room) {
   }
 }
 
+const Handshake& Socket::handshake() const { return connection_.handshake(); }
+
 void Socket::LeaveRoom(std::string_view room) {
   if (room != id_) {  // A socket always stays in its own room.
     Leave(room);

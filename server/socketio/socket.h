@@ -15,6 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "server/core/member.h"
 #include "server/core/room_index.h"
+#include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 
 namespace roomcast::socketio {
@@ -36,6 +37,10 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   const std::string& id() const override { return id_; }
   const std::string& nsp() const { return nsp_; }
   const boost::json::object& auth() const { return auth_; }
+  const Handshake& handshake() const;
+  // The authenticated user, when there is one.
+  const std::string& user_id() const { return user_id_; }
+  void set_user_id(std::string user_id) { user_id_ = std::move(user_id); }
   // Every room the socket is in, its own id room included, sorted.
   const absl::btree_set<std::string>& rooms() const { return rooms_; }
 
@@ -74,6 +79,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   std::string id_;
   std::string nsp_;
   boost::json::object auth_;
+  std::string user_id_;
   Link& link_;
   core::RoomIndex& index_;
   Connection& connection_;

@@ -194,7 +194,8 @@ describe('NODE_ENV=production', () => {
   });
 
   it('with a key it starts, and the key is required', async (t) => {
-    const server = await startControl([], { env: { NODE_ENV: 'production', INTERNAL_API_KEY: kKey } });
+    // Production also needs browser authentication (or --insecure).
+    const server = await startControl([], { env: { NODE_ENV: 'production', INTERNAL_API_KEY: kKey, JWT_SECRET: 'browser-secret' } });
     t.after(() => stopServer(server));
     assertRpcError(await api(server.port, 'GET', '/api/socket/status'), 401, { code: Code.UNAUTHENTICATED });
     okJson(await api(server.port, 'GET', '/api/socket/status', undefined, { headers: { 'x-api-key': kKey } }));

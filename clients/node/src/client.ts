@@ -43,7 +43,7 @@ export interface RoomcastClientOptions {
   transport?: TransportMode;
   /** Time a call may take, retries included (default 5000). */
   deadlineMs?: number;
-  /** Attempts per call at most, the first included (default 5). */
+  /** Attempts per call at most, the first included (default 8: with the default backoff, retrying until about the 5 s deadline). */
   maxAttempts?: number;
   /** First retry delay; doubles each retry up to maxBackoffMs, with jitter (default 100). */
   initialBackoffMs?: number;
@@ -208,7 +208,7 @@ export class RoomcastClient {
       apiKey: options.apiKey ?? nonEmpty(env.INTERNAL_API_KEY),
       transport: options.transport ?? 'auto',
       deadlineMs: positive('deadlineMs', options.deadlineMs, 5000),
-      maxAttempts: Math.floor(positive('maxAttempts', options.maxAttempts, 5)),
+      maxAttempts: Math.floor(positive('maxAttempts', options.maxAttempts, 8)),
       initialBackoffMs: positive('initialBackoffMs', options.initialBackoffMs, 100),
       maxBackoffMs: positive('maxBackoffMs', options.maxBackoffMs, 1000),
       connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 1000),
@@ -459,8 +459,8 @@ export class RoomcastClient {
       try {
         return await this.viaGrpc(call);
       } catch (err) {
-        // A new channel for the next attempt, not grpc-js's reconnect backoff.
-        if (err instanceof RoomcastError && err.noAnswer) this.grpc.reset();
+        // Unreachable: a new channel for the next attempt, not grpc-js's reconnect backoff.
+        if (err instanceof RoomcastError && err.code === 'UNAVAILABLE' && err.noAnswer) this.grpc.reset();
         throw err;
       }
     }
@@ -473,7 +473,10 @@ export class RoomcastClient {
         return response;
       } catch (err) {
         // An answer from the server (any code) is final for this attempt.
-        if (!(err instanceof RoomcastError) || err.code !== 'UNAVAILABLE' || !err.noAnswer) throw err;
+        if (!(err instanceof RoomcastError) || err.code !== 'UNAVAILABLE' || !err.noAnswer) {
+          if (err instanceof RoomcastError && !err.noAnswer) this.setGrpcAvailable(true);
+          throw err;
+        }
         this.setGrpcAvailable(false, err.reason);
         this.grpc.reset();
         // The request may have arrived: only a safe-to-repeat call goes on to the shim.

@@ -98,7 +98,7 @@ function kindOf(value: unknown): string {
     case 'number': case 'bigint': return 'a number';
     case 'string': return 'a string';
     case 'object': return value instanceof Uint8Array ? 'bytes' : 'an object';
-    default: return `a ${typeof value}`;
+    default: return value === undefined ? 'undefined' : `a ${typeof value}`;
   }
 }
 

@@ -1,9 +1,11 @@
 // Each transport path against a real roomcastd, observed by a socket.io-client
 // in the room: gRPC direct; gRPC port closed → the HTTP shim (counted, logged
-// once); server gone → a clear error by the deadline; server back on the same
-// ports → gRPC again. Plus: both transports answer every method alike.
+// once); a gRPC endpoint that never connects costs the connect timeout once;
+// server gone → a clear error at the deadline; server back on the same ports
+// → gRPC again. Plus: both transports answer every method alike.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { RoomcastError } from '@roomcast/client';
 import {
   collect,
@@ -142,7 +144,9 @@ describe('fallback to the HTTP shim', () => {
     const socket = await connectSocket(t, server.port, ['fallback']);
     const seen = collect(socket, 'fb');
     const closed = await freePort();
-    const client = makeClient(t, { grpcTarget: `localhost:${closed}`, httpUrl: `http://localhost:${server.port}` });
+    const client = makeClient(t, {
+      env: { ROOMCAST_GRPC_TARGET: `localhost:${closed}`, INTERNAL_API_URL: `http://localhost:${server.port}` },
+    });
 
     for (let i = 0; i < 3; i += 1) {
       const started = Date.now();
@@ -168,9 +172,48 @@ describe('fallback to the HTTP shim', () => {
     assert.equal(status.counters.emitsByTransport.grpc, '0');
   });
 
-  it('server gone: a clear error by the deadline, no hang', async (t) => {
+  it('gRPC endpoint never connects: the connect timeout is paid once, not per call', async (t) => {
     const server = await startServer(t);
-    const client = makeClient(t, targetsOf(server));
+    // Accepts TCP, never speaks HTTP/2: the gRPC channel never gets READY.
+    const sockets = new Set();
+    const silent = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+    });
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const connectTimeoutMs = 1000;
+    const client = makeClient(t, {
+      grpcTarget: `127.0.0.1:${silent.address().port}`,
+      httpUrl: `http://localhost:${server.port}`,
+      connectTimeoutMs,
+      recheckIntervalMs: 100,
+    });
+    const timed = async () => {
+      const started = Date.now();
+      await client.emit({ room: 'r', event: 'e' });
+      assert.equal(client.stats.lastTransport, 'http');
+      return Date.now() - started;
+    };
+    const first = await timed();
+    assert.ok(first >= connectTimeoutMs - 50, `first call ${first} ms`);
+    for (let i = 0; i < 4; i += 1) {
+      await sleep(150); // background re-checks run meanwhile
+      const later = await timed();
+      assert.ok(later < connectTimeoutMs / 2, `call ${i + 2} took ${later} ms`);
+    }
+    assert.equal(client.stats.fallbacks, 5);
+    assert.equal(client.logs.length, 1, client.logs.join('\n'));
+    assert.match(client.logs[0], /unreachable \(no connection within the connect timeout\)/);
+  });
+
+  it('server gone: a clear error at the deadline, no hang', async (t) => {
+    const server = await startServer(t);
+    // Attempts bounded by the deadline only: retries go on until it.
+    const client = makeClient(t, { ...targetsOf(server), maxAttempts: 1000 });
     await client.emit({ room: 'r', event: 'before' });
     assert.equal(client.stats.lastTransport, 'grpc');
     await stopServer(server);
@@ -181,11 +224,12 @@ describe('fallback to the HTTP shim', () => {
       const elapsed = Date.now() - started;
       assert.ok(err instanceof RoomcastError, String(err));
       assert.equal(err.code, 'UNAVAILABLE');
-      assert.ok(elapsed <= deadlineMs + 500, `failed after ${elapsed} ms, deadline ${deadlineMs} ms`);
+      // No retry is started that would end past the deadline (maxBackoffMs 200).
+      assert.ok(elapsed >= deadlineMs - 300 && elapsed <= deadlineMs + 500, `failed after ${elapsed} ms, deadline ${deadlineMs} ms`);
       assert.match(err.message, new RegExp(`HTTP shim http://localhost:${server.port}: .*ECONNREFUSED`));
       // The first call after the crash may still have found the old connection.
       assert.match(err.message, new RegExp(`gRPC localhost:${server.grpcPort}: .*(ECONNREFUSED|Connection dropped)`));
-      assert.match(err.message, /Emit: \d+ attempts/);
+      assert.match(err.message, new RegExp(`Emit: \\d+ attempts in \\d+ ms, deadline ${deadlineMs} ms`));
       assert.ok(err.attempts > 1, `attempts ${err.attempts}`);
       assert.equal(err.transport, 'http');
     }

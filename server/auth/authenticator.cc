@@ -1,0 +1,56 @@
+#include "server/auth/authenticator.h"
+
+#include <boost/json.hpp>
+
+#include "server/auth/nextauth.h"
+
+namespace roomcast::auth {
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthConfig config) {
+  std::unique_ptr<JwtVerifier> jwt;
+  if (!config.jwt.secret.empty() || !config.jwt.public_key_pem.empty()) {
+    absl::StatusOr<std::unique_ptr<JwtVerifier>> verifier = JwtVerifier::Create(config.jwt);
+    if (!verifier.ok()) {
+      return verifier.status();
+    }
+    jwt = *std::move(verifier);
+  }
+  return std::unique_ptr<Authenticator>(new Authenticator(std::move(config), std::move(jwt)));
+}
+
+absl::StatusOr<Identity> Authenticator::Authenticate(const boost::json::object& auth,
+                                                     std::string_view authorization_header,
+                                                     std::string_view cookie_header,
+                                                     std::chrono::system_clock::time_point now) const {
+  std::string_view token;
+  if (const boost::json::value* value = auth.if_contains("token")) {
+    if (!value->is_string()) {
+      return absl::UnauthenticatedError("malformed token: auth.token must be a string");
+    }
+    token = value->as_string();
+  } else if (constexpr std::string_view kBearer = "Bearer ";
+             authorization_header.starts_with(kBearer)) {
+    token = authorization_header.substr(kBearer.size());
+  }
+  if (!token.empty() || config_.nextauth_secret.empty()) {
+    if (!jwt_) {
+      return absl::UnauthenticatedError("bearer tokens are not accepted here");
+    }
+    return jwt_->Verify(token, now);  // An empty token is "missing token".
+  }
+  std::optional<SessionCookie> cookie = FindSessionCookie(cookie_header);
+  if (!cookie) {
+    return absl::UnauthenticatedError("missing token");
+  }
+  absl::StatusOr<boost::json::object> claims =
+      DecryptSessionToken(cookie->value, cookie->name, config_.nextauth_secret);
+  if (!claims.ok()) {
+    return claims.status();
+  }
+  // Session tokens carry no iss/aud of ours: only their time is checked.
+  JwtConfig session_checks;
+  session_checks.leeway = config_.jwt.leeway;
+  return CheckClaims(*std::move(claims), session_checks, now);
+}
+
+}  // namespace roomcast::auth
