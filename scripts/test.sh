@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit (GoogleTest via
 # ctest), then integration, conformance and browser tests (node:test against
-# the built roomcastd and protocol_server). Exits non-zero on any failure.
+# the built roomcastd and protocol_server), then the Node.js client package's
+# own tests. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -13,4 +14,6 @@ ctest --test-dir build --output-on-failure --timeout 120 || status=1
 echo "== integration, conformance and browser tests"
 (cd tests && node --test --test-concurrency=1 --test-timeout=120000 \
   integration/ conformance/ e2e/) || status=1
+echo "== clients/node"
+(cd clients/node && npm ci --no-audit --no-fund --loglevel=error && npm test) || status=1
 exit $status

@@ -1,6 +1,7 @@
 #include "server/core/string_view.h"
 #include "server/app/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -45,6 +46,10 @@ ABSL_FLAG(std::string, jwt_audience, "",
 ABSL_FLAG(std::string, nextauth_secret, "",
           "NextAuth / Auth.js secret: a same-site browser is authenticated by its session cookie. "
           "Env: NEXTAUTH_SECRET.");
+ABSL_FLAG(std::string, room_policy, "",
+          "JSON file {\"allow\": [patterns]} of rooms authenticated browsers may join themselves "
+          "(`user:{sub}`, `org:{claims.org}:*`, `public:*`); a token's `rooms` claim adds more. "
+          "Default: only `user:{sub}`. Env: ROOMCAST_ROOM_POLICY.");
 ABSL_FLAG(std::string, public_namespaces, "",
           "Comma-separated namespaces anyone may connect to when authentication is on. "
           "Env: ROOMCAST_PUBLIC_NAMESPACES.");
@@ -116,6 +121,7 @@ constexpr std::pair<const char*, const char*> kEnvironment[] = {
     {"ROOMCAST_JWT_AUDIENCE", "jwt_audience"},
     {"NEXTAUTH_SECRET", "nextauth_secret"},
     {"ROOMCAST_PUBLIC_NAMESPACES", "public_namespaces"},
+    {"ROOMCAST_ROOM_POLICY", "room_policy"},
     {"ROOMCAST_IDEMPOTENCY_WINDOW_MS", "idempotency_window_ms"},
     {"ROOMCAST_MEMORY_SOFT_LIMIT_MB", "memory_soft_limit_mb"},
     {"ROOMCAST_HEALTH_INTERVAL_MS", "health_interval_ms"},
@@ -139,11 +145,32 @@ constexpr std::pair<const char*, const char*> kEnvironment[] = {
     {"LOG_FORMAT", "log_format"},
 };
 
-// Environment first, so that flags parsed afterwards override it.
-absl::Status ApplyEnvironment() {
+// The flags named on the command line (`--name` or `--name=value`).
+std::vector<std::string> FlagsOnCommandLine(int argc, char** argv) {
+  std::vector<std::string> names;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with("--")) {
+      arg.remove_prefix(2);
+    } else if (arg.starts_with("-")) {
+      arg.remove_prefix(1);
+    } else {
+      continue;
+    }
+    names.emplace_back(arg.substr(0, arg.find('=')));
+  }
+  return names;
+}
+
+// Environment first, so that flags parsed afterwards override it; a
+// variable is not even read for a flag given on the command line, and an
+// empty one counts as unset.
+absl::Status ApplyEnvironment(const std::vector<std::string>& on_command_line) {
   for (const auto& [env, flag_name] : kEnvironment) {
     const char* value = std::getenv(env);
-    if (value == nullptr) {
+    if (value == nullptr || *value == '\0' ||
+        std::find(on_command_line.begin(), on_command_line.end(), flag_name) !=
+            on_command_line.end()) {
       continue;
     }
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(flag_name);
@@ -170,6 +197,17 @@ std::string SettingName(std::string_view flag) {
     }
   }
   return absl::StrCat("--", ToAbsl(flag));
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view flag) {
+  std::ifstream file(path);
+  std::stringstream content;
+  content << file.rdbuf();
+  if (!file || content.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read '", path, "' for ", SettingName(flag)));
+  }
+  return content.str();
 }
 
 // Reads numeric flags within bounds, keeping the first error.
@@ -212,7 +250,7 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
       "Roomcast real-time event gateway (Socket.IO v5 / Engine.IO v4 server).\n"
       "Every flag can also be set by the environment variable named in its help.\n"
       "Usage: roomcastd [--port=3001] [--host=::] [--cors_origin=https://app.example] ...");
-  if (absl::Status status = ApplyEnvironment(); !status.ok()) {
+  if (absl::Status status = ApplyEnvironment(FlagsOnCommandLine(argc, argv)); !status.ok()) {
     return status;
   }
   absl::ParseCommandLine(argc, argv);  // Exits with a message on unknown flags or bad values.
@@ -250,14 +288,21 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   config.auth.jwt.audience = absl::GetFlag(FLAGS_jwt_audience);
   config.auth.nextauth_secret = absl::GetFlag(FLAGS_nextauth_secret);
   if (const std::string path = absl::GetFlag(FLAGS_jwt_public_key_file); !path.empty()) {
-    std::ifstream file(path);
-    std::stringstream pem;
-    pem << file.rdbuf();
-    if (!file || pem.str().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot read ", path, " for --jwt_public_key_file/ROOMCAST_JWT_PUBLIC_KEY_FILE"));
+    absl::StatusOr<std::string> pem = ReadFile(path, "jwt_public_key_file");
+    if (!pem.ok()) {
+      return pem.status();
     }
-    config.auth.jwt.public_key_pem = pem.str();
+    config.auth.jwt.public_key_pem = *std::move(pem);
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_room_policy); !path.empty()) {
+    absl::StatusOr<std::string> text = ReadFile(path, "room_policy");
+    absl::StatusOr<auth::RoomPolicy> policy =
+        text.ok() ? auth::RoomPolicy::FromJson(*text) : text.status();
+    if (!policy.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(policy.status().message(), " (", SettingName("room_policy"), ")"));
+    }
+    config.room_policy = *std::move(policy);
   }
   if (config.auth.enabled()) {
     if (absl::StatusOr<std::unique_ptr<auth::Authenticator>> check =

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/auth/authenticator.h"
+#include "server/auth/room_policy.h"
 
 namespace roomcast::app {
 
@@ -20,6 +21,7 @@ struct Config {
   bool insecure = false;
   auth::AuthConfig auth;
   std::vector<std::string> public_namespaces;
+  auth::RoomPolicy room_policy;
   std::chrono::milliseconds idempotency_window{300000};
   size_t memory_soft_limit_bytes = 0;
   std::chrono::milliseconds health_interval{2000};

@@ -104,9 +104,23 @@ absl::Status RoomEvents::Authenticate(socketio::Socket& socket) {
   if (!identity->user_id.empty()) {
     // Every socket of a user shares a room, so services can reach the person.
     socket.Join(absl::StrCat("user:", identity->user_id));
-    socket.set_user_id(identity->user_id);
   }
+  socket.set_identity(identity->user_id, std::move(identity->claims));
   return absl::OkStatus();
+}
+
+std::optional<std::pair<std::string, std::string>> RoomEvents::FirstForbidden(
+    const socketio::Socket& socket, const std::vector<std::string>& rooms) const {
+  if (!socket.authenticated()) {
+    return std::nullopt;  // Anonymous namespaces and servers without auth: any room.
+  }
+  for (const std::string& room : rooms) {
+    if (!options_.room_policy.Allows(room, socket.claims())) {
+      core::Counters::Bump(counters_.joins_forbidden);
+      return std::make_pair(room, absl::StrCat("room '", room, "' is not allowed for this user"));
+    }
+  }
+  return std::nullopt;
 }
 
 absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
@@ -122,6 +136,9 @@ absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
   if (!rooms.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("room '", refusal.room.value_or(""), "' refused: ", refusal.message));
+  }
+  if (auto forbidden = FirstForbidden(socket, *rooms)) {
+    return absl::PermissionDeniedError(forbidden->second);
   }
   if (RoomsAfterJoin(socket, *rooms) > options_.max_rooms_per_socket) {
     return absl::ResourceExhaustedError(
@@ -170,6 +187,10 @@ std::optional<std::vector<std::string>> RoomsOfEvent(socketio::Socket& socket,
 void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
   std::optional<std::vector<std::string>> rooms = RoomsOfEvent(socket, event);
   if (!rooms) {
+    return;
+  }
+  if (auto forbidden = FirstForbidden(socket, *rooms)) {
+    Reply(socket, event, ErrorAck({"forbidden", forbidden->second, forbidden->first}));
     return;
   }
   if (RoomsAfterJoin(socket, *rooms) > options_.max_rooms_per_socket) {

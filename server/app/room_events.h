@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "server/auth/authenticator.h"
+#include "server/auth/room_policy.h"
 #include "server/core/counters.h"
 #include "server/core/emitter.h"
 #include "server/socketio/handler.h"
@@ -22,6 +23,8 @@ class RoomEvents final : public socketio::Handler {
     // Who may connect: every CONNECT must authenticate, except to these namespaces.
     const auth::Authenticator* authenticator = nullptr;
     std::vector<std::string> public_namespaces;
+    // Which rooms an authenticated client may join by itself.
+    auth::RoomPolicy room_policy;
   };
 
   RoomEvents(core::Emitter& emitter, core::Counters& counters, Options options)
@@ -32,6 +35,9 @@ class RoomEvents final : public socketio::Handler {
 
  private:
   absl::Status Authenticate(socketio::Socket& socket);
+  // The first of `rooms` the socket may not join, with the refusal.
+  std::optional<std::pair<std::string, std::string>> FirstForbidden(
+      const socketio::Socket& socket, const std::vector<std::string>& rooms) const;
   void Join(socketio::Socket& socket, const socketio::Event& event);
   void Leave(socketio::Socket& socket, const socketio::Event& event);
   void Broadcast(socketio::Socket& socket, socketio::Event event);

@@ -60,10 +60,11 @@ Server::Server(Config config)
       room_events_(emitter_, counters_,
                    RoomEvents::Options{config_.max_rooms_per_socket,
                                        config_.enable_client_broadcast, authenticator_.get(),
-                                       config_.public_namespaces}),
+                                       config_.public_namespaces, config_.room_policy}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
-      api_key_(config_.internal_api_key) {
+      api_key_(config_.internal_api_key),
+      via_http_mark_(core::NewId()) {
   for (const std::string& nsp : config_.namespaces) {
     namespaces_.Add(nsp, room_events_);
   }
@@ -87,7 +88,7 @@ Server::Server(Config config)
       control::ControlApi::Parts{emitter_, http_.shards(), counters_, metrics_, *health_,
                                  idempotency_},
       control::NodeInfo{NodeId(), ROOMCAST_VERSION});
-  grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_);
+  grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_, via_http_mark_);
 }
 
 Server::~Server() {
@@ -136,7 +137,8 @@ absl::Status Server::StartGrpc() {
   grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   gateway_ = std::make_unique<control::HttpGateway>(
       *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-          v1::Roomcast::service_full_name()), grpc_server_->InProcessChannel(grpc::ChannelArguments()), api_key_);
+          v1::Roomcast::service_full_name()), grpc_server_->InProcessChannel(grpc::ChannelArguments()), api_key_,
+      via_http_mark_);
   return absl::OkStatus();
 }
 

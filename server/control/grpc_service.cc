@@ -15,11 +15,12 @@ std::optional<std::string_view> Metadata(const grpc::CallbackServerContext& cont
   return std::string_view(it->second.data(), it->second.size());
 }
 
-Caller CallerOf(const grpc::CallbackServerContext& context) {
-  return Metadata(context, kViaHttpMetadata) == "http" ? Caller::kHttp : Caller::kGrpc;
-}
-
 }  // namespace
+
+// Only the shim's own calls carry the process's secret mark.
+Caller GrpcService::CallerOf(const grpc::CallbackServerContext& context) const {
+  return Metadata(context, kViaHttpMetadata) == via_http_mark_ ? Caller::kHttp : Caller::kGrpc;
+}
 
 template <typename Response, typename Call>
 grpc::ServerUnaryReactor* GrpcService::Serve(grpc::CallbackServerContext* context,

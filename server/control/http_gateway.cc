@@ -121,8 +121,9 @@ std::optional<http::verb> VerbOf(const google::api::HttpRule& rule, std::string*
 }  // namespace
 
 HttpGateway::HttpGateway(const protobuf::ServiceDescriptor& service,
-                         std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key)
-    : stub_(std::move(channel)), key_(key) {
+                         std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key,
+                         std::string via_http_mark)
+    : stub_(std::move(channel)), key_(key), via_http_mark_(std::move(via_http_mark)) {
   for (int i = 0; i < service.method_count(); ++i) {
     AddBindings(*service.method(i));
   }
@@ -215,7 +216,7 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
   };
   auto pending = std::make_shared<Pending>();
   pending->context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-  pending->context.AddMetadata(kViaHttpMetadata, "http");
+  pending->context.AddMetadata(kViaHttpMetadata, via_http_mark_);
   if (auto value = net::HeaderValue(request, http::field::authorization)) {
     pending->context.AddMetadata("authorization", std::string(*value));
   }

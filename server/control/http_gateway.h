@@ -22,7 +22,8 @@ namespace roomcast::control {
 class HttpGateway final : public net::HttpRoute {
  public:
   HttpGateway(const google::protobuf::ServiceDescriptor& service,
-              std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key);
+              std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key,
+              std::string via_http_mark);
 
   // Every path some method is bound to, for the router.
   std::vector<std::string> Paths() const;
@@ -42,6 +43,7 @@ class HttpGateway final : public net::HttpRoute {
   absl::flat_hash_map<std::string, std::vector<Binding>> routes_;
   grpc::GenericStub stub_;
   const auth::ApiKey& key_;
+  std::string via_http_mark_;
 };
 
 }  // namespace roomcast::control

@@ -15,6 +15,7 @@ struct Counters {
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> client_events{0};
   std::atomic<uint64_t> unknown_events{0};
+  std::atomic<uint64_t> joins_forbidden{0};
   std::atomic<uint64_t> emits{0};
   std::atomic<uint64_t> emits_via_grpc{0};
   std::atomic<uint64_t> emits_via_http{0};

@@ -118,13 +118,17 @@ std::string Metrics::Scrape() const {
   MetricFamily unknown_events = Family("roomcast_unknown_events_total",
                                        "Browser events no handler knows.", MetricType::Counter);
   AddSample(unknown_events, Load(c.unknown_events));
+  MetricFamily joins_refused = Family("roomcast_joins_refused_total",
+                                      "Rooms a client asked to join and was refused, by reason.",
+                                      MetricType::Counter);
+  AddSample(joins_refused, Load(c.joins_forbidden), {{"reason", "forbidden"}});
   MetricFamily connect_errors = Family("roomcast_connect_errors_total",
                                        "Namespace CONNECTs refused.", MetricType::Counter);
   AddSample(connect_errors, Load(c.connect_errors));
 
   for (MetricFamily* family : {&sockets, &sessions, &emits, &deliveries, &drops,
                                &protocol_errors, &client_events, &unknown_events,
-                               &connect_errors}) {
+                               &joins_refused, &connect_errors}) {
     families.push_back(std::move(*family));
   }
   return prometheus::TextSerializer().Serialize(families);

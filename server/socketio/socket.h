@@ -38,9 +38,15 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   const std::string& nsp() const { return nsp_; }
   const boost::json::object& auth() const { return auth_; }
   const Handshake& handshake() const;
-  // The authenticated user, when there is one.
+  // Who the client proved to be at CONNECT, when authentication is on.
+  bool authenticated() const { return authenticated_; }
   const std::string& user_id() const { return user_id_; }
-  void set_user_id(std::string user_id) { user_id_ = std::move(user_id); }
+  const boost::json::object& claims() const { return claims_; }
+  void set_identity(std::string user_id, boost::json::object claims) {
+    authenticated_ = true;
+    user_id_ = std::move(user_id);
+    claims_ = std::move(claims);
+  }
   // Every room the socket is in, its own id room included, sorted.
   const absl::btree_set<std::string>& rooms() const { return rooms_; }
 
@@ -79,7 +85,9 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   std::string id_;
   std::string nsp_;
   boost::json::object auth_;
+  bool authenticated_ = false;
   std::string user_id_;
+  boost::json::object claims_;
   Link& link_;
   core::RoomIndex& index_;
   Connection& connection_;
