@@ -87,6 +87,24 @@ ABSL_FLAG(int64_t, send_queue_bytes, 8 << 20,
           "Env: ROOMCAST_SEND_QUEUE_BYTES.");
 ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
           "Rooms one socket may be in (its own id room aside). Env: ROOMCAST_MAX_ROOMS_PER_SOCKET.");
+ABSL_FLAG(int32_t, max_connections, 19000,
+          "Browser connections (Engine.IO sessions) at once; more get HTTP 503. 0 = no limit. "
+          "Env: ROOMCAST_MAX_CONNECTIONS.");
+ABSL_FLAG(int32_t, max_connections_per_ip, 1000,
+          "Connections from one client address. 0 = no limit. Env: ROOMCAST_MAX_CONNECTIONS_PER_IP.");
+ABSL_FLAG(int32_t, handshakes_per_ip_per_s, 100,
+          "New connections per second from one address (bursts of 4x). 0 = no limit. "
+          "Env: ROOMCAST_HANDSHAKES_PER_IP_PER_S.");
+ABSL_FLAG(std::string, trusted_proxies, "",
+          "Comma-separated proxy addresses whose X-Forwarded-For names the client. "
+          "Env: ROOMCAST_TRUSTED_PROXIES.");
+ABSL_FLAG(int32_t, client_events_per_s, 100,
+          "Events one socket may send per second (bursts of 2x); more are refused with a `limit` "
+          "ack. 0 = no limit. Env: ROOMCAST_CLIENT_EVENTS_PER_S.");
+ABSL_FLAG(int64_t, max_emit_bytes, 1000000,
+          "Largest event data a service may emit, in bytes. Env: ROOMCAST_MAX_EMIT_BYTES.");
+ABSL_FLAG(int32_t, max_batch_size, 1000,
+          "Most emits in one EmitBatch. Env: ROOMCAST_MAX_BATCH_SIZE.");
 ABSL_FLAG(int32_t, event_log_size, 1000,
           "Events kept in memory per namespace for history and recovery (0 = none). "
           "Env: ROOMCAST_EVENT_LOG_SIZE.");
@@ -137,6 +155,13 @@ constexpr std::pair<const char*, const char*> kEnvironment[] = {
     {"ROOMCAST_SEND_QUEUE_BYTES", "send_queue_bytes"},
     {"ROOMCAST_MAX_ROOMS_PER_SOCKET", "max_rooms_per_socket"},
     {"ROOMCAST_EVENT_LOG_SIZE", "event_log_size"},
+    {"ROOMCAST_MAX_CONNECTIONS", "max_connections"},
+    {"ROOMCAST_MAX_CONNECTIONS_PER_IP", "max_connections_per_ip"},
+    {"ROOMCAST_HANDSHAKES_PER_IP_PER_S", "handshakes_per_ip_per_s"},
+    {"ROOMCAST_TRUSTED_PROXIES", "trusted_proxies"},
+    {"ROOMCAST_CLIENT_EVENTS_PER_S", "client_events_per_s"},
+    {"ROOMCAST_MAX_EMIT_BYTES", "max_emit_bytes"},
+    {"ROOMCAST_MAX_BATCH_SIZE", "max_batch_size"},
     {"ROOMCAST_SHARDS", "shards"},
     {"ROOMCAST_DRAIN_GRACE_MS", "drain_grace_ms"},
     {"ROOMCAST_DRAIN_DEADLINE_MS", "drain_deadline_ms"},
@@ -271,6 +296,14 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   config.send_queue_bytes = bounded.Get(FLAGS_send_queue_bytes, "send_queue_bytes", 1);
   config.max_rooms_per_socket = bounded.Get(FLAGS_max_rooms_per_socket, "max_rooms_per_socket", 1);
   config.event_log_size = bounded.Get(FLAGS_event_log_size, "event_log_size", 0);
+  config.max_connections = bounded.Get(FLAGS_max_connections, "max_connections", 0);
+  config.max_connections_per_ip =
+      bounded.Get(FLAGS_max_connections_per_ip, "max_connections_per_ip", 0);
+  config.handshakes_per_ip_per_s =
+      bounded.Get(FLAGS_handshakes_per_ip_per_s, "handshakes_per_ip_per_s", 0);
+  config.client_events_per_s = bounded.Get(FLAGS_client_events_per_s, "client_events_per_s", 0);
+  config.max_emit_bytes = bounded.Get(FLAGS_max_emit_bytes, "max_emit_bytes", 1);
+  config.max_batch_size = bounded.Get(FLAGS_max_batch_size, "max_batch_size", 1);
   config.memory_soft_limit_bytes =
       static_cast<size_t>(bounded.Get(FLAGS_memory_soft_limit_mb, "memory_soft_limit_mb", 0)) << 20;
   const int32_t shards = bounded.Get(FLAGS_shards, "shards", 0, 64);
@@ -311,6 +344,15 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
       return absl::InvalidArgumentError(
           absl::StrCat(check.status().message(), " (--jwt_public_key_file/ROOMCAST_JWT_PUBLIC_KEY_FILE)"));
     }
+  }
+  for (absl::string_view proxy : absl::StrSplit(absl::GetFlag(FLAGS_trusted_proxies), ',',
+                                               absl::SkipWhitespace())) {
+    proxy = absl::StripAsciiWhitespace(proxy);
+    if (!IsIpLiteral(ToStd(proxy))) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid address '", proxy, "' in ",
+                                                     SettingName("trusted_proxies")));
+    }
+    config.trusted_proxies.emplace_back(proxy);
   }
   for (absl::string_view nsp : absl::StrSplit(absl::GetFlag(FLAGS_public_namespaces), ',',
                                              absl::SkipWhitespace())) {

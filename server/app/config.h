@@ -36,6 +36,13 @@ struct Config {
   size_t max_http_buffer_size = 1000000;
   size_t send_queue_bytes = 8 << 20;
   size_t max_rooms_per_socket = 1000;
+  size_t max_connections = 19000;
+  size_t max_connections_per_ip = 1000;
+  double handshakes_per_ip_per_s = 100;
+  std::vector<std::string> trusted_proxies;
+  double client_events_per_s = 100;
+  size_t max_emit_bytes = 1000000;
+  size_t max_batch_size = 1000;
   size_t event_log_size = 1000;
   size_t shards = 0;
   std::chrono::milliseconds drain_grace{2000};

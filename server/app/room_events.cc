@@ -151,6 +151,17 @@ absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
 }
 
 void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
+  if (options_.events_per_second > 0) {
+    std::optional<core::TokenBucket>& budget = socket.event_budget();
+    if (!budget) {
+      budget.emplace(options_.events_per_second, 2 * options_.events_per_second);
+    }
+    if (!budget->Take()) {
+      core::Counters::Bump(counters_.client_events_throttled);
+      Reply(socket, event, ErrorAck({"limit", "too many events: slow down", std::nullopt}));
+      return;
+    }
+  }
   if (event.name == "join") {
     Join(socket, event);
   } else if (event.name == "leave") {

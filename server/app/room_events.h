@@ -25,6 +25,7 @@ class RoomEvents final : public socketio::Handler {
     std::vector<std::string> public_namespaces;
     // Which rooms an authenticated client may join by itself.
     auth::RoomPolicy room_policy;
+    double events_per_second = 0;  // Per socket; 0 = no limit.
   };
 
   RoomEvents(core::Emitter& emitter, core::Counters& counters, Options options)

@@ -28,6 +28,17 @@ net::CorsPolicy CorsFor(const Config& config) {
   return config.production ? net::CorsPolicy::Only({}) : net::CorsPolicy::ReflectAny();
 }
 
+net::ConnectionLimitOptions LimitsFor(const Config& config) {
+  net::ConnectionLimitOptions options;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_ip = config.max_connections_per_ip;
+  options.handshakes_per_ip_per_s = config.handshakes_per_ip_per_s;
+  for (const std::string& proxy : config.trusted_proxies) {
+    options.trusted_proxies.push_back(boost::asio::ip::make_address(proxy));
+  }
+  return options;
+}
+
 std::string HostPort(const std::string& host, uint16_t port) {
   return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
                                              : absl::StrCat(host, ":", port);
@@ -53,6 +64,7 @@ std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& co
 
 Server::Server(Config config)
     : config_(std::move(config)),
+      limits_(LimitsFor(config_), counters_),
       http_(config_.shards, config_.max_http_buffer_size),
       event_log_(config_.event_log_size),
       emitter_(http_.shards(), broker_, event_log_, counters_),
@@ -60,7 +72,8 @@ Server::Server(Config config)
       room_events_(emitter_, counters_,
                    RoomEvents::Options{config_.max_rooms_per_socket,
                                        config_.enable_client_broadcast, authenticator_.get(),
-                                       config_.public_namespaces, config_.room_policy}),
+                                       config_.public_namespaces, config_.room_policy,
+                                       config_.client_events_per_s}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
       api_key_(config_.internal_api_key),
@@ -80,13 +93,13 @@ Server::Server(Config config)
         return std::make_unique<net::SocketIoListener>(session, namespaces_, counters_,
                                                        config_.connect_timeout);
       },
-      counters_);
+      counters_, &limits_);
   health_ = std::make_unique<observe::HealthChecker>(
       HealthChecks(config_), config_.health_interval,
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
       control::ControlApi::Parts{emitter_, http_.shards(), counters_, metrics_, *health_,
-                                 idempotency_},
+                                 idempotency_, config_.max_emit_bytes, config_.max_batch_size},
       control::NodeInfo{NodeId(), ROOMCAST_VERSION});
   grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_, via_http_mark_);
 }

@@ -16,6 +16,7 @@
 #include "server/control/idempotency.h"
 #include "server/core/counters.h"
 #include "server/core/emitter.h"
+#include "server/net/connection_limits.h"
 #include "server/net/engine_endpoint.h"
 #include "server/net/http_server.h"
 #include "server/observe/health.h"
@@ -48,6 +49,8 @@ class Server {
 
   Config config_;
   core::Counters counters_;
+  // Before http_: sessions, released with the shards, give their place back here.
+  net::ConnectionLimits limits_;
   net::HttpServer http_;
   broker::LocalBroker broker_;
   storage::MemoryEventStore event_log_;

@@ -147,6 +147,12 @@ ShardStatus CollectStatus(core::RoomIndex& index) {
 void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
                       Reply<v1::EmitResponse> reply) {
   absl::StatusOr<core::EmitRequest> emit = ToCoreRequest(request);
+  if (emit.ok() && emit->args_json.size() > parts_.max_emit_bytes) {
+    core::Counters::Bump(parts_.counters.emits_refused);
+    emit = absl::InvalidArgumentError(absl::StrCat("data is ", emit->args_json.size(),
+                                                   " bytes, more than the limit of ",
+                                                   parts_.max_emit_bytes));
+  }
   if (!emit.ok()) {
     std::move(reply)(emit.status());
     return;
@@ -214,6 +220,12 @@ void ControlApi::EmitBatch(const v1::EmitBatchRequest& request, Caller caller,
   };
   if (request.emits().empty()) {
     std::move(reply)(v1::EmitBatchResponse());
+    return;
+  }
+  if (static_cast<size_t>(request.emits_size()) > parts_.max_batch_size) {
+    core::Counters::Bump(parts_.counters.emits_refused);
+    std::move(reply)(absl::InvalidArgumentError(absl::StrCat(
+        "a batch holds at most ", parts_.max_batch_size, " emits, not ", request.emits_size())));
     return;
   }
   auto batch = std::make_shared<Batch>(request.emits_size(), std::move(reply));

@@ -40,6 +40,8 @@ class ControlApi {
     observe::Metrics& metrics;
     observe::HealthChecker& health;
     IdempotencyCache& idempotency;
+    size_t max_emit_bytes = 1000000;
+    size_t max_batch_size = 1000;
   };
 
   ControlApi(Parts parts, NodeInfo node) : parts_(parts), node_(std::move(node)) {}

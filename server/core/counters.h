@@ -16,6 +16,10 @@ struct Counters {
   std::atomic<uint64_t> client_events{0};
   std::atomic<uint64_t> unknown_events{0};
   std::atomic<uint64_t> joins_forbidden{0};
+  std::atomic<uint64_t> connections_refused{0};
+  std::atomic<uint64_t> handshakes_throttled{0};
+  std::atomic<uint64_t> client_events_throttled{0};
+  std::atomic<uint64_t> emits_refused{0};  // Too large, or a batch too long.
   std::atomic<uint64_t> emits{0};
   std::atomic<uint64_t> emits_via_grpc{0};
   std::atomic<uint64_t> emits_via_http{0};

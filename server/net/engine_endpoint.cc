@@ -4,6 +4,8 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include "server/core/string_view.h"
+
 namespace roomcast::net {
 namespace {
 
@@ -41,12 +43,14 @@ engineio::VerifyResult Verify(const Request& request) {
 }  // namespace
 
 EngineEndpoint::EngineEndpoint(Shards& shards, EngineOptions options, CorsPolicy cors,
-                               ListenerFactory make_listener, core::Counters& counters)
+                               ListenerFactory make_listener, core::Counters& counters,
+                               ConnectionLimits* limits)
     : shards_(shards),
       options_(std::move(options)),
       cors_(std::move(cors)),
       make_listener_(std::move(make_listener)),
-      counters_(counters) {}
+      counters_(counters),
+      limits_(limits) {}
 
 void EngineEndpoint::AddCorsHeaders(const Request& request, Response& response) const {
   auto origin = HeaderValue(request, http::field::origin);
@@ -137,10 +141,23 @@ void EngineEndpoint::Handle(const std::shared_ptr<HttpConnection>& connection, R
 
 void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Request request,
                           Transport transport) {
+  std::unique_ptr<ConnectionLimits::Admission> admission;
+  if (limits_ != nullptr) {
+    absl::StatusOr<std::unique_ptr<ConnectionLimits::Admission>> admitted = limits_->Admit(
+        limits_->ClientAddress(connection->remote_address(), HeaderValue(request, "x-forwarded-for")));
+    if (!admitted.ok()) {
+      connection->Reply(JsonResponse(request, http::status::service_unavailable,
+                                     engineio::ErrorBody(engineio::RequestError{
+                                         3, ToStd(admitted.status().message()), 503})));
+      return;
+    }
+    admission = *std::move(admitted);
+  }
   Shard& shard = connection->shard();
   auto session = std::make_shared<EngineSession>(shards_.NewSessionId(shard), shard, *this,
                                                  transport, counters_);
   shard.sessions().emplace(session->sid(), session);
+  session->set_admission(std::move(admission));
   session->set_handshake(socketio::Handshake{
       std::string(HeaderValue(request, http::field::authorization).value_or("")),
       std::string(HeaderValue(request, http::field::cookie).value_or(""))});

@@ -6,6 +6,7 @@
 
 #include "server/core/counters.h"
 #include "server/engineio/handshake.h"
+#include "server/net/connection_limits.h"
 #include "server/net/cors.h"
 #include "server/net/engine_session.h"
 #include "server/net/router.h"
@@ -26,7 +27,8 @@ class EngineEndpoint final : public HttpRoute {
   using ListenerFactory = std::function<std::unique_ptr<SessionListener>(EngineSession&)>;
 
   EngineEndpoint(Shards& shards, EngineOptions options, CorsPolicy cors,
-                 ListenerFactory make_listener, core::Counters& counters);
+                 ListenerFactory make_listener, core::Counters& counters,
+                 ConnectionLimits* limits = nullptr);
 
   void Handle(const std::shared_ptr<HttpConnection>& connection, Request request) override;
 
@@ -49,6 +51,7 @@ class EngineEndpoint final : public HttpRoute {
   CorsPolicy cors_;
   ListenerFactory make_listener_;
   core::Counters& counters_;
+  ConnectionLimits* limits_;
 };
 
 }  // namespace roomcast::net

@@ -11,6 +11,7 @@
 #include "server/core/encoded_packet.h"
 #include "server/engineio/packet.h"
 #include "server/engineio/session_state.h"
+#include "server/net/connection_limits.h"
 #include "server/net/http_connection.h"
 #include "server/net/http_types.h"
 #include "server/net/shard.h"
@@ -50,6 +51,10 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   void Start(std::unique_ptr<SessionListener> listener);
   const socketio::Handshake& handshake() const { return handshake_; }
   void set_handshake(socketio::Handshake handshake) { handshake_ = std::move(handshake); }
+  // Counted against the connection limits until the session ends.
+  void set_admission(std::unique_ptr<ConnectionLimits::Admission> admission) {
+    admission_ = std::move(admission);
+  }
   void AttachWebSocket(std::shared_ptr<WebSocketChannel> channel);
 
   void OnPollGet(const std::shared_ptr<HttpConnection>& connection, Request request);
@@ -88,6 +93,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   core::Counters& counters_;
   engineio::SessionState state_;
   socketio::Handshake handshake_;
+  std::unique_ptr<ConnectionLimits::Admission> admission_;
   std::unique_ptr<SessionListener> listener_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer noop_timer_;  // Answers polls that arrive mid-upgrade.

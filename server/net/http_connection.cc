@@ -17,7 +17,10 @@ constexpr auto kLingerTimeout = std::chrono::seconds(2);
 }  // namespace
 
 HttpConnection::HttpConnection(tcp::socket socket, Shard& shard, const Router& router)
-    : stream_(std::move(socket)), shard_(shard), router_(router) {}
+    : stream_(std::move(socket)), shard_(shard), router_(router) {
+  beast::error_code ec;
+  remote_address_ = stream_.socket().remote_endpoint(ec).address();
+}
 
 void HttpConnection::Start() { ReadRequest(); }
 

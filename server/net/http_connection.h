@@ -24,6 +24,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void Start();
   Shard& shard() { return shard_; }
+  const boost::asio::ip::address& remote_address() const { return remote_address_; }
   const Router& router() const { return router_; }
 
   // Writes the response, then reads the next request or closes.
@@ -45,6 +46,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   boost::beast::tcp_stream stream_;
   Shard& shard_;
   const Router& router_;
+  boost::asio::ip::address remote_address_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> pending_write_;

@@ -39,10 +39,11 @@ class Shard {
 
  private:
   size_t index_;
+  // Before io_: sessions in handlers still pending when io_ goes leave their rooms here.
+  core::RoomIndex rooms_;
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
-  core::RoomIndex rooms_;
   absl::flat_hash_map<std::string, std::shared_ptr<EngineSession>> sessions_;
 };
 

@@ -122,13 +122,19 @@ std::string Metrics::Scrape() const {
                                       "Rooms a client asked to join and was refused, by reason.",
                                       MetricType::Counter);
   AddSample(joins_refused, Load(c.joins_forbidden), {{"reason", "forbidden"}});
+  MetricFamily refused = Family("roomcast_limit_refusals_total",
+                                "Requests refused by a limit, by limit.", MetricType::Counter);
+  AddSample(refused, Load(c.connections_refused), {{"limit", "connections"}});
+  AddSample(refused, Load(c.handshakes_throttled), {{"limit", "handshake_rate"}});
+  AddSample(refused, Load(c.client_events_throttled), {{"limit", "client_event_rate"}});
+  AddSample(refused, Load(c.emits_refused), {{"limit", "emit_size"}});
   MetricFamily connect_errors = Family("roomcast_connect_errors_total",
                                        "Namespace CONNECTs refused.", MetricType::Counter);
   AddSample(connect_errors, Load(c.connect_errors));
 
   for (MetricFamily* family : {&sockets, &sessions, &emits, &deliveries, &drops,
                                &protocol_errors, &client_events, &unknown_events,
-                               &joins_refused, &connect_errors}) {
+                               &joins_refused, &refused, &connect_errors}) {
     families.push_back(std::move(*family));
   }
   return prometheus::TextSerializer().Serialize(families);

@@ -15,6 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "server/core/member.h"
 #include "server/core/room_index.h"
+#include "server/core/token_bucket.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 
@@ -42,6 +43,8 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   bool authenticated() const { return authenticated_; }
   const std::string& user_id() const { return user_id_; }
   const boost::json::object& claims() const { return claims_; }
+  // The socket's event rate budget, kept here for whoever enforces it.
+  std::optional<core::TokenBucket>& event_budget() { return event_budget_; }
   void set_identity(std::string user_id, boost::json::object claims) {
     authenticated_ = true;
     user_id_ = std::move(user_id);
@@ -88,6 +91,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   bool authenticated_ = false;
   std::string user_id_;
   boost::json::object claims_;
+  std::optional<core::TokenBucket> event_budget_;
   Link& link_;
   core::RoomIndex& index_;
   Connection& connection_;
