@@ -2,6 +2,7 @@
 # Installs what Roomcast needs on Debian 12, skipping what is already there.
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh --test   also the test tools (Chromium, npm packages)
+#   scripts/install-deps.sh --fuzz   also clang for the libFuzzer targets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ packages=(cmake ninja-build g++ pkg-config libssl-dev libabsl-dev libboost1.81-d
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev prometheus-cpp-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev chromium postgresql curl)
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()
