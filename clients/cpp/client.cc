@@ -107,14 +107,6 @@ std::string WithQuery(const std::string& path, const std::string& json) {
   return std::string(url.buffer());
 }
 
-template <typename Response>
-absl::StatusOr<Response> Finish(absl::Status status, Response response) {
-  if (!status.ok()) {
-    return status;
-  }
-  return response;
-}
-
 // A google.rpc.Status JSON body as a Status; else a status for the HTTP code.
 absl::Status StatusFromHttp(int http_status, const std::string& body) {
   boost::system::error_code ec;
@@ -295,9 +287,7 @@ absl::StatusOr<v1::EmitResponse> Client::Emit(v1::EmitRequest request) {
   if (request.idempotency_key().empty()) {
     request.set_idempotency_key(NewIdempotencyKey());
   }
-  v1::EmitResponse response;
-  absl::Status status = Call("Emit", request, response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::EmitResponse>("Emit", request);
 }
 
 absl::StatusOr<v1::EmitBatchResponse> Client::EmitBatch(v1::EmitBatchRequest request) {
@@ -306,47 +296,33 @@ absl::StatusOr<v1::EmitBatchResponse> Client::EmitBatch(v1::EmitBatchRequest req
       emit.set_idempotency_key(NewIdempotencyKey());
     }
   }
-  v1::EmitBatchResponse response;
-  absl::Status status = Call("EmitBatch", request, response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::EmitBatchResponse>("EmitBatch", request);
 }
 
 absl::StatusOr<v1::StatusResponse> Client::Status(const v1::StatusRequest& request) {
-  v1::StatusResponse response;
-  absl::Status status = Call("Status", request, response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::StatusResponse>("Status", request);
 }
 
 absl::StatusOr<v1::HealthResponse> Client::Health() {
-  v1::HealthResponse response;
-  absl::Status status = Call("Health", v1::HealthRequest(), response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::HealthResponse>("Health", v1::HealthRequest());
 }
 
 absl::StatusOr<v1::ChangeRoomsResponse> Client::JoinRooms(const v1::ChangeRoomsRequest& request) {
-  v1::ChangeRoomsResponse response;
-  absl::Status status = Call("JoinRooms", request, response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::ChangeRoomsResponse>("JoinRooms", request);
 }
 
 absl::StatusOr<v1::ChangeRoomsResponse> Client::LeaveRooms(const v1::ChangeRoomsRequest& request) {
-  v1::ChangeRoomsResponse response;
-  absl::Status status = Call("LeaveRooms", request, response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::ChangeRoomsResponse>("LeaveRooms", request);
 }
 
 absl::StatusOr<v1::DisconnectSocketsResponse> Client::DisconnectSockets(
     const v1::DisconnectSocketsRequest& request) {
-  v1::DisconnectSocketsResponse response;
-  absl::Status status = Call("DisconnectSockets", request, response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::DisconnectSocketsResponse>("DisconnectSockets", request);
 }
 
 absl::StatusOr<v1::ListRoomSocketsResponse> Client::ListRoomSockets(
     const v1::ListRoomSocketsRequest& request) {
-  v1::ListRoomSocketsResponse response;
-  absl::Status status = Call("ListRoomSockets", request, response);
-  return Finish(status, std::move(response));
+  return Invoke<v1::ListRoomSocketsResponse>("ListRoomSockets", request);
 }
 
 }  // namespace roomcast

@@ -54,6 +54,15 @@ class Client {
  private:
   Client(ClientOptions options, std::unique_ptr<HttpTransport> http);
 
+  template <typename Response>
+  absl::StatusOr<Response> Invoke(const std::string& method,
+                                  const google::protobuf::Message& request) {
+    Response response;
+    if (absl::Status status = Call(method, request, response); !status.ok()) {
+      return status;
+    }
+    return response;
+  }
   // One call of `method` with retries and fallback; `response` is filled.
   absl::Status Call(const std::string& method, const google::protobuf::Message& request,
                     google::protobuf::Message& response);

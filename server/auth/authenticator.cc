@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include "absl/strings/match.h"
 #include "server/auth/nextauth.h"
+#include "server/core/string_view.h"
 
 namespace roomcast::auth {
 
@@ -28,9 +30,9 @@ absl::StatusOr<Identity> Authenticator::Authenticate(const boost::json::object& 
       return absl::UnauthenticatedError("malformed token: auth.token must be a string");
     }
     token = value->as_string();
-  } else if (constexpr std::string_view kBearer = "Bearer ";
-             authorization_header.starts_with(kBearer)) {
-    token = authorization_header.substr(kBearer.size());
+  } else if (authorization_header.size() > 7 &&
+             absl::EqualsIgnoreCase(ToAbsl(authorization_header.substr(0, 7)), "bearer ")) {
+    token = authorization_header.substr(7);  // The scheme name is case-insensitive.
   }
   if (!token.empty() || config_.nextauth_secret.empty()) {
     if (!jwt_) {

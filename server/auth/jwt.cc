@@ -29,12 +29,17 @@ absl::StatusOr<json::object> DecodeJsonPart(std::string_view part, std::string_v
   return std::move(value.as_object());
 }
 
-std::optional<double> NumberClaim(const json::object& claims, std::string_view name) {
+// A time claim: absent, or a number (anything else is malformed).
+absl::StatusOr<std::optional<double>> TimeClaim(const json::object& claims, std::string_view name) {
   const json::value* value = claims.if_contains(name);
-  if (value == nullptr || !value->is_number()) {
-    return std::nullopt;
+  if (value == nullptr) {
+    return std::optional<double>();
   }
-  return value->to_number<double>();
+  if (!value->is_number()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("malformed token: ", ToAbsl(name), " must be a number"));
+  }
+  return std::optional<double>(value->to_number<double>());
 }
 
 bool HmacMatches(std::string_view digest, const std::string& secret, std::string_view input,
@@ -154,10 +159,15 @@ absl::StatusOr<Identity> CheckClaims(json::object claims, const JwtConfig& confi
   const double seconds =
       std::chrono::duration<double>(now.time_since_epoch()).count();
   const double leeway = static_cast<double>(config.leeway.count());
-  if (auto exp = NumberClaim(claims, "exp"); exp && seconds > *exp + leeway) {
+  absl::StatusOr<std::optional<double>> exp = TimeClaim(claims, "exp");
+  absl::StatusOr<std::optional<double>> nbf = TimeClaim(claims, "nbf");
+  if (!exp.ok() || !nbf.ok()) {
+    return exp.ok() ? nbf.status() : exp.status();
+  }
+  if (*exp && seconds > **exp + leeway) {
     return absl::UnauthenticatedError("token expired");
   }
-  if (auto nbf = NumberClaim(claims, "nbf"); nbf && seconds + leeway < *nbf) {
+  if (*nbf && seconds + leeway < **nbf) {
     return absl::UnauthenticatedError("token not yet valid");
   }
   if (!config.issuer.empty()) {

@@ -75,9 +75,15 @@ bool RoomPolicy::Allows(std::string_view room, const json::object& claims) const
       }
     }
   }
-  for (const std::string& pattern : allow_) {
-    if (std::optional<std::string> expanded = Expand(pattern, claims);
-        expanded && RoomMatches(*expanded, room)) {
+  for (std::string_view pattern : allow_) {
+    // Only the pattern's own trailing `*` is a wildcard: a claim value is
+    // always literal, so a `sub` of "ali*" stands for "user:ali*" alone.
+    const bool prefix = pattern.ends_with('*');
+    if (prefix) {
+      pattern.remove_suffix(1);
+    }
+    std::optional<std::string> expanded = Expand(pattern, claims);
+    if (expanded && (prefix ? room.starts_with(*expanded) : room == *expanded)) {
       return true;
     }
   }

@@ -366,13 +366,13 @@ std::function<void(socketio::Link::Task)> EngineSession::Poster() const {
 
 // --- Closing --------------------------------------------------------------
 
-void EngineSession::CloseTransports(bool client_initiated) {
+void EngineSession::CloseTransports(bool client_initiated, std::string_view reason) {
   if (pending_poll_) {
     // The client closed: its poll just ends. We closed: it learns why.
     AnswerPoll(client_initiated ? "6" : "1");
   }
   if (websocket_) {
-    websocket_->Close();
+    websocket_->Close(reason);
   }
   DropProbe();
 }
@@ -385,7 +385,9 @@ void EngineSession::Close(std::string_view reason) {
   closed_ = true;
   timer_.cancel();
   noop_timer_.cancel();
-  CloseTransports(/*client_initiated=*/false);
+  // A slow consumer is told why in the WebSocket close frame.
+  CloseTransports(/*client_initiated=*/false,
+                  reason == kReasonSlowConsumer ? reason : std::string_view());
   queue_.clear();
   queued_bytes_ = 0;
   if (auto listener = std::move(listener_)) {

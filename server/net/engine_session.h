@@ -85,7 +85,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   void AnswerPoll(std::string payload);
   void ArmNoopTimer();
   void DropProbe();
-  void CloseTransports(bool client_initiated);
+  void CloseTransports(bool client_initiated, std::string_view reason = {});
 
   std::string sid_;
   Shard& shard_;

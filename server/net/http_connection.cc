@@ -13,6 +13,9 @@ using boost::asio::ip::tcp;
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
+// Large NextAuth sessions arrive as several cookies: headers as big as
+// Node.js allows (16 KiB) are accepted; more get 431.
+constexpr uint32_t kHeaderLimit = 16 * 1024;
 
 }  // namespace
 
@@ -26,6 +29,7 @@ void HttpConnection::Start() { ReadRequest(); }
 
 void HttpConnection::ReadRequest() {
   parser_.emplace();
+  parser_->header_limit(kHeaderLimit);
   parser_->body_limit(router_.body_limit());
   stream_.expires_after(kIdleTimeout);
   http::async_read(stream_, buffer_, *parser_,
@@ -35,6 +39,15 @@ void HttpConnection::ReadRequest() {
 void HttpConnection::OnRead(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     RejectOversized();
+    return;
+  }
+  if (ec == http::error::header_limit) {
+    Request request;
+    Response response = JsonResponse(request, http::status::request_header_fields_too_large,
+                                     R"({"code":3,"message":"request headers too large","details":[]})");
+    response.keep_alive(false);
+    waiting_reply_ = true;
+    Reply(std::move(response));
     return;
   }
   if (ec) {

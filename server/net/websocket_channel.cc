@@ -74,7 +74,10 @@ void WebSocketChannel::WriteFrame(size_t index) {
                   });
 }
 
-void WebSocketChannel::Close() {
+void WebSocketChannel::Close(std::string_view reason) {
+  if (!close_requested_) {
+    close_reason_ = std::string(reason);
+  }
   close_requested_ = true;
   if (!writing_) {
     SendClose();  // Otherwise after the write in flight: Beast allows one writer at a time.
@@ -86,7 +89,11 @@ void WebSocketChannel::SendClose() {
     return;
   }
   close_sent_ = true;
-  ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {});
+  // 4000: an application code, so a browser's CloseEvent says why it was dropped.
+  const websocket::close_reason reason =
+      close_reason_.empty() ? websocket::close_reason(websocket::close_code::normal)
+                            : websocket::close_reason(static_cast<websocket::close_code>(4000), close_reason_);
+  ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
 }
 
 void WebSocketChannel::FinishWrite(beast::error_code ec) {

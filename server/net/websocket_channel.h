@@ -30,8 +30,9 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   // Packets are written one after another (Beast allows one writer at a
   // time); `on_done` runs when this one is out.
   void WritePacket(core::SharedPacket packet, Callback on_done);
-  // A close frame, then the connection ends (the read loop sees it).
-  void Close();
+  // A close frame (with `reason` for the client to see, when given), then
+  // the connection ends (the read loop sees it).
+  void Close(std::string_view reason = {});
 
  private:
   void ReadNext();
@@ -47,6 +48,7 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   Callback on_written_;
   std::deque<std::pair<core::SharedPacket, Callback>> waiting_;
   bool close_requested_ = false;
+  std::string close_reason_;
   bool close_sent_ = false;
 };
 

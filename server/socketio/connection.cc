@@ -114,7 +114,7 @@ void Connection::RefuseConnect(std::string_view nsp, std::string_view message) {
       absl::StrCat("44", NamespacePrefix(nsp), boost::json::serialize(body))));
 }
 
-void Connection::RemoveSocket(const std::string& nsp, std::string_view reason) {
+void Connection::RemoveSocket(std::string nsp, std::string_view reason) {
   auto it = sockets_.find(nsp);
   if (it == sockets_.end()) {
     return;

@@ -49,7 +49,7 @@ class Connection {
   void OnConnect(Packet packet);
   void Fail(std::string_view why);
   void RefuseConnect(std::string_view nsp, std::string_view message);
-  void RemoveSocket(const std::string& nsp, std::string_view reason);
+  void RemoveSocket(std::string nsp, std::string_view reason);  // By value: it may name a key it erases.
 
   const Namespaces& namespaces_;
   Link& link_;
