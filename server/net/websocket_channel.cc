@@ -4,8 +4,12 @@ namespace roomcast::net {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
+namespace {
+constexpr auto kCloseGrace = std::chrono::seconds(2);
+}  // namespace
+
 WebSocketChannel::WebSocketChannel(beast::tcp_stream stream, size_t max_message_bytes)
-    : ws_(std::move(stream)) {
+    : ws_(std::move(stream)), close_deadline_(ws_.get_executor()) {
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws_.read_message_max(max_message_bytes);
   ws_.auto_fragment(false);
@@ -81,7 +85,17 @@ void WebSocketChannel::Close(std::string_view reason) {
   close_requested_ = true;
   if (!writing_) {
     SendClose();  // Otherwise after the write in flight: Beast allows one writer at a time.
+    return;
   }
+  // A client that stopped reading never lets that write finish: after a
+  // grace period the connection is cut, freeing its socket and buffers.
+  close_deadline_.expires_after(kCloseGrace);
+  close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && !self->close_sent_) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    }
+  });
 }
 
 void WebSocketChannel::SendClose() {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string_view>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
@@ -48,6 +49,8 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   Callback on_written_;
   std::deque<std::pair<core::SharedPacket, Callback>> waiting_;
   bool close_requested_ = false;
+  // Ends a connection whose last write is stuck (a client that stopped reading).
+  boost::asio::steady_timer close_deadline_;
   std::string close_reason_;
   bool close_sent_ = false;
 };
