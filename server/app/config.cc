@@ -101,6 +101,9 @@ ABSL_FLAG(std::string, trusted_proxies, "",
 ABSL_FLAG(int32_t, client_events_per_s, 100,
           "Events one socket may send per second (bursts of 2x); more are refused with a `limit` "
           "ack. 0 = no limit. Env: ROOMCAST_CLIENT_EVENTS_PER_S.");
+ABSL_FLAG(int32_t, max_attachments, 10,
+          "Binary attachments one Socket.IO packet may carry; more close the connection. "
+          "Env: ROOMCAST_MAX_ATTACHMENTS.");
 ABSL_FLAG(int64_t, max_emit_bytes, 1000000,
           "Largest event data a service may emit, in bytes. Env: ROOMCAST_MAX_EMIT_BYTES.");
 ABSL_FLAG(int32_t, max_batch_size, 1000,
@@ -160,6 +163,7 @@ constexpr std::pair<const char*, const char*> kEnvironment[] = {
     {"ROOMCAST_HANDSHAKES_PER_IP_PER_S", "handshakes_per_ip_per_s"},
     {"ROOMCAST_TRUSTED_PROXIES", "trusted_proxies"},
     {"ROOMCAST_CLIENT_EVENTS_PER_S", "client_events_per_s"},
+    {"ROOMCAST_MAX_ATTACHMENTS", "max_attachments"},
     {"ROOMCAST_MAX_EMIT_BYTES", "max_emit_bytes"},
     {"ROOMCAST_MAX_BATCH_SIZE", "max_batch_size"},
     {"ROOMCAST_SHARDS", "shards"},
@@ -303,6 +307,7 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
       bounded.Get(FLAGS_handshakes_per_ip_per_s, "handshakes_per_ip_per_s", 0);
   config.client_events_per_s = bounded.Get(FLAGS_client_events_per_s, "client_events_per_s", 0);
   config.max_emit_bytes = bounded.Get(FLAGS_max_emit_bytes, "max_emit_bytes", 1);
+  config.max_attachments = bounded.Get(FLAGS_max_attachments, "max_attachments", 0, 1000);
   config.max_batch_size = bounded.Get(FLAGS_max_batch_size, "max_batch_size", 1);
   config.memory_soft_limit_bytes =
       static_cast<size_t>(bounded.Get(FLAGS_memory_soft_limit_mb, "memory_soft_limit_mb", 0)) << 20;

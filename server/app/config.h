@@ -41,6 +41,7 @@ struct Config {
   double handshakes_per_ip_per_s = 100;
   std::vector<std::string> trusted_proxies;
   double client_events_per_s = 100;
+  size_t max_attachments = 10;
   size_t max_emit_bytes = 1000000;
   size_t max_batch_size = 1000;
   size_t event_log_size = 1000;

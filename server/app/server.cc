@@ -81,6 +81,7 @@ Server::Server(Config config)
   for (const std::string& nsp : config_.namespaces) {
     namespaces_.Add(nsp, room_events_);
   }
+  namespaces_.set_max_attachments(config_.max_attachments);
   net::EngineOptions options;
   options.protocol.ping_interval = config_.ping_interval;
   options.protocol.ping_timeout = config_.ping_timeout;

@@ -14,7 +14,8 @@ Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex
       link_(link),
       rooms_(rooms),
       counters_(counters),
-      handshake_(std::move(handshake)) {}
+      handshake_(std::move(handshake)),
+      decoder_(namespaces.max_attachments()) {}
 
 Connection::~Connection() { OnClose("transport close"); }
 

@@ -42,9 +42,14 @@ class Handler {
   virtual void OnDisconnect(Socket& socket, std::string_view reason) {}
 };
 
-// The namespaces a server offers, each with its handler.
+// The namespaces a server offers, each with its handler, and the limits
+// every connection's decoder applies.
 class Namespaces {
  public:
+  // Binary attachments one packet may carry (the reference parser allows 10).
+  size_t max_attachments() const { return max_attachments_; }
+  void set_max_attachments(size_t max) { max_attachments_ = max; }
+
   void Add(std::string nsp, Handler& handler) { handlers_[std::move(nsp)] = &handler; }
   Handler* Find(std::string_view nsp) const {
     auto it = handlers_.find(ToAbsl(nsp));
@@ -53,6 +58,7 @@ class Namespaces {
 
  private:
   absl::flat_hash_map<std::string, Handler*> handlers_;
+  size_t max_attachments_ = 10;
 };
 
 }  // namespace roomcast::socketio

@@ -158,6 +158,17 @@ TEST_F(ConnectionTest, CloseDisconnectsEverySocketWithTheReason) {
   EXPECT_EQ(rooms_.MemberCount("/admin"), 0u);
 }
 
+TEST_F(ConnectionTest, MoreAttachmentsThanAllowedCloseTheSession) {
+  namespaces_.set_max_attachments(1);
+  Connection strict(namespaces_, link_, rooms_, counters_);
+  strict.OnText("0");
+  strict.OnText(R"(51-["echo",{"_placeholder":true,"num":0}])");
+  strict.OnBinary("a");
+  EXPECT_FALSE(link_.closed);
+  strict.OnText(R"(52-["echo",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+  EXPECT_EQ(link_.closed, "parse error");
+}
+
 TEST_F(ConnectionTest, ConnectTimeoutClosesOnlyWithoutAnyNamespace) {
   connection_.OnConnectTimeout();
   EXPECT_EQ(link_.closed, "connect timeout");
