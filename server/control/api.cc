@@ -15,8 +15,8 @@ namespace {
 
 std::string NamespaceOf(const std::string& nsp) { return nsp.empty() ? "/" : nsp; }
 
-absl::Status ValidateRooms(const google::protobuf::RepeatedPtrField<std::string>& rooms,
-                           std::string_view field) {
+template <typename Rooms>  // Any range of std::string.
+absl::Status ValidateRooms(const Rooms& rooms, std::string_view field) {
   for (const std::string& room : rooms) {
     if (absl::Status status = core::ValidateRoomName(room); !status.ok()) {
       return absl::InvalidArgumentError(
@@ -59,10 +59,8 @@ absl::StatusOr<core::EmitRequest> ToCoreRequest(const v1::EmitRequest& request) 
     out.rooms.push_back(request.room());
   }
   out.rooms.insert(out.rooms.end(), request.rooms().begin(), request.rooms().end());
-  for (const std::string& room : out.rooms) {
-    if (absl::Status status = core::ValidateRoomName(room); !status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("rooms: '", room, "': ", status.message()));
-    }
+  if (absl::Status status = ValidateRooms(out.rooms, "rooms"); !status.ok()) {
+    return status;
   }
   if (absl::Status status = ValidateRooms(request.except_rooms(), "exceptRooms"); !status.ok()) {
     return status;

@@ -24,7 +24,6 @@ engineio::VerifyResult Verify(const Request& request) {
     return result;
   }
   // Query views point into `target`, which outlives `facts`.
-  std::string_view query = url->encoded_query();
   for (const auto& param : url->encoded_params()) {
     const std::string_view key(param.key.data(), param.key.size());
     const std::string_view value(param.value.data(), param.value.size());
@@ -36,7 +35,6 @@ engineio::VerifyResult Verify(const Request& request) {
       facts.sid = value;
     }
   }
-  (void)query;
   return engineio::VerifyRequest(facts);
 }
 

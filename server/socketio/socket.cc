@@ -36,23 +36,31 @@ void Socket::SendPacket(int type, std::optional<uint64_t> ack_id, const boost::j
   link_.Send(core::MakePacket(std::move(text), std::move(packet.attachments)));
 }
 
-void Socket::Emit(std::string_view event, const boost::json::array& args,
-                  std::vector<std::string> attachments) {
+namespace {
+
+// `[event, args...]`, the payload of an EVENT.
+boost::json::array EventPayload(std::string_view event, const boost::json::array& args) {
   boost::json::array full;
   full.reserve(args.size() + 1);
   full.emplace_back(event);
   full.insert(full.end(), args.begin(), args.end());
-  SendPacket(static_cast<int>(PacketType::kEvent), std::nullopt, full, std::move(attachments));
+  return full;
+}
+
+}  // namespace
+
+void Socket::Emit(std::string_view event, const boost::json::array& args,
+                  std::vector<std::string> attachments) {
+  SendPacket(static_cast<int>(PacketType::kEvent), std::nullopt, EventPayload(event, args),
+             std::move(attachments));
 }
 
 void Socket::EmitWithAck(std::string_view event, const boost::json::array& args,
                          std::vector<std::string> attachments, AckCallback on_ack) {
   const uint64_t id = next_ack_id_++;
   pending_acks_.emplace(id, std::move(on_ack));
-  boost::json::array full;
-  full.emplace_back(event);
-  full.insert(full.end(), args.begin(), args.end());
-  SendPacket(static_cast<int>(PacketType::kEvent), id, full, std::move(attachments));
+  SendPacket(static_cast<int>(PacketType::kEvent), id, EventPayload(event, args),
+             std::move(attachments));
 }
 
 void Socket::Ack(uint64_t id, const boost::json::array& args,

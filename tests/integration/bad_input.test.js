@@ -185,3 +185,14 @@ describe('WebSocket sessions', () => {
     }
   });
 });
+
+describe('oversized request headers', () => {
+  it('headers over 16 KiB get 431 and the server keeps serving; 15 KiB pass', async () => {
+    const big = await request(fx.port, { path: eioPath(), headers: { cookie: `a=${'x'.repeat(20 * 1024)}` } });
+    assert.equal(big.status, 431, big.body);
+    assert.match(big.body, /headers too large/);
+    const fits = await request(fx.port, { path: eioPath('transport=polling'), headers: { cookie: `a=${'x'.repeat(15 * 1024)}` } });
+    assert.equal(fits.status, 200, fits.body);
+    await assertStillServing();
+  });
+});
