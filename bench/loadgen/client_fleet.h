@@ -1,0 +1,90 @@
+#pragma once
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "bench/loadgen/ledger.h"
+
+namespace roomcast::bench {
+
+struct FleetOptions {
+  sockaddr_in target{};
+  std::string host_header;       // "127.0.0.1:3001"
+  int connections = 0;
+  int rooms = 1;
+  int sources = 1;               // 127.0.0.1 .. 127.0.0.<sources>
+  double slow_fraction = 0;      // these clients stop reading once joined
+  bool broadcast = false;        // every client reads stream 0
+  int connect_concurrency = 256; // handshakes in flight at once
+};
+
+// N Socket.IO clients over WebSocket on one epoll thread, doing what
+// socket.io-client does on the wire: the upgrade, the Engine.IO open, the
+// Socket.IO CONNECT, a `join` with an ack, pongs to pings; then every
+// event's sequence number and send timestamp go to the ledger.
+class ClientFleet {
+ public:
+  ClientFleet(FleetOptions options, Ledger& ledger);
+  ~ClientFleet();
+
+  void Start();
+  void Stop();
+
+  int joined() const { return joined_.load(); }
+  int failed() const { return failed_.load(); }
+  // Joined clients the server closed later.
+  int dropped() const { return dropped_.load(); }
+  bool settled() const { return joined() + failed() >= options_.connections; }
+  // Readers (not slow) that joined each stream; valid once settled.
+  const std::vector<int>& readers_per_stream() const { return readers_per_stream_; }
+  int stream_of(int client) const { return options_.broadcast ? 0 : client % options_.rooms; }
+
+ private:
+  enum class State : uint8_t { kConnecting, kUpgrading, kOpening, kConnectingSocket, kJoining, kReady, kClosed };
+  struct Client {
+    int fd = -1;
+    State state = State::kConnecting;
+    bool slow = false;
+    bool watching_out = true;  // EPOLLOUT in the interest set
+    std::string pending;  // bytes of an incomplete frame (or the HTTP response)
+    std::string message;  // a fragmented message being put together
+    std::string unsent;   // our own frames the socket did not take yet
+  };
+
+  void Loop();
+  void OpenNext();
+  void OnEvent(int index, uint32_t events);
+  void OnReadable(int index);
+  // Consumes whole frames of `data`; returns the bytes used.
+  size_t ConsumeFrames(int index, std::string_view data);
+  size_t ConsumeHandshake(int index, std::string_view data);
+  void OnMessage(int index, std::string_view message);
+  void OnSocketIo(int index, std::string_view packet);
+  void SendText(int index, std::string_view text);
+  void SendFrame(int index, uint8_t opcode, std::string_view payload);
+  void Flush(int index);
+  void Fail(int index);
+  void Joined(int index);
+
+  FleetOptions options_;
+  Ledger& ledger_;
+  int epoll_fd_ = -1;
+  std::vector<Client> clients_;
+  std::vector<int> readers_per_stream_;
+  std::vector<char> scratch_;
+  int next_to_open_ = 0;
+  int in_flight_ = 0;
+  std::atomic<int> joined_{0};
+  std::atomic<int> failed_{0};
+  std::atomic<int> dropped_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace roomcast::bench

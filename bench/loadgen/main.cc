@@ -1,0 +1,197 @@
+// roomcast-loadgen: Socket.IO clients on one side, an emitter on the other,
+// and the books in between. See bench/README.md.
+#include <arpa/inet.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <absl/flags/flag.h>
+#include <absl/flags/parse.h>
+#include <absl/flags/usage.h>
+#include <absl/strings/numbers.h>
+#include <boost/json.hpp>
+
+#include "bench/loadgen/client_fleet.h"
+#include "bench/loadgen/emit_plan.h"
+#include "bench/loadgen/grpc_emitter.h"
+#include "bench/loadgen/http_emitter.h"
+#include "bench/loadgen/ledger.h"
+#include "bench/loadgen/proc_stats.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:3001", "Server address (IPv4 literal:port): Socket.IO and HTTP emits.");
+ABSL_FLAG(std::string, grpc_target, "127.0.0.1:50051", "Roomcast gRPC address for --emit=grpc|batch.");
+ABSL_FLAG(int, server_pid, 0, "The server's pid: its CPU and RSS are read from /proc.");
+ABSL_FLAG(int, connections, 100, "Socket.IO clients.");
+ABSL_FLAG(int, rooms, 1, "Client i joins room-<i % rooms>.");
+ABSL_FLAG(int, sources, 1, "Source addresses 127.0.0.1 .. 127.0.0.<sources>.");
+ABSL_FLAG(int, connect_concurrency, 256, "Handshakes in flight at once.");
+ABSL_FLAG(double, slow_fraction, 0, "Fraction of clients that never read once joined.");
+ABSL_FLAG(std::string, emit, "http", "none|http|grpc|batch");
+ABSL_FLAG(bool, broadcast, false, "Emit to the whole namespace instead of one room each.");
+ABSL_FLAG(double, emit_rate, 0, "Emits per second; 0 = flat out (bounded by --max_undelivered).");
+ABSL_FLAG(int, emit_concurrency, 16, "HTTP connections or gRPC caller threads.");
+ABSL_FLAG(int, batch_size, 100, "Events per EmitBatch call.");
+ABSL_FLAG(int64_t, max_undelivered, 100000, "Flat out: no new emit while more deliveries are owed.");
+ABSL_FLAG(int, payload_bytes, 150, "Approximate size of one event's Socket.IO frame.");
+ABSL_FLAG(double, duration_s, 10, "Measurement window.");
+ABSL_FLAG(double, idle_s, 5, "--emit=none: how long the connections sit idle.");
+ABSL_FLAG(double, drain_s, 2, "After the window: how long to wait for owed deliveries.");
+ABSL_FLAG(double, connect_timeout_s, 120, "Give up connecting after this long.");
+
+namespace roomcast::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+bool ParseTarget(const std::string& text, sockaddr_in& address) {
+  size_t colon = text.rfind(':');
+  int port = 0;
+  address.sin_family = AF_INET;
+  return colon != std::string::npos && absl::SimpleAtoi(text.substr(colon + 1), &port) &&
+         inet_pton(AF_INET, text.substr(0, colon).c_str(), &address.sin_addr) == 1 &&
+         (address.sin_port = htons(static_cast<uint16_t>(port)), true);
+}
+
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+int Run() {
+  RaiseOpenFileLimit();
+  FleetOptions fleet_options;
+  const std::string target = absl::GetFlag(FLAGS_target);
+  if (!ParseTarget(target, fleet_options.target)) {
+    std::cerr << "--target must be an IPv4 literal with a port: " << target << "\n";
+    return 1;
+  }
+  const std::string emit = absl::GetFlag(FLAGS_emit);
+  if (emit != "none" && emit != "http" && emit != "grpc" && emit != "batch") {
+    std::cerr << "--emit must be none, http, grpc or batch\n";
+    return 1;
+  }
+  fleet_options.host_header = target;
+  fleet_options.connections = absl::GetFlag(FLAGS_connections);
+  fleet_options.rooms = std::max(1, absl::GetFlag(FLAGS_rooms));
+  fleet_options.sources = std::max(1, absl::GetFlag(FLAGS_sources));
+  fleet_options.slow_fraction = absl::GetFlag(FLAGS_slow_fraction);
+  fleet_options.broadcast = absl::GetFlag(FLAGS_broadcast);
+  fleet_options.connect_concurrency = absl::GetFlag(FLAGS_connect_concurrency);
+  const pid_t server = absl::GetFlag(FLAGS_server_pid);
+  const int streams = fleet_options.broadcast ? 1 : fleet_options.rooms;
+
+  Ledger ledger(streams, fleet_options.connections);
+  ClientFleet fleet(fleet_options, ledger);
+  boost::json::object out;
+  boost::json::object server_out;
+
+  // Connect and join.
+  ProcSample before = SampleProcess(server);
+  Clock::time_point connect_start = Clock::now();
+  fleet.Start();
+  while (!fleet.settled() && SecondsSince(connect_start) < absl::GetFlag(FLAGS_connect_timeout_s)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  double connect_seconds = SecondsSince(connect_start);
+  ProcSample connected = SampleProcess(server);
+  std::cerr << "joined " << fleet.joined() << "/" << fleet_options.connections << " in "
+            << connect_seconds << " s (" << fleet.failed() << " failed)\n";
+  out["connections"] = fleet_options.connections;
+  out["connected"] = fleet.joined();
+  out["connect_failures"] = fleet.failed();
+  out["connect_seconds"] = connect_seconds;
+  out["connects_per_s"] = fleet.joined() / connect_seconds;
+  server_out["rss_before_kb"] = before.rss_kb;
+  server_out["cpu_connect_s"] = connected.cpu_s - before.cpu_s;
+  if (fleet.joined() == 0) {
+    std::cerr << "no client could join: is the server up at " << target << "?\n";
+    return 1;
+  }
+
+  int64_t emitted = 0, errors = 0;
+  double window_seconds = 0, measure_seconds = 0, own_cpu = 0;
+  ProcSample measured = connected, ended = connected;
+  if (emit == "none") {
+    std::this_thread::sleep_for(std::chrono::duration<double>(absl::GetFlag(FLAGS_idle_s)));
+    measured = ended = SampleProcess(server);
+    server_out["cpu_idle_s"] = measured.cpu_s - connected.cpu_s;
+    server_out["rss_connected_kb"] = measured.rss_kb;
+  } else {
+    server_out["rss_connected_kb"] = connected.rss_kb;
+    EmitSettings settings;
+    settings.broadcast = fleet_options.broadcast;
+    settings.rooms = fleet_options.rooms;
+    settings.rate = absl::GetFlag(FLAGS_emit_rate);
+    settings.max_undelivered = absl::GetFlag(FLAGS_max_undelivered);
+    settings.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);
+    double own_cpu_start = OwnCpuSeconds();
+    ProcSample start = SampleProcess(server);
+    Clock::time_point window_start = Clock::now();
+    EmitPlan plan(settings, ledger, fleet.readers_per_stream(),
+                  std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(absl::GetFlag(FLAGS_duration_s))));
+    const int concurrency = std::max(1, absl::GetFlag(FLAGS_emit_concurrency));
+    if (emit == "http") {
+      RunHttpEmitters(plan, fleet_options.target, target, concurrency);
+    } else {
+      RunGrpcEmitters(plan, absl::GetFlag(FLAGS_grpc_target), concurrency,
+                      emit == "batch" ? std::max(1, absl::GetFlag(FLAGS_batch_size)) : 0);
+    }
+    window_seconds = SecondsSince(window_start);
+    Clock::time_point drain_start = Clock::now();
+    while (ledger.Outstanding() > 0 && SecondsSince(drain_start) < absl::GetFlag(FLAGS_drain_s)) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    measure_seconds = SecondsSince(window_start);
+    ended = SampleProcess(server);
+    own_cpu = OwnCpuSeconds() - own_cpu_start;
+    measured = start;
+    emitted = plan.emitted();
+    errors = plan.errors();
+  }
+  fleet.Stop();
+
+  const int64_t delivered = ledger.delivered();
+  const double server_cpu = ended.cpu_s - measured.cpu_s;
+  LatencySummary latency = ledger.Latency();
+  out["emitted"] = emitted;
+  out["emit_errors"] = errors;
+  out["emits_per_s"] = window_seconds > 0 ? emitted / window_seconds : 0.0;
+  out["expected"] = ledger.expected();
+  out["delivered"] = delivered;
+  out["lost"] = ledger.expected() - delivered;
+  out["duplicated"] = ledger.duplicated();
+  out["dropped_clients"] = fleet.dropped();
+  out["deliveries_per_s"] = measure_seconds > 0 ? delivered / measure_seconds : 0.0;
+  out["measure_seconds"] = measure_seconds;
+  out["latency_us"] = {{"p50", latency.p50}, {"p90", latency.p90}, {"p99", latency.p99},
+                       {"max", latency.max}, {"samples", latency.samples}};
+  out["loadgen_cpu_s"] = own_cpu;
+  server_out["rss_after_kb"] = ended.rss_kb;
+  server_out["cpu_measure_s"] = server_cpu;
+  server_out["cpu_per_delivery_us"] = delivered > 0 ? server_cpu * 1e6 / delivered : 0.0;
+  int64_t rss_connected = server_out["rss_connected_kb"].as_int64();
+  server_out["rss_per_connection_bytes"] =
+      static_cast<double>(rss_connected - before.rss_kb) * 1024.0 / fleet.joined();
+  out["server"] = std::move(server_out);
+  std::cout << boost::json::serialize(out) << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace roomcast::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Socket.IO load generator and emitter for side-by-side benchmarks.");
+  absl::ParseCommandLine(argc, argv);
+  return roomcast::bench::Run();
+}
