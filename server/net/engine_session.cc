@@ -329,17 +329,20 @@ void EngineSession::FlushWebSocket() {
   if (!websocket_ || websocket_writing_ || queue_.empty()) {
     return;
   }
+  // Everything queued goes out in one write; it counts against the send
+  // queue bound until it is written.
   websocket_writing_ = true;
-  websocket_->WritePacket(queue_.front(), [weak = weak_from_this()](boost::beast::error_code ec) {
+  std::vector<core::SharedPacket> batch = std::move(queue_);
+  queue_.clear();
+  size_t batch_bytes = 0;
+  for (const core::SharedPacket& packet : batch) batch_bytes += packet->bytes();
+  websocket_->WritePackets(batch, [weak = weak_from_this(), batch_bytes](boost::beast::error_code ec) {
     auto self = weak.lock();
     if (!self) {
       return;
     }
     self->websocket_writing_ = false;
-    if (!self->queue_.empty()) {
-      self->queued_bytes_ -= self->queue_.front()->bytes();
-      self->queue_.pop_front();
-    }
+    self->queued_bytes_ -= std::min(batch_bytes, self->queued_bytes_);
     if (ec) {
       self->Close(engineio::kReasonTransportError);
       return;

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -99,7 +99,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   boost::asio::steady_timer noop_timer_;  // Answers polls that arrive mid-upgrade.
   bool closed_ = false;
 
-  std::deque<core::SharedPacket> queue_;
+  std::vector<core::SharedPacket> queue_;  // not yet handed to a transport
   size_t queued_bytes_ = 0;
   bool flush_posted_ = false;
 

@@ -1,129 +1,273 @@
 #include "server/net/websocket_channel.h"
 
+#include <boost/asio/write.hpp>
+
 namespace roomcast::net {
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+namespace asio = boost::asio;
+using websocket::CloseCode;
+using websocket::Incoming;
+using websocket::Opcode;
 
 namespace {
+
 constexpr auto kCloseGrace = std::chrono::seconds(2);
+// Payloads this large are written from the shared packet, not copied.
+constexpr size_t kCopyLimit = 1024;
+// An outbox that grew past this gives its memory back once written.
+constexpr size_t kKeptCapacity = 4096;
+constexpr size_t kReadChunk = 64 * 1024;
+
+char* ReadScratch() {
+  // One per shard thread: a connection has no read buffer of its own.
+  thread_local std::unique_ptr<char[]> scratch(new char[kReadChunk]);
+  return scratch.get();
+}
+
 }  // namespace
 
+void WebSocketChannel::Outbox::Append(std::string_view bytes, const core::SharedPacket* owner) {
+  if (owner != nullptr && bytes.size() >= kCopyLimit) {
+    if (held.empty() || held.back() != *owner) held.push_back(*owner);
+    segments.push_back({bytes.data(), 0, bytes.size()});
+    return;
+  }
+  if (!segments.empty() && segments.back().data == nullptr) {
+    segments.back().size += bytes.size();
+  } else {
+    segments.push_back({nullptr, copied.size(), bytes.size()});
+  }
+  copied.append(bytes);
+}
+
+void WebSocketChannel::Outbox::Clear() {
+  if (copied.capacity() > kKeptCapacity) {
+    std::string().swap(copied);
+  }
+  copied.clear();
+  segments.clear();
+  held.clear();
+  callbacks.clear();
+}
+
 WebSocketChannel::WebSocketChannel(beast::tcp_stream stream, size_t max_message_bytes)
-    : ws_(std::move(stream)), close_deadline_(ws_.get_executor()) {
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws_.read_message_max(max_message_bytes);
-  ws_.auto_fragment(false);
+    : socket_(stream.get_executor()),
+      reader_(max_message_bytes),
+      close_deadline_(stream.get_executor()) {
+  handshake_.emplace(std::move(stream));
+  handshake_->set_option(
+      beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
 }
 
 void WebSocketChannel::Accept(Request request, Callback on_done) {
   auto shared_request = std::make_shared<Request>(std::move(request));
-  ws_.async_accept(*shared_request, [self = shared_from_this(), shared_request,
-                                     on_done = std::move(on_done)](beast::error_code ec) {
+  handshake_->async_accept(*shared_request, [self = shared_from_this(), shared_request,
+                                             on_done = std::move(on_done)](beast::error_code ec) {
+    if (!ec) {
+      self->socket_ = self->handshake_->next_layer().release_socket();
+      self->socket_.non_blocking(true, ec);
+    }
+    self->handshake_.reset();
     on_done(ec);
   });
 }
 
+// --- Reading --------------------------------------------------------------
+
 void WebSocketChannel::StartReading(FrameHandler on_frame, Callback on_end) {
   on_frame_ = std::move(on_frame);
   on_end_ = std::move(on_end);
-  ReadNext();
+  WaitReadable();
 }
 
-void WebSocketChannel::ReadNext() {
-  ws_.async_read(read_buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
-    if (ec) {
-      // Drop the owner's callbacks: they may hold the owner alive.
-      self->on_frame_ = nullptr;
-      if (Callback on_end = std::move(self->on_end_)) {
-        self->on_end_ = nullptr;
-        on_end(ec);
-      }
+void WebSocketChannel::WaitReadable() {
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [self = shared_from_this()](beast::error_code ec) { self->OnReadable(ec); });
+}
+
+void WebSocketChannel::OnReadable(beast::error_code ec) {
+  if (ended_) {
+    return;
+  }
+  while (!ec) {
+    char* scratch = ReadScratch();
+    size_t n = socket_.read_some(asio::buffer(scratch, kReadChunk), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      WaitReadable();
       return;
     }
-    const auto data = self->read_buffer_.cdata();
-    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
-    if (self->on_frame_) {
-      self->on_frame_(bytes, !self->ws_.got_text());
+    if (ec) {
+      break;
     }
-    self->read_buffer_.consume(self->read_buffer_.size());
-    self->ReadNext();
-  });
+    size_t consumed = 0;
+    bool more;
+    if (partial_.empty()) {
+      more = Consume(scratch, n, consumed);
+      if (more && consumed < n) partial_.assign(scratch + consumed, n - consumed);
+    } else {
+      partial_.append(scratch, n);
+      more = Consume(partial_.data(), partial_.size(), consumed);
+      partial_.erase(0, consumed);
+      if (partial_.empty()) std::string().swap(partial_);
+    }
+    if (!more) {
+      return;
+    }
+  }
+  End(ec);
 }
 
-void WebSocketChannel::WritePacket(core::SharedPacket packet, Callback on_done) {
-  if (writing_) {
-    waiting_.emplace_back(std::move(packet), std::move(on_done));
-    return;
+bool WebSocketChannel::Consume(char* data, size_t size, size_t& consumed) {
+  auto self = shared_from_this();  // a handler may drop the last owner
+  websocket::MessageReader::Result result =
+      reader_.Read(data, size, [this](const Incoming& incoming) { OnIncoming(incoming); });
+  consumed = result.consumed;
+  if (result.failed()) {
+    QueueClose(result.error, {});
+    End(beast::error_code(boost::system::errc::protocol_error, boost::system::generic_category()));
+    return false;
   }
-  writing_ = std::move(packet);
-  on_written_ = std::move(on_done);
-  WriteFrame(writing_->text.empty() ? 1 : 0);
+  return !ended_;
 }
 
-// Frame 0 is the text frame, frame i > 0 is attachment i - 1.
-void WebSocketChannel::WriteFrame(size_t index) {
-  if (index > writing_->attachments.size()) {
-    FinishWrite({});
+void WebSocketChannel::OnIncoming(const Incoming& incoming) {
+  if (ended_) {
     return;
   }
-  const std::string& bytes = index == 0 ? writing_->text : writing_->attachments[index - 1];
-  ws_.text(index == 0);
-  ws_.async_write(boost::asio::buffer(bytes),
-                  [self = shared_from_this(), index](beast::error_code ec, size_t) {
-                    if (ec) {
-                      self->FinishWrite(ec);
-                      return;
-                    }
-                    self->WriteFrame(index + 1);
-                  });
+  switch (incoming.kind) {
+    case Incoming::Kind::kMessage:
+      if (on_frame_ && !close_queued_) on_frame_(incoming.data, incoming.binary);
+      return;
+    case Incoming::Kind::kPing:
+      QueueFrame(Opcode::kPong, incoming.data);
+      StartWrite();
+      return;
+    case Incoming::Kind::kPong:
+      return;
+    case Incoming::Kind::kClose:
+      peer_closed_ = true;
+      if (close_written_) {
+        beast::error_code ignored;
+        socket_.close(ignored);
+      } else {
+        // Echo the code (RFC 6455 §5.5.1), then the socket closes.
+        QueueClose(incoming.close_code ? static_cast<CloseCode>(incoming.close_code)
+                                       : CloseCode::kNormal,
+                   {});
+      }
+      End(beast::websocket::error::closed);
+      return;
+  }
 }
 
-void WebSocketChannel::Close(std::string_view reason) {
-  if (!close_requested_) {
-    close_reason_ = std::string(reason);
-  }
-  close_requested_ = true;
-  if (!writing_) {
-    SendClose();  // Otherwise after the write in flight: Beast allows one writer at a time.
+void WebSocketChannel::End(beast::error_code ec) {
+  if (ended_) {
     return;
   }
-  // A client that stopped reading never lets that write finish: after a
+  ended_ = true;
+  if (!close_queued_) {
+    beast::error_code ignored;
+    socket_.close(ignored);
+    close_deadline_.cancel();
+  }
+  // Drop the owner's callbacks: they may hold the owner alive.
+  on_frame_ = nullptr;
+  if (Callback on_end = std::move(on_end_)) {
+    on_end_ = nullptr;
+    on_end(ec);
+  }
+}
+
+// --- Writing --------------------------------------------------------------
+
+void WebSocketChannel::WritePackets(std::span<const core::SharedPacket> packets, Callback on_done) {
+  if (close_queued_) {
+    // Nothing goes after a close frame.
+    asio::post(socket_.get_executor(), [on_done = std::move(on_done)] {
+      on_done(asio::error::operation_aborted);
+    });
+    return;
+  }
+  for (const core::SharedPacket& packet : packets) {
+    if (!packet->text.empty()) QueueFrame(Opcode::kText, packet->text, &packet);
+    for (const std::string& attachment : packet->attachments) {
+      QueueFrame(Opcode::kBinary, attachment, &packet);
+    }
+  }
+  queued_.callbacks.push_back(std::move(on_done));
+  StartWrite();
+}
+
+void WebSocketChannel::QueueFrame(Opcode opcode, std::string_view payload,
+                                  const core::SharedPacket* owner) {
+  std::string header;
+  websocket::AppendFrameHeader(header, opcode, payload.size());
+  queued_.Append(header, nullptr);
+  queued_.Append(payload, owner);
+}
+
+void WebSocketChannel::QueueClose(CloseCode code, std::string_view reason) {
+  if (close_queued_) {
+    return;
+  }
+  close_queued_ = true;
+  queued_.Append(websocket::CloseFrame(code, reason), nullptr);
+  StartWrite();
+  // A client that stopped reading never lets the close go out: after a
   // grace period the connection is cut, freeing its socket and buffers.
   close_deadline_.expires_after(kCloseGrace);
   close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec && !self->close_sent_) {
+    if (!ec) {
       beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      self->socket_.close(ignored);
     }
   });
 }
 
-void WebSocketChannel::SendClose() {
-  if (close_sent_) {
+void WebSocketChannel::Close(std::string_view reason) {
+  QueueClose(reason.empty() ? CloseCode::kNormal : CloseCode::kSlowConsumer, reason);
+}
+
+void WebSocketChannel::StartWrite() {
+  if (write_in_flight_ || queued_.empty() || !socket_.is_open()) {
     return;
   }
-  close_sent_ = true;
-  // 4000: an application code, so a browser's CloseEvent says why it was dropped.
-  const websocket::close_reason reason =
-      close_reason_.empty() ? websocket::close_reason(websocket::close_code::normal)
-                            : websocket::close_reason(static_cast<websocket::close_code>(4000), close_reason_);
-  ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+  std::swap(queued_, writing_);
+  buffers_.clear();
+  for (const Outbox::Segment& segment : writing_.segments) {
+    const char* data = segment.data ? segment.data : writing_.copied.data() + segment.offset;
+    buffers_.emplace_back(data, segment.size);
+  }
+  write_in_flight_ = true;
+  asio::async_write(socket_, buffers_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    self->FinishWrite(ec);
+  });
 }
 
 void WebSocketChannel::FinishWrite(beast::error_code ec) {
-  writing_.reset();
-  Callback done = std::move(on_written_);
-  on_written_ = nullptr;
-  if (!ec && !waiting_.empty() && !close_requested_) {
-    auto [next, next_done] = std::move(waiting_.front());
-    waiting_.pop_front();
-    WritePacket(std::move(next), std::move(next_done));
-  } else if (close_requested_) {
-    SendClose();
+  write_in_flight_ = false;
+  std::vector<Callback> callbacks = std::move(writing_.callbacks);
+  writing_.Clear();
+  if (buffers_.capacity() > 64) std::vector<asio::const_buffer>().swap(buffers_);
+  if (!ec && close_queued_ && queued_.empty()) {
+    // Our close frame is out: the client's answer (or EOF) ends the read loop.
+    close_written_ = true;
+    beast::error_code ignored;
+    if (peer_closed_ || ended_) {
+      socket_.close(ignored);
+      close_deadline_.cancel();
+    } else {
+      socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+    }
   }
-  if (done) {
-    done(ec);
+  for (Callback& callback : callbacks) {
+    if (callback) callback(ec);
   }
+  if (ec) {
+    End(ec);
+    return;
+  }
+  StartWrite();
 }
 
 }  // namespace roomcast::net

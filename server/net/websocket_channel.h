@@ -1,22 +1,30 @@
 #pragma once
 
 #include <functional>
-#include <deque>
 #include <memory>
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "server/core/encoded_packet.h"
 #include "server/net/http_types.h"
+#include "server/websocket/frame.h"
+#include "server/websocket/message_reader.h"
 
 namespace roomcast::net {
 
-// One WebSocket connection carrying Engine.IO frames: a read loop that
-// hands every message to its owner, and one packet written at a time
-// (its text frame, then its attachments as binary frames).
+// One WebSocket connection carrying Engine.IO frames. Beast answers the
+// opening handshake; after it the connection is a bare socket: reads wait
+// for readiness and go through one buffer per thread (an idle connection
+// holds no read buffer), and everything waiting to go out leaves in one
+// write (packets a session queued in one turn of the loop, pongs, the close).
 class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
  public:
   using FrameHandler = std::function<void(std::string_view data, bool binary)>;
@@ -28,31 +36,63 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   void Accept(Request request, Callback on_done);
   // Reads until the connection ends; `on_end` runs once, with the reason.
   void StartReading(FrameHandler on_frame, Callback on_end);
-  // Packets are written one after another (Beast allows one writer at a
-  // time); `on_done` runs when this one is out.
-  void WritePacket(core::SharedPacket packet, Callback on_done);
-  // A close frame (with `reason` for the client to see, when given), then
-  // the connection ends (the read loop sees it).
+  // Queues the packets' frames (text, then attachments as binary frames);
+  // `on_done` runs once they are all written.
+  void WritePackets(std::span<const core::SharedPacket> packets, Callback on_done);
+  void WritePacket(const core::SharedPacket& packet, Callback on_done) {
+    WritePackets({&packet, 1}, std::move(on_done));
+  }
+  // A close frame (with `reason` for the client to see, when given) after
+  // what is queued; the connection ends when the client answers, or is cut
+  // after a grace period if it does not read.
   void Close(std::string_view reason = {});
 
  private:
-  void ReadNext();
-  void WriteFrame(size_t index);
-  void FinishWrite(boost::beast::error_code ec);
-  void SendClose();
+  // Bytes to write, in order: small ones copied together, large payloads
+  // referenced from their shared packet (one copy for all recipients).
+  struct Outbox {
+    struct Segment {
+      const char* data;  // nullptr: `size` bytes of `copied` from `offset`
+      size_t offset;
+      size_t size;
+    };
+    std::string copied;
+    std::vector<Segment> segments;
+    std::vector<core::SharedPacket> held;
+    std::vector<Callback> callbacks;
+    bool empty() const { return segments.empty(); }
+    void Append(std::string_view bytes, const core::SharedPacket* owner);
+    void Clear();
+  };
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer read_buffer_;
+  void WaitReadable();
+  void OnReadable(boost::beast::error_code ec);
+  // False when the connection is done reading.
+  bool Consume(char* data, size_t size, size_t& consumed);
+  void OnIncoming(const websocket::Incoming& incoming);
+  void QueueFrame(websocket::Opcode opcode, std::string_view payload,
+                  const core::SharedPacket* owner = nullptr);
+  void QueueClose(websocket::CloseCode code, std::string_view reason);
+  void StartWrite();
+  void FinishWrite(boost::beast::error_code ec);
+  void End(boost::beast::error_code ec);
+
+  std::optional<boost::beast::websocket::stream<boost::beast::tcp_stream>> handshake_;
+  boost::asio::ip::tcp::socket socket_;
+  websocket::MessageReader reader_;
+  std::string partial_;  // an incomplete frame, until the rest arrives
   FrameHandler on_frame_;
   Callback on_end_;
-  core::SharedPacket writing_;
-  Callback on_written_;
-  std::deque<std::pair<core::SharedPacket, Callback>> waiting_;
-  bool close_requested_ = false;
-  // Ends a connection whose last write is stuck (a client that stopped reading).
+  Outbox queued_;
+  Outbox writing_;
+  std::vector<boost::asio::const_buffer> buffers_;
+  bool write_in_flight_ = false;
+  bool close_queued_ = false;
+  bool close_written_ = false;
+  bool peer_closed_ = false;
+  bool ended_ = false;
+  // Ends a connection whose close does not complete (a client that stopped reading).
   boost::asio::steady_timer close_deadline_;
-  std::string close_reason_;
-  bool close_sent_ = false;
 };
 
 }  // namespace roomcast::net
