@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh --test   also the test tools (Chromium, npm packages)
 #   scripts/install-deps.sh --fuzz   also clang for the libFuzzer targets
+#   scripts/install-deps.sh --bench  also gnuplot and the reference socket.io server (npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,9 @@ if [[ "${1:-}" == "--test" ]]; then
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
+fi
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(gnuplot-nox)
 fi
 
 missing=()
@@ -31,4 +35,9 @@ fi
 if [[ "${1:-}" == "--test" ]]; then
   command -v node >/dev/null || { echo "install-deps: Node.js 20+ is required for the tests" >&2; exit 1; }
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The reference server: for the benchmarks, and for the tests' smoke run of them.
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+  command -v node >/dev/null || { echo "install-deps: Node.js 20+ is required" >&2; exit 1; }
+  (cd bench/reference && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -8,11 +8,13 @@ namespace {
 constexpr size_t kLatencyBuckets = 2'000'000;
 }
 
-Ledger::Ledger(int streams, int clients)
-    : next_sequence_(new std::atomic<uint64_t>[std::max(streams, 1)]),
+Ledger::Ledger(int streams, int clients, uint64_t window)
+    : window_bits_(std::max<uint64_t>(64, (window + 63) / 64 * 64)),
+      next_sequence_(new std::atomic<uint64_t>[std::max(streams, 1)]),
       windows_(std::max(clients, 1)),
       latency_us_(kLatencyBuckets, 0) {
   for (int i = 0; i < std::max(streams, 1); ++i) next_sequence_[i] = 0;
+  for (Window& w : windows_) w.seen.assign(window_bits_ / 64, 0);
 }
 
 uint64_t Ledger::NextSequence(int stream) {
@@ -32,25 +34,26 @@ void Ledger::Deliver(int client, uint64_t sequence, int64_t latency_ns) {
 }
 
 bool Ledger::Record(Window& window, uint64_t sequence) {
+  const uint64_t size = window_bits_;
   if (sequence < window.base) {
     return false;
   }
-  if (sequence >= window.base + kWindow) {
+  if (sequence >= window.base + size) {
     // Far ahead (the ones in between were lost or are very late): slide.
-    uint64_t new_base = sequence - kWindow + 1;
-    if (new_base - window.base >= kWindow) {
-      window.seen.reset();
+    uint64_t new_base = sequence - size + 1;
+    if (new_base - window.base >= size) {
+      std::fill(window.seen.begin(), window.seen.end(), 0);
     } else {
-      for (uint64_t s = window.base; s < new_base; ++s) window.seen.reset(s % kWindow);
+      for (uint64_t s = window.base; s < new_base; ++s) window.reset(s % size);
     }
     window.base = new_base;
   }
-  if (window.seen.test(sequence % kWindow)) {
+  if (window.test(sequence % size)) {
     return false;
   }
-  window.seen.set(sequence % kWindow);
-  while (window.seen.test(window.base % kWindow)) {
-    window.seen.reset(window.base % kWindow);
+  window.set(sequence % size);
+  while (window.test(window.base % size)) {
+    window.reset(window.base % size);
     ++window.base;
   }
   return true;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <atomic>
-#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,7 +19,9 @@ struct LatencySummary {
 // deliveries are recorded by the one client thread.
 class Ledger {
  public:
-  Ledger(int streams, int clients);
+  // `window` bounds how far out of order one client's events may arrive
+  // and still count as late rather than duplicated (rounded up to 64).
+  Ledger(int streams, int clients, uint64_t window);
 
   // Emitter side. A stream is a room (or the whole namespace).
   uint64_t NextSequence(int stream);
@@ -39,13 +40,16 @@ class Ledger {
  private:
   // Sequence numbers a client has seen, as a sliding window: everything
   // below `base` was seen; bits mark what was seen at and above it.
-  static constexpr uint64_t kWindow = 1024;
   struct Window {
     uint64_t base = 0;
-    std::bitset<kWindow> seen;
+    std::vector<uint64_t> seen;
+    bool test(uint64_t bit) const { return seen[bit / 64] >> (bit % 64) & 1; }
+    void set(uint64_t bit) { seen[bit / 64] |= uint64_t{1} << (bit % 64); }
+    void reset(uint64_t bit) { seen[bit / 64] &= ~(uint64_t{1} << (bit % 64)); }
   };
   bool Record(Window& window, uint64_t sequence);
 
+  uint64_t window_bits_;
   std::unique_ptr<std::atomic<uint64_t>[]> next_sequence_;
   std::vector<Window> windows_;
   std::atomic<int64_t> expected_{0};

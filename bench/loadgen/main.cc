@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -89,7 +90,12 @@ int Run() {
   const pid_t server = absl::GetFlag(FLAGS_server_pid);
   const int streams = fleet_options.broadcast ? 1 : fleet_options.rooms;
 
-  Ledger ledger(streams, fleet_options.connections);
+  // Events of one stream can arrive out of order by as many as are in
+  // flight at once: size each client's duplicate window for that.
+  const int64_t in_flight_per_client =
+      absl::GetFlag(FLAGS_max_undelivered) / std::max(1, fleet_options.connections / streams);
+  Ledger ledger(streams, fleet_options.connections,
+                static_cast<uint64_t>(std::clamp<int64_t>(2 * in_flight_per_client, 1024, 1 << 20)));
   ClientFleet fleet(fleet_options, ledger);
   boost::json::object out;
   boost::json::object server_out;
@@ -146,6 +152,11 @@ int Run() {
       RunGrpcEmitters(plan, absl::GetFlag(FLAGS_grpc_target), concurrency,
                       emit == "batch" ? std::max(1, absl::GetFlag(FLAGS_batch_size)) : 0);
     }
+    // At a fixed rate the last emit goes before the window ends: the
+    // window is still the whole duration.
+    std::this_thread::sleep_until(window_start + std::chrono::duration_cast<Clock::duration>(
+                                                      std::chrono::duration<double>(
+                                                          absl::GetFlag(FLAGS_duration_s))));
     window_seconds = SecondsSince(window_start);
     Clock::time_point drain_start = Clock::now();
     while (ledger.Outstanding() > 0 && SecondsSince(drain_start) < absl::GetFlag(FLAGS_drain_s)) {

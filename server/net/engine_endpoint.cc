@@ -166,7 +166,7 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
     return;
   }
   auto channel =
-      std::make_shared<WebSocketChannel>(connection->TakeStream(), options_.protocol.max_payload);
+      std::make_shared<WebSocketChannel>(connection->shard().io(), connection->TakeStream(), options_.protocol.max_payload);
   std::weak_ptr<EngineSession> weak = session;
   channel->Accept(std::move(request), [weak, channel, open, this](boost::beast::error_code ec) {
     auto session = weak.lock();

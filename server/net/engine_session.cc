@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "server/net/engine_endpoint.h"
+#include "server/net/handler_memory.h"
 
 namespace roomcast::net {
 namespace {
@@ -27,9 +28,7 @@ EngineSession::EngineSession(std::string sid, Shard& shard, const EngineEndpoint
       shard_(shard),
       endpoint_(endpoint),
       counters_(counters),
-      state_(transport, endpoint.options().protocol, engineio::Clock::now()),
-      timer_(shard.io()),
-      noop_timer_(shard.io()) {
+      state_(transport, endpoint.options().protocol, engineio::Clock::now()) {
   core::Counters::Bump(counters_.sessions_opened);
 }
 
@@ -40,17 +39,13 @@ void EngineSession::Start(std::unique_ptr<SessionListener> listener) {
   ArmTimer();
 }
 
-void EngineSession::ArmTimer() {
-  timer_.expires_at(state_.NextDeadline());
-  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    auto self = weak.lock();
-    if (!ec && self && !self->closed_) {
-      self->OnTimer();
-    }
-  });
-}
+void EngineSession::ArmTimer() { shard_.timers().Schedule(*this, state_.NextDeadline()); }
 
-void EngineSession::OnTimer() {
+void EngineSession::OnDeadline() {
+  if (closed_) {
+    return;
+  }
+  auto keep_alive = shared_from_this();
   switch (state_.Expire(engineio::Clock::now())) {
     case engineio::Due::kSendPing:
       Enqueue(PingPacket());
@@ -129,7 +124,7 @@ void EngineSession::OnPollGet(const std::shared_ptr<HttpConnection>& connection,
     Close(engineio::kReasonTransportError);
     return;
   }
-  pending_poll_ = PendingPoll{connection, std::move(request)};
+  pending_poll_ = std::make_unique<PendingPoll>(PendingPoll{connection, std::move(request)});
   std::weak_ptr<EngineSession> weak = weak_from_this();
   connection->WatchForClose([weak] {
     if (auto self = weak.lock()) {
@@ -182,7 +177,7 @@ void EngineSession::OnUpgradeRequest(const std::shared_ptr<HttpConnection>& conn
     return;
   }
   ArmTimer();
-  probe_ = std::make_shared<WebSocketChannel>(connection->TakeStream(),
+  probe_ = std::make_shared<WebSocketChannel>(shard_.io(), connection->TakeStream(),
                                               endpoint_.options().protocol.max_payload);
   std::weak_ptr<EngineSession> weak = weak_from_this();
   std::weak_ptr<WebSocketChannel> weak_probe = probe_;
@@ -231,7 +226,7 @@ void EngineSession::OnProbeFrame(std::string_view data, bool binary) {
       return;
     case Reaction::kCompleteUpgrade:
       websocket_ = std::move(probe_);
-      noop_timer_.cancel();
+      if (noop_timer_) noop_timer_->cancel();
       if (pending_poll_) {
         // A poll on the old transport after the upgrade: refused, as later ones are.
         PendingPoll poll = std::move(*pending_poll_);
@@ -246,8 +241,9 @@ void EngineSession::OnProbeFrame(std::string_view data, bool binary) {
 }
 
 void EngineSession::ArmNoopTimer() {
-  noop_timer_.expires_after(kProbeNoopDelay);
-  noop_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+  if (!noop_timer_) noop_timer_ = std::make_unique<Timer>(shard_.io());
+  noop_timer_->expires_after(kProbeNoopDelay);
+  noop_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     if (auto self = weak.lock(); self && !ec && self->state_.upgrading()) {
       self->AnswerPoll("6");
     }
@@ -266,7 +262,7 @@ void EngineSession::DropProbe() {
 
 bool EngineSession::Writable() const {
   return state_.transport() == Transport::kWebSocket ? websocket_ && !websocket_writing_
-                                                     : pending_poll_.has_value();
+                                                     : pending_poll_ != nullptr;
 }
 
 bool EngineSession::Send(const core::SharedPacket& packet) {
@@ -386,8 +382,8 @@ void EngineSession::Close(std::string_view reason) {
   }
   auto keep_alive = shared_from_this();
   closed_ = true;
-  timer_.cancel();
-  noop_timer_.cancel();
+  shard_.timers().Cancel(*this);
+  if (noop_timer_) noop_timer_->cancel();
   // A slow consumer is told why in the WebSocket close frame.
   CloseTransports(/*client_initiated=*/false,
                   reason == kReasonSlowConsumer ? reason : std::string_view());

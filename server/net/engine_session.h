@@ -36,7 +36,8 @@ class SessionListener {
 // bytes), the heartbeat timer, and whichever transport carries it — held
 // long-poll GETs, or a WebSocket, with the probe that upgrades one to the other.
 class EngineSession final : public std::enable_shared_from_this<EngineSession>,
-                            public socketio::Link {
+                            public socketio::Link,
+                            private TimerWheel::Entry {
  public:
   EngineSession(std::string sid, Shard& shard, const EngineEndpoint& endpoint,
                 engineio::Transport transport, core::Counters& counters);
@@ -49,7 +50,8 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   bool closed() const { return closed_; }
 
   void Start(std::unique_ptr<SessionListener> listener);
-  const socketio::Handshake& handshake() const { return handshake_; }
+  // The upgrade request's credentials, handed once to the Socket.IO layer.
+  socketio::Handshake TakeHandshake() { return std::move(handshake_); }
   void set_handshake(socketio::Handshake handshake) { handshake_ = std::move(handshake); }
   // Counted against the connection limits until the session ends.
   void set_admission(std::unique_ptr<ConnectionLimits::Admission> admission) {
@@ -72,8 +74,9 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
     Request request;
   };
 
+  // The heartbeat and upgrade deadlines, on the shard's timer wheel.
   void ArmTimer();
-  void OnTimer();
+  void OnDeadline() override;
   void OnPacket(const engineio::Packet& packet);
   void OnWebSocketFrame(std::string_view data, bool binary);
   void OnProbeFrame(std::string_view data, bool binary);
@@ -95,15 +98,18 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   socketio::Handshake handshake_;
   std::unique_ptr<ConnectionLimits::Admission> admission_;
   std::unique_ptr<SessionListener> listener_;
-  boost::asio::steady_timer timer_;
-  boost::asio::steady_timer noop_timer_;  // Answers polls that arrive mid-upgrade.
+  using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  boost::asio::wait_traits<std::chrono::steady_clock>,
+                                                  boost::asio::io_context::executor_type>;
+  // Answers polls that arrive mid-upgrade; made when first needed.
+  std::unique_ptr<Timer> noop_timer_;
   bool closed_ = false;
 
   std::vector<core::SharedPacket> queue_;  // not yet handed to a transport
   size_t queued_bytes_ = 0;
   bool flush_posted_ = false;
 
-  std::optional<PendingPoll> pending_poll_;
+  std::unique_ptr<PendingPoll> pending_poll_;
   std::shared_ptr<WebSocketChannel> websocket_;
   bool websocket_writing_ = false;
   std::shared_ptr<WebSocketChannel> probe_;

@@ -4,6 +4,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "server/engineio/handshake.h"
+#include "server/net/handler_memory.h"
 
 namespace roomcast::net {
 namespace {
@@ -33,7 +34,9 @@ void HttpConnection::ReadRequest() {
   parser_->body_limit(router_.body_limit());
   stream_.expires_after(kIdleTimeout);
   http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+                   WithHandlerMemory([self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->OnRead(ec);
+                   }));
 }
 
 void HttpConnection::OnRead(beast::error_code ec) {

@@ -8,10 +8,10 @@ namespace roomcast::net {
 SocketIoListener::SocketIoListener(EngineSession& session, const socketio::Namespaces& namespaces,
                                    core::Counters& counters,
                                    std::chrono::milliseconds connect_timeout)
-    : connection_(namespaces, session, session.shard().rooms(), counters, session.handshake()),
-      connect_timer_(session.shard().io()) {
-  connect_timer_.expires_after(connect_timeout);
-  connect_timer_.async_wait([this](boost::system::error_code ec) {
+    : connection_(namespaces, session, session.shard().rooms(), counters, session.TakeHandshake()),
+      connect_timer_(std::make_unique<decltype(connect_timer_)::element_type>(
+          session.shard().io(), connect_timeout)) {
+  connect_timer_->async_wait([this](boost::system::error_code ec) {
     if (!ec) {  // Cancelled when the listener goes away; `this` is only used if not.
       connection_.OnConnectTimeout();
     }
@@ -24,10 +24,20 @@ void SocketIoListener::OnMessage(std::string_view data, bool binary) {
   } else {
     connection_.OnText(data);
   }
+  if (connect_timer_ && connection_.socket_count() > 0) {
+    StopConnectTimer();
+  }
+}
+
+void SocketIoListener::StopConnectTimer() {
+  if (connect_timer_) {
+    connect_timer_->cancel();
+    connect_timer_.reset();
+  }
 }
 
 void SocketIoListener::OnClose(std::string_view reason) {
-  connect_timer_.cancel();
+  StopConnectTimer();
   connection_.OnClose(reason);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -21,8 +22,15 @@ class SocketIoListener final : public SessionListener {
   void OnClose(std::string_view reason) override;
 
  private:
+  void StopConnectTimer();
+
   socketio::Connection connection_;
-  boost::asio::steady_timer connect_timer_;
+  // Until the first namespace connects; then gone, so an idle connection
+  // holds no timer for it.
+  std::unique_ptr<boost::asio::basic_waitable_timer<
+      std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+      boost::asio::io_context::executor_type>>
+      connect_timer_;
 };
 
 // Raw Engine.IO echo: every message goes back as it came (conformance profile).

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "server/core/emitter.h"
 #include "server/core/room_index.h"
+#include "server/net/timer_wheel.h"
 
 namespace roomcast::net {
 
@@ -27,6 +28,7 @@ class Shard {
   size_t index() const { return index_; }
   boost::asio::io_context& io() { return io_; }
   core::RoomIndex& rooms() { return rooms_; }
+  TimerWheel& timers() { return timers_; }
   absl::flat_hash_map<std::string, std::shared_ptr<EngineSession>>& sessions() {
     return sessions_;
   }
@@ -44,6 +46,7 @@ class Shard {
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
+  TimerWheel timers_{io_};  // after io_, before the sessions that hook into it
   absl::flat_hash_map<std::string, std::shared_ptr<EngineSession>> sessions_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <boost/asio/write.hpp>
 
+#include "server/net/handler_memory.h"
+
 namespace roomcast::net {
 namespace beast = boost::beast;
 namespace asio = boost::asio;
@@ -14,8 +16,6 @@ namespace {
 constexpr auto kCloseGrace = std::chrono::seconds(2);
 // Payloads this large are written from the shared packet, not copied.
 constexpr size_t kCopyLimit = 1024;
-// An outbox that grew past this gives its memory back once written.
-constexpr size_t kKeptCapacity = 4096;
 constexpr size_t kReadChunk = 64 * 1024;
 
 char* ReadScratch() {
@@ -40,23 +40,15 @@ void WebSocketChannel::Outbox::Append(std::string_view bytes, const core::Shared
   copied.append(bytes);
 }
 
-void WebSocketChannel::Outbox::Clear() {
-  if (copied.capacity() > kKeptCapacity) {
-    std::string().swap(copied);
-  }
-  copied.clear();
-  segments.clear();
-  held.clear();
-  callbacks.clear();
-}
-
-WebSocketChannel::WebSocketChannel(beast::tcp_stream stream, size_t max_message_bytes)
-    : socket_(stream.get_executor()),
-      reader_(max_message_bytes),
-      close_deadline_(stream.get_executor()) {
+WebSocketChannel::WebSocketChannel(asio::io_context& io, beast::tcp_stream stream,
+                                   size_t max_message_bytes)
+    : io_(io), socket_(io), reader_(max_message_bytes) {
   handshake_.emplace(std::move(stream));
-  handshake_->set_option(
-      beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // The handshake only writes the 101 (the request is already read), and
+  // Beast's handshake timer would outlive the stream, holding memory per
+  // connection: no timeouts here; the Engine.IO heartbeat times the rest.
+  handshake_->set_option(beast::websocket::stream_base::timeout{
+      beast::websocket::stream_base::none(), beast::websocket::stream_base::none(), false});
 }
 
 void WebSocketChannel::Accept(Request request, Callback on_done) {
@@ -64,8 +56,10 @@ void WebSocketChannel::Accept(Request request, Callback on_done) {
   handshake_->async_accept(*shared_request, [self = shared_from_this(), shared_request,
                                              on_done = std::move(on_done)](beast::error_code ec) {
     if (!ec) {
-      self->socket_ = self->handshake_->next_layer().release_socket();
-      self->socket_.non_blocking(true, ec);
+      asio::ip::tcp::socket released = self->handshake_->next_layer().release_socket();
+      const asio::ip::tcp protocol = released.local_endpoint(ec).protocol();
+      if (!ec) self->socket_.assign(protocol, released.release(), ec);
+      if (!ec) self->socket_.non_blocking(true, ec);
     }
     self->handshake_.reset();
     on_done(ec);
@@ -82,7 +76,9 @@ void WebSocketChannel::StartReading(FrameHandler on_frame, Callback on_end) {
 
 void WebSocketChannel::WaitReadable() {
   socket_.async_wait(asio::socket_base::wait_read,
-                     [self = shared_from_this()](beast::error_code ec) { self->OnReadable(ec); });
+                     WithHandlerMemory([self = shared_from_this()](beast::error_code ec) {
+                       self->OnReadable(ec);
+                     }));
 }
 
 void WebSocketChannel::OnReadable(beast::error_code ec) {
@@ -139,6 +135,7 @@ void WebSocketChannel::OnIncoming(const Incoming& incoming) {
       if (on_frame_ && !close_queued_) on_frame_(incoming.data, incoming.binary);
       return;
     case Incoming::Kind::kPing:
+      if (close_queued_) return;
       QueueFrame(Opcode::kPong, incoming.data);
       StartWrite();
       return;
@@ -168,7 +165,6 @@ void WebSocketChannel::End(beast::error_code ec) {
   if (!close_queued_) {
     beast::error_code ignored;
     socket_.close(ignored);
-    close_deadline_.cancel();
   }
   // Drop the owner's callbacks: they may hold the owner alive.
   on_frame_ = nullptr;
@@ -194,7 +190,7 @@ void WebSocketChannel::WritePackets(std::span<const core::SharedPacket> packets,
       QueueFrame(Opcode::kBinary, attachment, &packet);
     }
   }
-  queued_.callbacks.push_back(std::move(on_done));
+  Queue().callbacks.push_back(std::move(on_done));
   StartWrite();
 }
 
@@ -202,8 +198,14 @@ void WebSocketChannel::QueueFrame(Opcode opcode, std::string_view payload,
                                   const core::SharedPacket* owner) {
   std::string header;
   websocket::AppendFrameHeader(header, opcode, payload.size());
-  queued_.Append(header, nullptr);
-  queued_.Append(payload, owner);
+  Outbox& queue = Queue();
+  queue.Append(header, nullptr);
+  queue.Append(payload, owner);
+}
+
+WebSocketChannel::Outbox& WebSocketChannel::Queue() {
+  if (!writes_) writes_ = std::make_unique<Writes>();
+  return writes_->queued;
 }
 
 void WebSocketChannel::QueueClose(CloseCode code, std::string_view reason) {
@@ -211,12 +213,12 @@ void WebSocketChannel::QueueClose(CloseCode code, std::string_view reason) {
     return;
   }
   close_queued_ = true;
-  queued_.Append(websocket::CloseFrame(code, reason), nullptr);
+  Queue().Append(websocket::CloseFrame(code, reason), nullptr);
   StartWrite();
   // A client that stopped reading never lets the close go out: after a
   // grace period the connection is cut, freeing its socket and buffers.
-  close_deadline_.expires_after(kCloseGrace);
-  close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+  close_deadline_ = std::make_unique<Timer>(io_, kCloseGrace);
+  close_deadline_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec) {
       beast::error_code ignored;
       self->socket_.close(ignored);
@@ -229,33 +231,35 @@ void WebSocketChannel::Close(std::string_view reason) {
 }
 
 void WebSocketChannel::StartWrite() {
-  if (write_in_flight_ || queued_.empty() || !socket_.is_open()) {
+  if (!writes_ || writes_->in_flight || writes_->queued.empty() || !socket_.is_open()) {
     return;
   }
-  std::swap(queued_, writing_);
-  buffers_.clear();
-  for (const Outbox::Segment& segment : writing_.segments) {
-    const char* data = segment.data ? segment.data : writing_.copied.data() + segment.offset;
-    buffers_.emplace_back(data, segment.size);
+  Writes& writes = *writes_;
+  std::swap(writes.queued, writes.writing);
+  writes.buffers.clear();
+  for (const Outbox::Segment& segment : writes.writing.segments) {
+    const char* data = segment.data ? segment.data : writes.writing.copied.data() + segment.offset;
+    writes.buffers.emplace_back(data, segment.size);
   }
-  write_in_flight_ = true;
-  asio::async_write(socket_, buffers_, [self = shared_from_this()](beast::error_code ec, size_t) {
-    self->FinishWrite(ec);
-  });
+  writes.in_flight = true;
+  asio::async_write(socket_, writes.buffers,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->FinishWrite(ec);
+                    });
 }
 
 void WebSocketChannel::FinishWrite(beast::error_code ec) {
-  write_in_flight_ = false;
-  std::vector<Callback> callbacks = std::move(writing_.callbacks);
-  writing_.Clear();
-  if (buffers_.capacity() > 64) std::vector<asio::const_buffer>().swap(buffers_);
-  if (!ec && close_queued_ && queued_.empty()) {
+  Writes& writes = *writes_;
+  writes.in_flight = false;
+  std::vector<Callback> callbacks = std::move(writes.writing.callbacks);
+  writes.writing = Outbox();
+  if (!ec && close_queued_ && writes.queued.empty()) {
     // Our close frame is out: the client's answer (or EOF) ends the read loop.
     close_written_ = true;
     beast::error_code ignored;
     if (peer_closed_ || ended_) {
       socket_.close(ignored);
-      close_deadline_.cancel();
+      CancelCloseDeadline();
     } else {
       socket_.shutdown(asio::socket_base::shutdown_send, ignored);
     }
@@ -268,6 +272,13 @@ void WebSocketChannel::FinishWrite(beast::error_code ec) {
     return;
   }
   StartWrite();
+  if (writes_ && !writes_->in_flight && writes_->queued.empty()) {
+    writes_.reset();
+  }
+}
+
+void WebSocketChannel::CancelCloseDeadline() {
+  if (close_deadline_) close_deadline_->cancel();
 }
 
 }  // namespace roomcast::net

@@ -30,7 +30,10 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   using FrameHandler = std::function<void(std::string_view data, bool binary)>;
   using Callback = std::function<void(boost::beast::error_code)>;
 
-  WebSocketChannel(boost::beast::tcp_stream stream, size_t max_message_bytes);
+  // `io` is the shard's: the socket moves onto it with the concrete
+  // executor type, which keeps the socket and its pending wait small.
+  WebSocketChannel(boost::asio::io_context& io, boost::beast::tcp_stream stream,
+                   size_t max_message_bytes);
 
   // Completes the HTTP upgrade; `on_done` gets the outcome.
   void Accept(Request request, Callback on_done);
@@ -62,7 +65,14 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
     std::vector<Callback> callbacks;
     bool empty() const { return segments.empty(); }
     void Append(std::string_view bytes, const core::SharedPacket* owner);
-    void Clear();
+  };
+  // Exists only while something is queued or being written: an idle
+  // connection holds no write buffers.
+  struct Writes {
+    Outbox queued;
+    Outbox writing;
+    std::vector<boost::asio::const_buffer> buffers;
+    bool in_flight = false;
   };
 
   void WaitReadable();
@@ -73,26 +83,32 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   void QueueFrame(websocket::Opcode opcode, std::string_view payload,
                   const core::SharedPacket* owner = nullptr);
   void QueueClose(websocket::CloseCode code, std::string_view reason);
+  Outbox& Queue();
   void StartWrite();
+  void CancelCloseDeadline();
   void FinishWrite(boost::beast::error_code ec);
   void End(boost::beast::error_code ec);
 
   std::optional<boost::beast::websocket::stream<boost::beast::tcp_stream>> handshake_;
-  boost::asio::ip::tcp::socket socket_;
+  using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                 boost::asio::io_context::executor_type>;
+  using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  boost::asio::wait_traits<std::chrono::steady_clock>,
+                                                  boost::asio::io_context::executor_type>;
+  boost::asio::io_context& io_;
+  Socket socket_;
   websocket::MessageReader reader_;
   std::string partial_;  // an incomplete frame, until the rest arrives
   FrameHandler on_frame_;
   Callback on_end_;
-  Outbox queued_;
-  Outbox writing_;
-  std::vector<boost::asio::const_buffer> buffers_;
-  bool write_in_flight_ = false;
+  std::unique_ptr<Writes> writes_;
   bool close_queued_ = false;
   bool close_written_ = false;
   bool peer_closed_ = false;
   bool ended_ = false;
-  // Ends a connection whose close does not complete (a client that stopped reading).
-  boost::asio::steady_timer close_deadline_;
+  // Ends a connection whose close does not complete (a client that stopped
+  // reading); made when the close is queued.
+  std::unique_ptr<Timer> close_deadline_;
 };
 
 }  // namespace roomcast::net

@@ -1,0 +1,812 @@
+#!/usr/bin/env node
+// Runs every benchmark scenario against every server (roomcastd, the reference
+// socket.io server, the minimal epoll "ceiling"), each server started fresh
+// for each run, the servers alternating within each repeat; then writes
+// OUT/results.json, OUT/results.md and gnuplot plots in OUT/plots/.
+// Plain Node.js, no npm dependencies. See bench/README.md.
+//
+//   node bench/run.mjs [--repeats=3] [--scenarios=fanout,steady] [--servers=roomcast,socketio]
+//                      [--duration_s=10] [--idle_s=5] [--smoke] [--out=bench/results]
+//                      [--pause_s=1] [--keep_going] [--verbose] [--roomcast_args="--shards=1"]
+//   node bench/run.mjs --smoke                  # tiny loads, a few scenarios, < 1 min (tests use it);
+//                                               # --out defaults to $TMPDIR/roomcast-bench-smoke
+//   node bench/run.mjs --report [--out=DIR]     # tables and plots again from OUT/results.json
+//
+// Environment: ROOMCAST_BUILD_DIR (default build/); ROOMCAST_LOADGEN,
+// ROOMCAST_ROOMCASTD, ROOMCAST_CEILING override single binaries.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const kRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const kBuildDir = path.resolve(process.env.ROOMCAST_BUILD_DIR ?? path.join(kRoot, 'build'));
+const kBin = {
+  loadgen: process.env.ROOMCAST_LOADGEN ?? path.join(kBuildDir, 'bench/roomcast-loadgen'),
+  roomcastd: process.env.ROOMCAST_ROOMCASTD ?? path.join(kBuildDir, 'server/roomcastd'),
+  ceiling: process.env.ROOMCAST_CEILING ?? path.join(kBuildDir, 'bench/roomcast-ceiling'),
+};
+const kReferenceDir = path.join(kRoot, 'bench/reference');
+const kServers = ['roomcast', 'socketio', 'ceiling'];
+const kAll = kServers;
+const kHost = '127.0.0.1';
+const kStartTimeoutMs = 30000;
+const kStopTimeoutMs = 15000;
+const kTailBytes = 64 * 1024;
+
+// ---------------------------------------------------------------- scenarios
+
+// kind: idle | flat (flat out, bounded by --max_undelivered) | rate (fixed
+// emit rate) | control (emit path, one client) | slow (slow consumers).
+const kScenarios = [
+  {
+    name: 'idle-10k', kind: 'idle', servers: kAll,
+    about: '10,000 clients in 100 rooms connect, join and sit idle: memory per connection, connect rate, idle CPU.',
+    flags: { connections: 10000, rooms: 100, sources: 4, emit: 'none', idle_s: 5 },
+  },
+  {
+    name: 'idle-19k', kind: 'idle', servers: kAll,
+    about: '19,000 idle clients in 100 rooms (close to the 20,000 open files a process may hold here).',
+    flags: { connections: 19000, rooms: 100, sources: 4, emit: 'none', idle_s: 5 },
+  },
+  {
+    name: 'fanout', kind: 'flat', servers: kAll,
+    about: 'One room of 1,000 clients, HTTP emits flat out (150-byte frames): fan-out throughput and CPU per delivery.',
+    flags: { connections: 1000, rooms: 1, emit: 'http', emit_rate: 0, max_undelivered: 200000, payload_bytes: 150, duration_s: 10 },
+  },
+  {
+    name: 'many-rooms', kind: 'flat', servers: kAll,
+    about: '10,000 clients in 100 rooms of 100, HTTP emits flat out, each to one room.',
+    flags: { connections: 10000, rooms: 100, sources: 4, emit: 'http', emit_rate: 0, max_undelivered: 200000, duration_s: 10 },
+  },
+  {
+    name: 'steady', kind: 'rate', servers: kAll,
+    about: '1,000 clients in 100 rooms of 10, 100 emits/s (1,000 deliveries/s): latency and CPU at a modest steady load.',
+    flags: { connections: 1000, rooms: 100, emit: 'http', emit_rate: 100, duration_s: 10 },
+  },
+  {
+    name: 'broadcast', kind: 'rate', servers: kAll,
+    about: 'One namespace-wide emit per second to 1,000 clients.',
+    flags: { connections: 1000, rooms: 1, broadcast: true, emit: 'http', emit_rate: 1, duration_s: 10 },
+  },
+  {
+    name: 'control-grpc', kind: 'control', servers: ['roomcast'],
+    about: 'One client; gRPC Emit from 16 caller threads flat out: control-plane emits per second.',
+    flags: { connections: 1, rooms: 1, emit: 'grpc', emit_concurrency: 16, emit_rate: 0, max_undelivered: 100000, duration_s: 10 },
+  },
+  {
+    name: 'control-batch', kind: 'control', servers: ['roomcast'],
+    about: 'As control-grpc, with EmitBatch of 100 events per call.',
+    flags: { connections: 1, rooms: 1, emit: 'batch', batch_size: 100, emit_concurrency: 16, emit_rate: 0, max_undelivered: 100000, duration_s: 10 },
+  },
+  {
+    name: 'control-http', kind: 'control', servers: kAll,
+    about: 'As control-grpc, with POST /api/socket/emit over 16 keep-alive connections.',
+    flags: { connections: 1, rooms: 1, emit: 'http', emit_concurrency: 16, emit_rate: 0, max_undelivered: 100000, duration_s: 10 },
+  },
+  {
+    name: 'slow-consumers', kind: 'slow', servers: kAll,
+    about: '1,000 clients in 10 rooms, 10% of them never read; 200 emits/s: latency seen by the readers and memory held for the slow ones.',
+    flags: { connections: 1000, rooms: 10, slow_fraction: 0.1, emit: 'http', emit_rate: 200, duration_s: 10 },
+  },
+];
+// What --smoke runs unless --scenarios says otherwise: every server and every
+// loadgen mode (idle, flat out, fixed rate, broadcast, gRPC, batch, slow
+// readers) once, in well under a minute.
+const kSmokeScenarios = ['idle-10k', 'fanout', 'broadcast', 'control-grpc', 'control-batch', 'slow-consumers'];
+
+// ---------------------------------------------------------------- metrics
+
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : undefined);
+const div = (a, k) => (Number.isFinite(a) ? a / k : undefined);
+
+// get(json, flags) -> number | undefined. better: which way is good.
+const kMetrics = {
+  rss_per_connection_bytes: { label: 'RSS per connection (bytes)', better: 'lower', get: (r) => r.server?.rss_per_connection_bytes },
+  connects_per_s: { label: 'connects/s', better: 'higher', get: (r) => r.connects_per_s },
+  idle_cpu_pct: { label: 'server CPU while idle (% of a core)', better: 'lower', get: (r, f) => div(ratio(r.server?.cpu_idle_s, f.idle_s), 0.01) },
+  rss_connected_mb: { label: 'server RSS, all connected (MiB)', better: 'lower', get: (r) => div(r.server?.rss_connected_kb, 1024) },
+  connect_failures: { label: 'connect failures', better: 'lower', get: (r) => r.connect_failures },
+  deliveries_per_s: { label: 'deliveries/s', better: 'higher', get: (r) => r.deliveries_per_s },
+  emits_per_s: { label: 'emits/s', better: 'higher', get: (r) => r.emits_per_s },
+  cpu_per_delivery_us: { label: 'server CPU per delivery (µs)', better: 'lower', get: (r) => (r.delivered > 0 ? r.server?.cpu_per_delivery_us : undefined) },
+  cpu_per_emit_us: { label: 'server CPU per emit (µs)', better: 'lower', get: (r) => div(ratio(r.server?.cpu_measure_s, r.emitted), 1e-6) },
+  server_cpu_pct: { label: 'server CPU (% of a core)', better: 'lower', get: (r) => div(ratio(r.server?.cpu_measure_s, r.measure_seconds), 0.01) },
+  p50_ms: { label: 'latency p50 (ms)', better: 'lower', get: (r) => (r.latency_us?.samples > 0 ? div(r.latency_us.p50, 1000) : undefined) },
+  p99_ms: { label: 'latency p99 (ms)', better: 'lower', get: (r) => (r.latency_us?.samples > 0 ? div(r.latency_us.p99, 1000) : undefined) },
+  max_ms: { label: 'latency max (ms)', better: 'lower', get: (r) => (r.latency_us?.samples > 0 ? div(r.latency_us.max, 1000) : undefined) },
+  lost: { label: 'lost', better: 'lower', get: (r) => r.lost },
+  duplicated: { label: 'duplicated', better: 'lower', get: (r) => r.duplicated },
+  emit_errors: { label: 'emit errors', better: 'lower', get: (r) => r.emit_errors },
+  dropped_clients: { label: 'clients dropped by the server', better: 'lower', get: (r) => r.dropped_clients },
+  rss_after_mb: { label: 'server RSS at the end (MiB)', better: 'lower', get: (r) => div(r.server?.rss_after_kb, 1024) },
+  loadgen_cpu_s: { label: 'loadgen CPU (s)', better: 'lower', get: (r) => r.loadgen_cpu_s },
+};
+
+const kThroughput = ['deliveries_per_s', 'cpu_per_delivery_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms',
+  'lost', 'duplicated', 'emit_errors', 'loadgen_cpu_s'];
+const kKinds = {
+  idle: { metrics: ['rss_per_connection_bytes', 'connects_per_s', 'idle_cpu_pct', 'rss_connected_mb', 'connect_failures'], headline: ['rss_per_connection_bytes'] },
+  flat: { metrics: kThroughput, headline: ['deliveries_per_s', 'cpu_per_delivery_us'] },
+  // At a fixed low rate the server's CPU is a few /proc ticks (10 ms): p99 first.
+  rate: { metrics: kThroughput, headline: ['p99_ms', 'cpu_per_delivery_us'] },
+  control: { metrics: ['emits_per_s', 'cpu_per_emit_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'emit_errors', 'lost', 'loadgen_cpu_s'], headline: ['emits_per_s'] },
+  slow: { metrics: ['p99_ms', 'rss_after_mb', 'deliveries_per_s', 'cpu_per_delivery_us', 'max_ms', 'lost', 'dropped_clients', 'emit_errors'], headline: ['p99_ms'] },
+};
+
+const kPlots = [
+  { file: 'cpu_per_delivery', metric: 'cpu_per_delivery_us', kinds: ['flat', 'rate', 'slow'], log: true,
+    title: 'Server CPU per delivery (median, bars: min-max)', ylabel: 'CPU µs per delivery (log)' },
+  { file: 'latency_p99', metric: 'p99_ms', kinds: ['flat', 'rate', 'slow', 'control'], log: true,
+    title: 'p99 delivery latency (median, bars: min-max)', ylabel: 'ms (log)' },
+  { file: 'rss_per_connection', metric: 'rss_per_connection_bytes', kinds: ['idle'], scale: 1 / 1024,
+    title: 'Server RSS per idle connection (median, bars: min-max)', ylabel: 'KiB per connection' },
+  { file: 'deliveries_per_s', metric: 'deliveries_per_s', kinds: ['flat'],
+    title: 'Deliveries per second, emits flat out (median, bars: min-max)', ylabel: 'deliveries/s' },
+  { file: 'emits_per_s', metric: 'emits_per_s', kinds: ['control'],
+    title: 'Emits per second, one client (median, bars: min-max)', ylabel: 'emits/s' },
+];
+
+function metricsOf(json, flags, kind) {
+  const out = {};
+  for (const name of kKinds[kind].metrics) {
+    const value = kMetrics[name].get(json, flags);
+    out[name] = Number.isFinite(value) ? value : null;
+  }
+  return out;
+}
+
+// What in a run's JSON suggests it did not measure what it meant to.
+function warningsOf(json, kind) {
+  const warnings = [];
+  if (json.connected < json.connections) warnings.push(`${json.connected}/${json.connections} connected`);
+  for (const key of ['connect_failures', 'emit_errors', 'lost', 'duplicated', 'dropped_clients']) {
+    if (json[key] > 0) warnings.push(`${key}=${json[key]}`);
+  }
+  if (!(json.server?.rss_before_kb > 0)) warnings.push('no server /proc figures (rss_before_kb is 0)');
+  if (kind !== 'idle' && !(json.delivered > 0)) warnings.push('nothing delivered');
+  // /proc counts CPU in 10 ms ticks: a few of them make CPU per delivery coarse.
+  if (kind !== 'idle' && json.server?.cpu_measure_s < 0.1) {
+    warnings.push(`server CPU over the window only ${json.server.cpu_measure_s} s: CPU per delivery is coarse`);
+  }
+  return warnings;
+}
+
+// ---------------------------------------------------------------- arguments
+
+const kUsage = `usage: node bench/run.mjs [--repeats=N] [--scenarios=a,b] [--servers=a,b] [--duration_s=S]
+       [--idle_s=S] [--smoke] [--out=DIR] [--pause_s=S] [--keep_going] [--verbose]
+       [--roomcast_args="--flag=v ..."]
+       node bench/run.mjs --report [--out=DIR]
+scenarios: ${kScenarios.map((s) => s.name).join(', ')}
+servers: ${kServers.join(', ')}`;
+
+function usageError(message) {
+  process.stderr.write(`run.mjs: ${message}\n${kUsage}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const options = { repeats: undefined, scenarios: undefined, servers: kServers, durationS: undefined, idleS: undefined,
+    smoke: false, out: undefined, pauseS: undefined, keepGoing: false, verbose: false,
+    report: false, roomcastArgs: [] };
+  const number = (name, text, min) => {
+    const value = Number(text);
+    if (text === '' || !Number.isFinite(value) || value < min) usageError(`--${name} must be a number >= ${min}`);
+    return value;
+  };
+  const list = (name, text, known) => {
+    const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = items.filter((s) => !known.includes(s));
+    if (unknown.length || !items.length) usageError(`--${name}: unknown ${unknown.join(', ') || '(empty)'}`);
+    return items;
+  };
+  for (const arg of argv) {
+    const [, name, value] = /^--([a-z_]+)(?:=(.*))?$/s.exec(arg) ?? [];
+    const flag = () => {
+      if (value !== undefined) usageError(`--${name} takes no value`);
+      return true;
+    };
+    const text = () => {
+      if (value === undefined) usageError(`--${name} needs a value (--${name}=...)`);
+      return value;
+    };
+    switch (name) {
+      case 'repeats': options.repeats = Math.floor(number(name, text(), 1)); break;
+      case 'scenarios': options.scenarios = list(name, text(), kScenarios.map((s) => s.name)); break;
+      case 'servers': options.servers = list(name, text(), kServers); break;
+      case 'duration_s': options.durationS = number(name, text(), 0.1); break;
+      case 'idle_s': options.idleS = number(name, text(), 0); break;
+      case 'pause_s': options.pauseS = number(name, text(), 0); break;
+      case 'out': options.out = path.resolve(text()); break;
+      case 'smoke': options.smoke = flag(); break;
+      case 'keep_going': options.keepGoing = flag(); break;
+      case 'verbose': options.verbose = flag(); break;
+      case 'report': options.report = flag(); break;
+      case 'roomcast_args': options.roomcastArgs = text().split(/\s+/).filter(Boolean); break;
+      case 'help': process.stdout.write(`${kUsage}\n`); process.exit(0); break;
+      default: usageError(`unknown argument ${arg}`);
+    }
+  }
+  options.repeats ??= options.smoke ? 1 : 3;
+  // A smoke run's figures mean nothing: they never overwrite bench/results unless asked to.
+  options.out ??= options.smoke ? path.join(os.tmpdir(), 'roomcast-bench-smoke') : path.join(kRoot, 'bench/results');
+  options.pauseS ??= options.smoke ? 0 : 1;
+  options.scenarios ??= options.smoke ? kSmokeScenarios : kScenarios.map((s) => s.name);
+  return options;
+}
+
+// The scenarios to run, their flags after --smoke / --duration_s / --idle_s.
+function planScenarios(options) {
+  return kScenarios.filter((s) => options.scenarios.includes(s.name)).map((scenario) => {
+    const flags = { ...scenario.flags };
+    if (flags.emit !== 'none') flags.duration_s ??= 10;
+    if (options.smoke) {
+      flags.connections = Math.min(flags.connections, 50);
+      flags.rooms = Math.min(flags.rooms, 10);
+      if (flags.max_undelivered) flags.max_undelivered = Math.min(flags.max_undelivered, 5000);
+      if (flags.emit === 'none') flags.idle_s = 1;
+      else flags.duration_s = 1;
+      flags.drain_s = 1;
+    }
+    if (options.durationS !== undefined && flags.emit !== 'none') flags.duration_s = options.durationS;
+    if (options.idleS !== undefined && flags.emit === 'none') flags.idle_s = options.idleS;
+    const servers = kServers.filter((s) => scenario.servers.includes(s) && options.servers.includes(s));
+    return { ...scenario, flags, servers };
+  }).filter((s) => s.servers.length > 0);
+}
+
+const flagArgs = (flags) => Object.entries(flags).map(([k, v]) => (v === true ? `--${k}` : `--${k}=${v}`));
+
+// ---------------------------------------------------------------- processes
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const live = new Set(); // children to stop if we are interrupted
+let interrupted = false;
+
+/** Appends to a string keeping only its last kTailBytes. */
+const keepTail = (text, chunk) => {
+  const joined = text + chunk;
+  return joined.length > kTailBytes ? joined.slice(joined.length - kTailBytes) : joined;
+};
+
+/** Spawns a child with its output collected (tail only); returns a handle. */
+function launch(binary, args, { env = {}, cwd = kRoot } = {}) {
+  const child = spawn(binary, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const handle = { child, pid: child.pid, command: [binary, ...args].join(' '), output: '', exit: null };
+  live.add(child);
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => (handle.output = keepTail(handle.output, chunk)));
+  child.stderr.on('data', (chunk) => (handle.output = keepTail(handle.output, chunk)));
+  handle.exited = new Promise((resolve) => {
+    child.on('error', (error) => {
+      handle.output += `spawn failed: ${error.message}\n`;
+      handle.exit ??= { code: null, signal: null, error: error.message };
+      live.delete(child);
+      resolve(handle.exit);
+    });
+    child.on('exit', (code, signal) => {
+      handle.exit ??= { code, signal };
+      live.delete(child);
+      resolve(handle.exit);
+    });
+  });
+  return handle;
+}
+
+/** Polls check() until it is true; throws if the process exits, or kills it and throws if time runs out. */
+async function until(handle, check, what, timeoutMs = kStartTimeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (handle.exit) throw new Error(`${handle.command}\nexited (${JSON.stringify(handle.exit)}) before ${what}:\n${handle.output}`);
+    if (await check()) return;
+    if (Date.now() > deadline) {
+      handle.child.kill('SIGKILL');
+      await handle.exited;
+      throw new Error(`${handle.command}\nno ${what} within ${timeoutMs} ms (killed):\n${handle.output}`);
+    }
+    await sleep(25);
+  }
+}
+
+/** SIGTERM, then SIGKILL after kStopTimeoutMs. Resolves the exit, with killed: true if SIGKILL was needed. */
+async function stop(handle) {
+  if (handle.exit) return { ...handle.exit, early: true };
+  handle.child.kill('SIGTERM');
+  const timer = sleep(kStopTimeoutMs).then(() => null);
+  const exit = await Promise.race([handle.exited, timer]);
+  if (exit) return exit;
+  handle.child.kill('SIGKILL');
+  return { ...(await handle.exited), killed: true };
+}
+
+/** Loopback ports that were free a moment ago (all held open together, then closed). */
+async function freePorts(n) {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, kHost, () => resolve(server));
+  })));
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+const httpOk = (port, urlPath) => new Promise((resolve) => {
+  const request = http.get({ host: kHost, port, path: urlPath, timeout: 1000, agent: false }, (response) => {
+    response.resume();
+    resolve(response.statusCode === 200);
+  });
+  request.on('error', () => resolve(false));
+  request.on('timeout', () => request.destroy());
+});
+
+const tcpAccepts = (port) => new Promise((resolve) => {
+  const socket = net.connect({ host: kHost, port });
+  socket.setTimeout(1000);
+  socket.once('connect', () => { socket.destroy(); resolve(true); });
+  socket.once('error', () => resolve(false));
+  socket.once('timeout', () => { socket.destroy(); resolve(false); });
+});
+
+// Each server: its command and how to tell it is ready.
+const kServerSpecs = {
+  roomcast: {
+    binary: () => kBin.roomcastd,
+    async start(options) {
+      const [port, grpcPort] = await freePorts(2);
+      // No per-IP, handshake or client-event limits (the loadgen is one
+      // address); no SIGTERM grace (no load balancer to tell). The rest,
+      // the event log for recovery included, is as shipped.
+      const args = [`--host=${kHost}`, `--port=${port}`, `--grpc_port=${grpcPort}`, '--log_level=warn',
+        '--max_connections=20000', '--max_connections_per_ip=0', '--handshakes_per_ip_per_s=0',
+        '--client_events_per_s=0', '--drain_grace_ms=0', ...options.roomcastArgs];
+      const handle = launch(kBin.roomcastd, args);
+      await until(handle, () => httpOk(port, '/healthz'), 'GET /healthz -> 200');
+      return { handle, port, grpcPort };
+    },
+  },
+  socketio: {
+    binary: () => path.join(kReferenceDir, 'server.mjs'),
+    async start() {
+      const [port] = await freePorts(1);
+      const handle = launch(process.execPath, [path.join(kReferenceDir, 'server.mjs')],
+        { env: { PORT: String(port), HOST: kHost }, cwd: kReferenceDir });
+      const listening = /^listening (\d+)$/m;
+      await until(handle, () => listening.test(handle.output), '"listening <port>" line');
+      return { handle, port: Number(listening.exec(handle.output)[1]) };
+    },
+  },
+  ceiling: {
+    binary: () => kBin.ceiling,
+    async start() {
+      const [port] = await freePorts(1);
+      const handle = launch(kBin.ceiling, [`--host=${kHost}`, `--port=${port}`]);
+      await until(handle, () => tcpAccepts(port), 'TCP port accepting');
+      return { handle, port };
+    },
+  },
+};
+
+/** Runs the loadgen to completion; resolves { code, signal, stdout, stderr, timedOut }. */
+function runLoadgen(args, timeoutMs, verbose) {
+  return new Promise((resolve) => {
+    const child = spawn(kBin.loadgen, args, { cwd: kRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => {
+      stderr = keepTail(stderr, chunk);
+      if (verbose) process.stderr.write(chunk);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const done = (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    };
+    child.on('error', (error) => {
+      stderr += `spawn failed: ${error.message}\n`;
+      done(null, null); // a second resolve (from 'close') is a no-op
+    });
+    child.on('close', done);
+  });
+}
+
+/** The loadgen's JSON object: its stdout as a whole, else its last line that is one. */
+function parseLoadgenJson(stdout) {
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  try {
+    const whole = JSON.parse(stdout);
+    if (isObject(whole)) return { json: whole, text: stdout.trim() };
+  } catch { /* not one document */ }
+  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{')).reverse();
+  for (const line of lines) {
+    try {
+      const value = JSON.parse(line);
+      if (isObject(value)) return { json: value, text: line };
+    } catch { /* a progress line */ }
+  }
+  return null;
+}
+
+class RunError extends Error {}
+
+/** One scenario against one server, one repeat. Returns the run's record; throws RunError. */
+async function runOnce(scenario, serverName, repeat, options, rawDir) {
+  const base = path.join(rawDir, `${scenario.name}.${serverName}.${repeat}`);
+  const started = Date.now();
+  const server = await kServerSpecs[serverName].start(options).catch((error) => {
+    throw new RunError(`${serverName} did not start: ${error.message}`);
+  });
+  const { handle } = server;
+  const args = [`--target=${kHost}:${server.port}`, `--server_pid=${handle.pid}`,
+    ...(server.grpcPort ? [`--grpc_target=${kHost}:${server.grpcPort}`] : []), ...flagArgs(scenario.flags)];
+  const f = scenario.flags;
+  const timeoutMs = 1000 * (120 + (f.idle_s ?? 0) + (f.duration_s ?? 0) + (f.drain_s ?? 2) + 60);
+  let result;
+  let serverDied;
+  let exit;
+  try {
+    result = await runLoadgen(args, timeoutMs, options.verbose);
+  } finally {
+    serverDied = handle.exit;
+    exit = await stop(handle);
+    const log = [`# server: ${handle.command}`, `# server exit: ${JSON.stringify(exit)}`, handle.output,
+      `# loadgen: ${kBin.loadgen} ${args.join(' ')}`,
+      result ? `# loadgen exit: code=${result.code} signal=${result.signal}${result.timedOut ? ' (timed out)' : ''}` : '',
+      result?.stderr ?? '', result ? `# loadgen stdout:\n${result.stdout}` : ''].join('\n');
+    fs.writeFileSync(`${base}.log`, log);
+  }
+  const context = () => `\n--- loadgen: ${kBin.loadgen} ${args.join(' ')}\n${result.stderr.slice(-4000)}` +
+    `\n--- server: ${handle.command}\n${handle.output.slice(-4000)}\n(full log: ${base}.log)`;
+  if (result.timedOut) throw new RunError(`loadgen ran over ${timeoutMs / 1000} s and was killed${context()}`);
+  if (result.code !== 0) throw new RunError(`loadgen exited with code ${result.code} signal ${result.signal}${context()}`);
+  const parsed = parseLoadgenJson(result.stdout);
+  if (!parsed) throw new RunError(`loadgen printed no JSON object on stdout${context()}`);
+  if (serverDied) throw new RunError(`${serverName} exited during the run (${JSON.stringify(serverDied)})${context()}`);
+  fs.writeFileSync(`${base}.json`, `${parsed.text}\n`);
+  const warnings = warningsOf(parsed.json, scenario.kind);
+  if (exit.killed) warnings.push(`${serverName} needed SIGKILL to stop`);
+  else if (exit.code !== 0) warnings.push(`${serverName} exited with code ${exit.code} signal ${exit.signal} on SIGTERM`);
+  return {
+    scenario: scenario.name, server: serverName, repeat,
+    started_at: new Date(started).toISOString(), wall_s: (Date.now() - started) / 1000,
+    server_command: handle.command, loadgen_args: args,
+    metrics: metricsOf(parsed.json, scenario.flags, scenario.kind), warnings, raw: parsed.json,
+  };
+}
+
+// ---------------------------------------------------------------- summary
+
+function summarize(values) {
+  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!finite.length) return null;
+  const mid = finite.length >> 1;
+  const median = finite.length % 2 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
+  return { median, min: finite[0], max: finite.at(-1), values };
+}
+
+/** Per scenario: per server, per metric {median,min,max,values}; ratios roomcast/other per repeat. */
+function buildSummary(scenarios, runs, repeats) {
+  const summary = {};
+  for (const scenario of scenarios) {
+    const kind = kKinds[scenario.kind];
+    const byServer = {};
+    const runOf = (server, repeat) => runs.find((r) => r.scenario === scenario.name && r.server === server && r.repeat === repeat && !r.error);
+    for (const server of scenario.servers) {
+      byServer[server] = {};
+      for (const metric of kind.metrics) {
+        const values = Array.from({ length: repeats }, (_, i) => runOf(server, i + 1)?.metrics[metric] ?? null);
+        byServer[server][metric] = summarize(values);
+      }
+    }
+    const ratios = [];
+    if (scenario.servers.includes('roomcast')) {
+      for (const other of scenario.servers.filter((s) => s !== 'roomcast')) {
+        for (const metric of kind.headline) {
+          const perRepeat = Array.from({ length: repeats }, (_, i) =>
+            ratio(runOf('roomcast', i + 1)?.metrics[metric], runOf(other, i + 1)?.metrics[metric]) ?? null);
+          ratios.push({ metric, versus: other, per_repeat: perRepeat, median: summarize(perRepeat)?.median ?? null });
+        }
+      }
+    }
+    summary[scenario.name] = { servers: byServer, ratios };
+  }
+  return summary;
+}
+
+// ---------------------------------------------------------------- environment
+
+function commandOutput(command, args) {
+  const result = spawnSync(command, args, { cwd: kRoot, encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : null;
+}
+
+function collectMeta(argv, options) {
+  const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const limits = fs.existsSync('/proc/self/limits') ? fs.readFileSync('/proc/self/limits', 'utf8') : '';
+  let socketio = null;
+  try {
+    socketio = JSON.parse(fs.readFileSync(path.join(kReferenceDir, 'node_modules/socket.io/package.json'), 'utf8')).version;
+  } catch { /* not installed */ }
+  const commit = commandOutput('git', ['rev-parse', '--short', 'HEAD']);
+  const dirty = commandOutput('git', ['status', '--porcelain', '--untracked-files=no']);
+  return {
+    date: new Date().toISOString(),
+    command: ['node bench/run.mjs', ...argv].join(' '),
+    kernel: commandOutput('uname', ['-r']) ?? os.release(),
+    cpu_model: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30 * 10) / 10,
+    open_files_limit: /^Max open files\s+(\S+)/m.exec(limits)?.[1] ?? null,
+    node: process.version,
+    socketio,
+    roomcast_commit: commit ? `${commit}${dirty ? ' (with uncommitted changes)' : ''}` : null,
+    repeats: options.repeats,
+    smoke: options.smoke,
+    binaries: { ...kBin, reference: path.join(kReferenceDir, 'server.mjs') },
+  };
+}
+
+// ---------------------------------------------------------------- report
+
+function fmt(x) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (x === 0) return '0';
+  return String(Number(x.toPrecision(3)));
+}
+
+const fmtCell = (s) => (s ? `${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}]` : '–');
+
+function markdown(results, plotNote) {
+  const { meta, scenarios, summary, runs, failures } = results;
+  const lines = [];
+  lines.push('# Roomcast benchmarks', '');
+  if (meta.smoke) lines.push('**Smoke run (--smoke): tiny loads, for checking the harness only; the figures mean nothing.**', '');
+  if (failures?.length) lines.push(`**INCOMPLETE: ${failures.length} run(s) failed, see the end.**`, '');
+  lines.push(`Generated by \`${meta.command}\`. Definitions, scenarios and how to rerun: [bench/README.md](../README.md).`, '');
+  lines.push('| | |', '|---|---|');
+  lines.push(`| date | ${meta.date} |`);
+  lines.push(`| roomcast commit | ${meta.roomcast_commit ?? 'unknown'} |`);
+  lines.push(`| kernel (uname -r) | ${meta.kernel} |`);
+  lines.push(`| CPU | ${meta.cpu_model}, ${meta.cores} cores |`);
+  lines.push(`| memory | ${meta.memory_gib} GiB |`);
+  lines.push(`| open files limit | ${meta.open_files_limit ?? 'unknown'} |`);
+  lines.push(`| Node.js | ${meta.node} |`);
+  lines.push(`| socket.io | ${meta.socketio ?? 'not installed'} |`);
+  lines.push(`| repeats | ${meta.repeats}, the servers alternating within each repeat |`);
+  lines.push('');
+  lines.push('Each cell: median [min–max] over the repeats. ↑ higher is better, ↓ lower is better.', '');
+  lines.push(...plotNote, '');
+  for (const scenario of scenarios) {
+    const s = summary[scenario.name];
+    lines.push(`## ${scenario.name}`, '', scenario.about, '', `Loadgen: \`${flagArgs(scenario.flags).join(' ')}\``, '');
+    lines.push(`| metric | ${scenario.servers.join(' | ')} |`, `|---|${scenario.servers.map(() => '---:').join('|')}|`);
+    for (const metric of kKinds[scenario.kind].metrics) {
+      const { label, better } = kMetrics[metric];
+      lines.push(`| ${label} ${better === 'higher' ? '↑' : '↓'} | ${scenario.servers.map((srv) => fmtCell(s.servers[srv][metric])).join(' | ')} |`);
+    }
+    lines.push('');
+    for (const r of s.ratios) {
+      const { label, better } = kMetrics[r.metric];
+      lines.push(`- roomcast / ${r.versus}, ${label} (${better === 'higher' ? '> 1' : '< 1'}: roomcast better): ` +
+        `per repeat ${r.per_repeat.map(fmt).join(', ')}; median **${fmt(r.median)}**`);
+    }
+    const warned = runs.filter((r) => r.scenario === scenario.name && r.warnings?.length);
+    for (const r of warned) lines.push(`- warning, ${r.server} #${r.repeat}: ${r.warnings.join('; ')}`);
+    if (s.ratios.length || warned.length) lines.push('');
+  }
+  if (failures?.length) {
+    lines.push('## Failed runs', '');
+    for (const f of failures) lines.push(`- ${f.scenario} ${f.server} #${f.repeat}: ${f.error.split('\n')[0]}`);
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const gnuplotQuote = (s) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/** Writes plots/<name>.dat and .gp for every plot with data; runs gnuplot if there is one. Returns markdown lines. */
+function writePlots(results, outDir) {
+  const plotsDir = path.join(outDir, 'plots');
+  fs.mkdirSync(plotsDir, { recursive: true });
+  const gnuplot = commandOutput('gnuplot', ['--version']);
+  const notes = [];
+  const made = [];
+  for (const plot of kPlots) {
+    const scenarios = results.scenarios.filter((s) => plot.kinds.includes(s.kind) &&
+      s.servers.some((srv) => results.summary[s.name].servers[srv][plot.metric]));
+    if (!scenarios.length) continue;
+    const servers = kServers.filter((srv) => scenarios.some((s) => results.summary[s.name].servers[srv]?.[plot.metric]));
+    const scale = plot.scale ?? 1;
+    const value = (x) => (Number.isFinite(x) && (!plot.log || x > 0) ? String(Number((x * scale).toPrecision(6))) : '?');
+    const dat = [`# ${plot.title}; ${kMetrics[plot.metric].label}${scale !== 1 ? ` x ${scale}` : ''}`,
+      `# scenario ${servers.map((srv) => `${srv} ${srv}_min ${srv}_max`).join(' ')}`];
+    for (const s of scenarios) {
+      const cells = servers.flatMap((srv) => {
+        const stat = results.summary[s.name].servers[srv]?.[plot.metric];
+        return stat ? [value(stat.median), value(stat.min), value(stat.max)] : ['?', '?', '?'];
+      });
+      dat.push([s.name, ...cells].join(' '));
+    }
+    fs.writeFileSync(path.join(plotsDir, `${plot.file}.dat`), `${dat.join('\n')}\n`);
+    const columns = servers.map((srv, i) =>
+      `${i === 0 ? gnuplotQuote(`${plot.file}.dat`) : '""'} using ${2 + 3 * i}:${3 + 3 * i}:${4 + 3 * i}${i === 0 ? ':xtic(1)' : ''} title ${gnuplotQuote(srv)}`);
+    const gp = [
+      `# Written by bench/run.mjs. Regenerate the PNG in this directory: gnuplot ${plot.file}.gp`,
+      'set encoding utf8',
+      'if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {',
+      '  set terminal pngcairo size 960,540 font "sans,11"',
+      '} else {',
+      '  set terminal png size 960,540',
+      '}',
+      `set output ${gnuplotQuote(`${plot.file}.png`)}`,
+      `set title ${gnuplotQuote(plot.title)}`,
+      `set ylabel ${gnuplotQuote(plot.ylabel)}`,
+      'set datafile missing "?"',
+      'set style data histogram',
+      'set style histogram errorbars gap 1 lw 1',
+      'set style fill solid 0.75 border -1',
+      'set boxwidth 0.9',
+      'set key top left',
+      'set grid ytics',
+      'set xtics nomirror',
+      plot.log ? 'set logscale y' : 'set yrange [0:*]',
+      `plot ${columns.join(', \\\n     ')}`,
+      '',
+    ];
+    fs.writeFileSync(path.join(plotsDir, `${plot.file}.gp`), gp.join('\n'));
+    fs.rmSync(path.join(plotsDir, `${plot.file}.png`), { force: true }); // never a stale one
+    if (gnuplot) {
+      const run = spawnSync('gnuplot', [`${plot.file}.gp`], { cwd: plotsDir, encoding: 'utf8' });
+      if (run.status === 0) made.push(plot);
+      else notes.push(`- gnuplot failed on plots/${plot.file}.gp: ${(run.stderr || run.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
+    }
+  }
+  const lines = made.map((plot) => `![${plot.title}](plots/${plot.file}.png)`);
+  if (!gnuplot) {
+    lines.push('gnuplot was not found, so there are no PNG plots: `apt-get install -y gnuplot-nox`, then ' +
+      '`node bench/run.mjs --report` (or `gnuplot X.gp` in plots/, where the .dat and .gp files are).');
+  }
+  return [...lines, ...notes];
+}
+
+function writeReport(results, outDir) {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const plotNote = writePlots(results, outDir);
+  fs.writeFileSync(path.join(outDir, 'results.md'), markdown(results, plotNote));
+}
+
+// ---------------------------------------------------------------- main
+
+function checkPrerequisites(scenarios) {
+  const missing = [];
+  const executable = (file) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!executable(kBin.loadgen)) missing.push(`loadgen ${kBin.loadgen} (scripts/build.sh)`);
+  const servers = new Set(scenarios.flatMap((s) => s.servers));
+  if (servers.has('roomcast') && !executable(kBin.roomcastd)) missing.push(`roomcastd ${kBin.roomcastd} (scripts/build.sh)`);
+  if (servers.has('ceiling') && !executable(kBin.ceiling)) missing.push(`ceiling ${kBin.ceiling} (scripts/build.sh)`);
+  if (servers.has('socketio') && !fs.existsSync(path.join(kReferenceDir, 'node_modules/socket.io/package.json'))) {
+    missing.push('socket.io in bench/reference/node_modules (cd bench/reference && npm ci)');
+  }
+  if (missing.length) {
+    process.stderr.write(`run.mjs: missing:\n  ${missing.join('\n  ')}\n`);
+    process.exit(1);
+  }
+}
+
+function onInterrupt(signal) {
+  interrupted = true;
+  process.stderr.write(`\nrun.mjs: ${signal}, stopping ${live.size} child process(es)\n`);
+  for (const child of live) child.kill('SIGTERM');
+  setTimeout(() => {
+    for (const child of live) child.kill('SIGKILL');
+    process.exit(130);
+  }, 3000).unref();
+  if (!live.size) process.exit(130);
+  const check = setInterval(() => {
+    if (!live.size) process.exit(130);
+  }, 50);
+  check.unref();
+}
+
+function headlineText(record, scenario) {
+  return kKinds[scenario.kind].headline.concat(scenario.kind === 'idle' ? ['connects_per_s'] : ['p99_ms'])
+    .filter((m, i, all) => all.indexOf(m) === i)
+    .map((m) => `${m}=${fmt(record.metrics[m])}`).join(' ');
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const options = parseArgs(argv);
+  if (options.report) {
+    const file = path.join(options.out, 'results.json');
+    if (!fs.existsSync(file)) usageError(`--report: no ${file}`);
+    writeReport(JSON.parse(fs.readFileSync(file, 'utf8')), options.out);
+    process.stdout.write(`wrote ${path.join(options.out, 'results.md')}\n`);
+    return 0;
+  }
+  const scenarios = planScenarios(options);
+  if (!scenarios.length) usageError('no scenario takes part with these --scenarios and --servers');
+  checkPrerequisites(scenarios);
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+
+  const rawDir = path.join(options.out, 'raw');
+  fs.mkdirSync(rawDir, { recursive: true });
+  for (const file of fs.readdirSync(rawDir)) {
+    if (scenarios.some((s) => file.startsWith(`${s.name}.`))) fs.rmSync(path.join(rawDir, file));
+  }
+  const meta = collectMeta(argv, options);
+  const total = scenarios.reduce((n, s) => n + s.servers.length * options.repeats, 0);
+  process.stdout.write(`run.mjs: ${total} runs (${scenarios.length} scenarios, ${options.repeats} repeats) -> ${options.out}\n`);
+  const runs = [];
+  const failures = [];
+  let index = 0;
+  for (const scenario of scenarios) {
+    for (let repeat = 1; repeat <= options.repeats; ++repeat) {
+      for (const server of scenario.servers) {
+        if (interrupted) return 130;
+        ++index;
+        const label = `[${index}/${total}] ${scenario.name} ${server} #${repeat}`;
+        if (index > 1 && options.pauseS > 0) await sleep(options.pauseS * 1000);
+        try {
+          const record = await runOnce(scenario, server, repeat, options, rawDir);
+          runs.push(record);
+          const warn = record.warnings.length ? `  WARNING: ${record.warnings.join('; ')}` : '';
+          process.stdout.write(`${label}: ${headlineText(record, scenario)} (${record.wall_s.toFixed(1)} s)${warn}\n`);
+        } catch (error) {
+          if (!(error instanceof RunError)) throw error;
+          if (interrupted) return 130;
+          process.stderr.write(`${label}: FAILED: ${error.message}\n`);
+          failures.push({ scenario: scenario.name, server, repeat, error: error.message });
+          if (!options.keepGoing) {
+            process.stderr.write(`run.mjs: stopped at the first failure (--keep_going would run on); ${options.out}/results.* left as they were, raw output in ${rawDir}\n`);
+            return 1;
+          }
+        }
+      }
+    }
+  }
+  const results = {
+    meta,
+    scenarios: scenarios.map(({ name, kind, about, flags, servers }) => ({ name, kind, about, flags, servers })),
+    summary: buildSummary(scenarios, runs, options.repeats),
+    failures,
+    runs,
+  };
+  writeReport(results, options.out);
+  process.stdout.write(`run.mjs: wrote ${path.join(options.out, 'results.md')}, results.json, plots/\n`);
+  if (failures.length) {
+    process.stderr.write(`run.mjs: ${failures.length} run(s) failed\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then((code) => process.exit(code), (error) => {
+  process.stderr.write(`run.mjs: ${error.stack ?? error}\n`);
+  for (const child of live) child.kill('SIGKILL');
+  process.exit(1);
+});
