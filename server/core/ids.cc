@@ -8,7 +8,7 @@ namespace roomcast::core {
 
 std::string NewId() {
   thread_local absl::BitGen gen;
-  std::string id(20, ' ');
+  std::string id(kIdLength, ' ');
   for (char& c : id) {
     c = kIdAlphabet[absl::Uniform<size_t>(gen, 0, kIdAlphabet.size())];
   }
