@@ -76,8 +76,7 @@ Server::Server(Config config)
                                        config_.client_events_per_s}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
-      api_key_(config_.internal_api_key),
-      via_http_mark_(core::NewId()) {
+      api_key_(config_.internal_api_key) {
   for (const std::string& nsp : config_.namespaces) {
     namespaces_.Add(nsp, room_events_);
   }
@@ -102,7 +101,11 @@ Server::Server(Config config)
       control::ControlApi::Parts{emitter_, http_.shards(), counters_, metrics_, *health_,
                                  idempotency_, config_.max_emit_bytes, config_.max_batch_size},
       control::NodeInfo{NodeId(), ROOMCAST_VERSION});
-  grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_, via_http_mark_);
+  grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_);
+  gateway_ = std::make_unique<control::HttpGateway>(
+      *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          v1::Roomcast::service_full_name()),
+      *api_, api_key_);
 }
 
 Server::~Server() {
@@ -149,10 +152,6 @@ absl::Status Server::StartGrpc() {
   }
   grpc_port_ = static_cast<uint16_t>(selected_port);
   grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
-  gateway_ = std::make_unique<control::HttpGateway>(
-      *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-          v1::Roomcast::service_full_name()), grpc_server_->InProcessChannel(grpc::ChannelArguments()), api_key_,
-      via_http_mark_);
   return absl::OkStatus();
 }
 

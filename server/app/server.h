@@ -69,7 +69,6 @@ class Server {
   std::unique_ptr<grpc::Server> grpc_server_;
   uint16_t grpc_port_ = 0;
   std::unique_ptr<control::HttpGateway> gateway_;
-  const std::string via_http_mark_;  // Between the shim and the gRPC service.
   std::atomic<bool> draining_{false};
 };
 

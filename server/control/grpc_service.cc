@@ -17,11 +17,6 @@ std::optional<std::string_view> Metadata(const grpc::CallbackServerContext& cont
 
 }  // namespace
 
-// Only the shim's own calls carry the process's secret mark.
-Caller GrpcService::CallerOf(const grpc::CallbackServerContext& context) const {
-  return Metadata(context, kViaHttpMetadata) == via_http_mark_ ? Caller::kHttp : Caller::kGrpc;
-}
-
 template <typename Response, typename Call>
 grpc::ServerUnaryReactor* GrpcService::Serve(grpc::CallbackServerContext* context,
                                              Response* response, bool needs_key, Call call) {
@@ -45,7 +40,7 @@ grpc::ServerUnaryReactor* GrpcService::Emit(grpc::CallbackServerContext* context
                                             const v1::EmitRequest* request,
                                             v1::EmitResponse* response) {
   return Serve(context, response, !IsOpenMethod("Emit"), [&](Reply<v1::EmitResponse> reply) {
-    api_.Emit(*request, CallerOf(*context), std::move(reply));
+    api_.Emit(*request, Caller::kGrpc, std::move(reply));
   });
 }
 
@@ -53,7 +48,7 @@ grpc::ServerUnaryReactor* GrpcService::EmitBatch(grpc::CallbackServerContext* co
                                                  const v1::EmitBatchRequest* request,
                                                  v1::EmitBatchResponse* response) {
   return Serve(context, response, !IsOpenMethod("EmitBatch"), [&](Reply<v1::EmitBatchResponse> reply) {
-    api_.EmitBatch(*request, CallerOf(*context), std::move(reply));
+    api_.EmitBatch(*request, Caller::kGrpc, std::move(reply));
   });
 }
 
@@ -69,7 +64,7 @@ grpc::ServerUnaryReactor* GrpcService::SendTestEvent(grpc::CallbackServerContext
                                                      const v1::SendTestEventRequest* request,
                                                      v1::SendTestEventResponse* response) {
   return Serve(context, response, !IsOpenMethod("SendTestEvent"), [&](Reply<v1::SendTestEventResponse> reply) {
-    api_.SendTestEvent(*request, CallerOf(*context), std::move(reply));
+    api_.SendTestEvent(*request, Caller::kGrpc, std::move(reply));
   });
 }
 

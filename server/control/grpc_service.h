@@ -6,11 +6,6 @@
 
 namespace roomcast::control {
 
-// Metadata the HTTP shim sets on the calls it forwards, so emits are counted
-// by the transport that really carried them. Its value is a secret of the
-// process, so a gRPC caller cannot pass for the shim.
-inline constexpr char kViaHttpMetadata[] = "x-roomcast-via";
-
 // Methods anyone may call without the API key: health, which orchestrators probe.
 inline bool IsOpenMethod(std::string_view method) { return method == "Health"; }
 
@@ -18,8 +13,7 @@ inline bool IsOpenMethod(std::string_view method) { return method == "Health"; }
 // ControlApi with the callback API, so no gRPC thread ever waits.
 class GrpcService final : public v1::Roomcast::CallbackService {
  public:
-  GrpcService(ControlApi& api, const auth::ApiKey& key, std::string via_http_mark)
-      : api_(api), key_(key), via_http_mark_(std::move(via_http_mark)) {}
+  GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), key_(key) {}
 
   grpc::ServerUnaryReactor* Emit(grpc::CallbackServerContext* context,
                                  const v1::EmitRequest* request,
@@ -55,11 +49,8 @@ class GrpcService final : public v1::Roomcast::CallbackService {
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Response* response,
                                   bool needs_key, Call call);
 
-  Caller CallerOf(const grpc::CallbackServerContext& context) const;
-
   ControlApi& api_;
   const auth::ApiKey& key_;
-  std::string via_http_mark_;
 };
 
 }  // namespace roomcast::control

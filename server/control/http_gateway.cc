@@ -5,13 +5,13 @@
 #include <boost/url/parse.hpp>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
-#include <grpcpp/client_context.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/api/annotations.pb.h"
 #include "roomcast/v1/health.pb.h"
 #include "server/control/grpc_service.h"
+#include "server/control/method_table.h"
 #include "server/control/json_shape.h"
 #include "server/control/status_map.h"
 #include "server/core/string_view.h"
@@ -22,8 +22,6 @@ namespace {
 
 namespace http = net::http;
 namespace protobuf = google::protobuf;
-
-constexpr auto kCallDeadline = std::chrono::seconds(10);
 
 net::Response ErrorResponse(const net::Request& request, const absl::Status& status) {
   return net::JsonResponse(request, static_cast<http::status>(HttpStatusFor(status.code())),
@@ -120,10 +118,9 @@ std::optional<http::verb> VerbOf(const google::api::HttpRule& rule, std::string*
 
 }  // namespace
 
-HttpGateway::HttpGateway(const protobuf::ServiceDescriptor& service,
-                         std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key,
-                         std::string via_http_mark)
-    : stub_(std::move(channel)), key_(key), via_http_mark_(std::move(via_http_mark)) {
+HttpGateway::HttpGateway(const protobuf::ServiceDescriptor& service, ControlApi& api,
+                         const auth::ApiKey& key)
+    : methods_(MethodTable(api, Caller::kHttp)), key_(key) {
   for (int i = 0; i < service.method_count(); ++i) {
     AddBindings(*service.method(i));
   }
@@ -131,10 +128,14 @@ HttpGateway::HttpGateway(const protobuf::ServiceDescriptor& service,
 
 void HttpGateway::AddBindings(const protobuf::MethodDescriptor& method) {
   const google::api::HttpRule& rule = method.options().GetExtension(google::api::http);
+  auto invoker = methods_.find(method.name());
+  if (invoker == methods_.end()) {
+    return;  // Not served here (a method newer than this build's table).
+  }
   auto add = [&](const google::api::HttpRule& binding) {
     std::string path;
     if (std::optional<http::verb> verb = VerbOf(binding, &path)) {
-      routes_[path].push_back(Binding{*verb, binding.body(), &method});
+      routes_[path].push_back(Binding{*verb, binding.body(), &method, &invoker->second});
     }
   };
   add(rule);
@@ -205,62 +206,30 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
     return;
   }
 
-  // Everything the call needs lives until its completion callback.
-  struct Pending {
-    grpc::ClientContext context;
-    grpc::ByteBuffer request_bytes;
-    grpc::ByteBuffer response_bytes;
-    std::unique_ptr<protobuf::Message> response;
-    unsigned version;
-    bool keep_alive;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-  pending->context.AddMetadata(kViaHttpMetadata, via_http_mark_);
-  if (auto value = net::HeaderValue(request, http::field::authorization)) {
-    pending->context.AddMetadata("authorization", std::string(*value));
-  }
-  if (auto value = net::HeaderValue(request, "x-api-key")) {
-    pending->context.AddMetadata("x-api-key", std::string(*value));
-  }
-  grpc::Slice slice(message->SerializeAsString());
-  pending->request_bytes = grpc::ByteBuffer(&slice, 1);
-  pending->response = NewMessage(*method.output_type());
-  pending->version = request.version();
-  pending->keep_alive = request.keep_alive();
-
-  const std::string path = absl::StrCat("/", method.service()->full_name(), "/", method.name());
-  stub_.UnaryCall(
-      &pending->context, path, grpc::StubOptions(), &pending->request_bytes,
-      &pending->response_bytes, [pending, connection](grpc::Status status) {
-        net::Request shape;  // Version and keep-alive for the response.
-        shape.version(pending->version);
-        shape.keep_alive(pending->keep_alive);
-        net::Response response;
-        std::vector<grpc::Slice> slices;
-        std::string bytes;
-        if (status.ok() && pending->response_bytes.Dump(&slices).ok()) {
-          for (const grpc::Slice& part : slices) {
-            bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
-          }
-        }
-        std::string json;
-        protobuf::util::JsonPrintOptions options;
-        options.always_print_primitive_fields = true;
-        if (!status.ok()) {
-          response = ErrorResponse(shape, FromGrpcStatus(status));
-        } else if (!pending->response->ParseFromString(bytes) ||
-                   !protobuf::util::MessageToJsonString(*pending->response, &json, options).ok()) {
-          response = ErrorResponse(shape, absl::InternalError("could not encode the response"));
-        } else {
-          response = net::JsonResponse(shape, SuccessStatus(*pending->response), std::move(json));
-        }
-        // gRPC's thread: the connection is answered on its own shard.
-        boost::asio::post(connection->shard().io(),
-                          [connection, response = std::move(response)]() mutable {
-                            connection->Reply(std::move(response));
-                          });
-      });
+  net::Request shape;  // Version and keep-alive for the response.
+  shape.version(request.version());
+  shape.keep_alive(request.keep_alive());
+  // The request lives until the reply: the API may read it until then.
+  std::shared_ptr<const protobuf::Message> held = std::move(message);
+  (*binding.invoke)(*held, [held, connection, shape = std::move(shape)](
+                               absl::StatusOr<std::unique_ptr<protobuf::Message>> result) mutable {
+    net::Response response;
+    std::string json;
+    protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    if (!result.ok()) {
+      response = ErrorResponse(shape, result.status());
+    } else if (!protobuf::util::MessageToJsonString(**result, &json, options).ok()) {
+      response = ErrorResponse(shape, absl::InternalError("could not encode the response"));
+    } else {
+      response = net::JsonResponse(shape, SuccessStatus(**result), std::move(json));
+    }
+    // Replies may come on any thread: the connection is answered on its own shard.
+    boost::asio::post(connection->shard().io(),
+                      [connection, response = std::move(response)]() mutable {
+                        connection->Reply(std::move(response));
+                      });
+  });
 }
 
 }  // namespace roomcast::control

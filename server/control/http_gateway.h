@@ -5,25 +5,23 @@
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
-#include <grpcpp/channel.h>
-#include <grpcpp/generic/generic_stub.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "server/auth/api_key.h"
+#include "server/control/method_table.h"
 #include "server/net/router.h"
 
 namespace roomcast::control {
 
-// JSON over HTTP for a gRPC service, grpc-gateway style: the routes are read
-// at startup from the methods' google.api.http options; a request's JSON
-// body (or query) becomes the request message by protobuf's JSON mapping,
-// and the call goes through the in-process gRPC channel, so it meets the
-// same service, key check included, as any gRPC client.
+// JSON over HTTP for roomcast.v1.Roomcast, grpc-gateway style: the routes
+// are read at startup from the methods' google.api.http options; a
+// request's JSON body (or query) becomes the request message by protobuf's
+// JSON mapping, and goes to the same ControlApi as a gRPC call would,
+// directly: no gRPC hop on the way.
 class HttpGateway final : public net::HttpRoute {
  public:
-  HttpGateway(const google::protobuf::ServiceDescriptor& service,
-              std::shared_ptr<grpc::Channel> channel, const auth::ApiKey& key,
-              std::string via_http_mark);
+  HttpGateway(const google::protobuf::ServiceDescriptor& service, ControlApi& api,
+              const auth::ApiKey& key);
 
   // Every path some method is bound to, for the router.
   std::vector<std::string> Paths() const;
@@ -35,15 +33,15 @@ class HttpGateway final : public net::HttpRoute {
     net::http::verb verb;
     std::string body;  // "*": the whole JSON body is the request; "": query parameters.
     const google::protobuf::MethodDescriptor* method;
+    const MethodInvoker* invoke;
   };
   void AddBindings(const google::protobuf::MethodDescriptor& method);
   void Call(const std::shared_ptr<net::HttpConnection>& connection, const net::Request& request,
             const Binding& binding);
 
+  absl::flat_hash_map<std::string, MethodInvoker> methods_;
   absl::flat_hash_map<std::string, std::vector<Binding>> routes_;
-  grpc::GenericStub stub_;
   const auth::ApiKey& key_;
-  std::string via_http_mark_;
 };
 
 }  // namespace roomcast::control

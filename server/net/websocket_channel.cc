@@ -237,10 +237,32 @@ void WebSocketChannel::StartWrite() {
   Writes& writes = *writes_;
   std::swap(writes.queued, writes.writing);
   writes.buffers.clear();
+  size_t total = 0;
   for (const Outbox::Segment& segment : writes.writing.segments) {
     const char* data = segment.data ? segment.data : writes.writing.copied.data() + segment.offset;
     writes.buffers.emplace_back(data, segment.size);
+    total += segment.size;
   }
+  // Most writes fit in the socket's buffer whole: one system call, done
+  // here, with no operation to allocate and no completion to wait for.
+  beast::error_code ec;
+  const size_t written = socket_.write_some(writes.buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+  }
+  if (ec || written == total) {
+    FinishWrite(ec);
+    return;
+  }
+  // The rest waits for the socket: skip what went out.
+  size_t skip = written;
+  auto first = writes.buffers.begin();
+  while (skip >= first->size()) {
+    skip -= first->size();
+    ++first;
+  }
+  *first += skip;
+  writes.buffers.erase(writes.buffers.begin(), first);
   writes.in_flight = true;
   asio::async_write(socket_, writes.buffers,
                     [self = shared_from_this()](beast::error_code ec, size_t) {
