@@ -1,0 +1,22 @@
+# Written by bench/run.mjs. Regenerate the PNG in this directory: gnuplot deliveries_per_s.gp
+set encoding utf8
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+  set terminal pngcairo size 960,540 font "sans,11"
+} else {
+  set terminal png size 960,540
+}
+set output "deliveries_per_s.png"
+set title "Deliveries per second, emits flat out (median, bars: min-max)"
+set ylabel "deliveries/s"
+set datafile missing "?"
+set style data histogram
+set style histogram errorbars gap 1 lw 1
+set style fill solid 0.75 border -1
+set boxwidth 0.9
+set key top left
+set grid ytics
+set xtics nomirror
+set yrange [0:*]
+plot "deliveries_per_s.dat" using 2:3:4:xtic(1) title "roomcast", \
+     "" using 5:6:7 title "socketio", \
+     "" using 8:9:10 title "ceiling"
