@@ -12,21 +12,20 @@ void RoomIndex::AddMember(std::string_view nsp, Member* member) {
   namespaces_[ToAbsl(nsp)].members.insert(member);
 }
 
-void RoomIndex::RemoveMember(std::string_view nsp, Member* member) {
+void RoomIndex::RemoveMember(std::string_view nsp, Member* member,
+                             std::span<const std::string> rooms) {
   auto ns_it = namespaces_.find(ToAbsl(nsp));
   if (ns_it == namespaces_.end()) {
     return;
   }
   Namespace& ns = ns_it->second;
-  if (auto it = ns.rooms_of.find(member); it != ns.rooms_of.end()) {
-    for (const std::string& room : it->second) {
-      auto room_it = ns.rooms.find(room);
+  for (const std::string& room : rooms) {
+    if (auto room_it = ns.rooms.find(room); room_it != ns.rooms.end()) {
       room_it->second.erase(member);
       if (room_it->second.empty()) {
         ns.rooms.erase(room_it);
       }
     }
-    ns.rooms_of.erase(it);
   }
   ns.members.erase(member);
   if (ns.members.empty() && ns.rooms.empty()) {
@@ -37,7 +36,6 @@ void RoomIndex::RemoveMember(std::string_view nsp, Member* member) {
 void RoomIndex::Join(std::string_view nsp, std::string_view room, Member* member) {
   Namespace& ns = namespaces_[ToAbsl(nsp)];
   ns.rooms[ToAbsl(room)].insert(member);
-  ns.rooms_of[member].emplace(room);
 }
 
 void RoomIndex::Leave(std::string_view nsp, std::string_view room, Member* member) {
@@ -50,12 +48,6 @@ void RoomIndex::Leave(std::string_view nsp, std::string_view room, Member* membe
     room_it->second.erase(member);
     if (room_it->second.empty()) {
       ns.rooms.erase(room_it);
-    }
-  }
-  if (auto it = ns.rooms_of.find(member); it != ns.rooms_of.end()) {
-    it->second.erase(ToAbsl(room));
-    if (it->second.empty()) {
-      ns.rooms_of.erase(it);
     }
   }
 }

@@ -17,7 +17,9 @@ class RoomIndex {
  public:
   void AddMember(std::string_view nsp, Member* member);
   // Removes the member from the namespace and from every room it was in.
-  void RemoveMember(std::string_view nsp, Member* member);
+  // Takes `member` out of the namespace and out of `rooms`, the rooms it is
+  // in: the member keeps that list, so the index does not hold a copy.
+  void RemoveMember(std::string_view nsp, Member* member, std::span<const std::string> rooms);
 
   void Join(std::string_view nsp, std::string_view room, Member* member);
   void Leave(std::string_view nsp, std::string_view room, Member* member);
@@ -47,7 +49,6 @@ class RoomIndex {
     Members members;
     absl::flat_hash_map<std::string, Members> rooms;
     // Rooms per member, so removal does not scan every room.
-    absl::flat_hash_map<Member*, absl::flat_hash_set<std::string>> rooms_of;
   };
   const Namespace* Find(std::string_view nsp) const;
 

@@ -51,8 +51,16 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
 
   void Start(std::unique_ptr<SessionListener> listener);
   // The upgrade request's credentials, handed once to the Socket.IO layer.
-  socketio::Handshake TakeHandshake() { return std::move(handshake_); }
-  void set_handshake(socketio::Handshake handshake) { handshake_ = std::move(handshake); }
+  socketio::Handshake TakeHandshake() {
+    socketio::Handshake taken = handshake_ ? std::move(*handshake_) : socketio::Handshake{};
+    handshake_.reset();
+    return taken;
+  }
+  void set_handshake(socketio::Handshake handshake) {
+    if (!handshake.authorization.empty() || !handshake.cookie.empty()) {
+      handshake_ = std::make_unique<socketio::Handshake>(std::move(handshake));
+    }
+  }
   // Counted against the connection limits until the session ends.
   void set_admission(std::unique_ptr<ConnectionLimits::Admission> admission) {
     admission_ = std::move(admission);
@@ -95,7 +103,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   const EngineEndpoint& endpoint_;
   core::Counters& counters_;
   engineio::SessionState state_;
-  socketio::Handshake handshake_;
+  std::unique_ptr<socketio::Handshake> handshake_;  // until the Socket.IO layer takes it
   std::unique_ptr<ConnectionLimits::Admission> admission_;
   std::unique_ptr<SessionListener> listener_;
   using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,

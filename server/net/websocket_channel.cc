@@ -42,7 +42,7 @@ void WebSocketChannel::Outbox::Append(std::string_view bytes, const core::Shared
 
 WebSocketChannel::WebSocketChannel(asio::io_context& io, beast::tcp_stream stream,
                                    size_t max_message_bytes)
-    : io_(io), socket_(io), reader_(max_message_bytes) {
+    : socket_(io), reader_(max_message_bytes) {
   handshake_.emplace(std::move(stream));
   // The handshake only writes the 101 (the request is already read), and
   // Beast's handshake timer would outlive the stream, holding memory per
@@ -217,7 +217,7 @@ void WebSocketChannel::QueueClose(CloseCode code, std::string_view reason) {
   StartWrite();
   // A client that stopped reading never lets the close go out: after a
   // grace period the connection is cut, freeing its socket and buffers.
-  close_deadline_ = std::make_unique<Timer>(io_, kCloseGrace);
+  close_deadline_ = std::make_unique<Timer>(socket_.get_executor().context(), kCloseGrace);
   close_deadline_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec) {
       beast::error_code ignored;

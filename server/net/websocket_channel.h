@@ -95,7 +95,6 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
   using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                   boost::asio::wait_traits<std::chrono::steady_clock>,
                                                   boost::asio::io_context::executor_type>;
-  boost::asio::io_context& io_;
   Socket socket_;
   websocket::MessageReader reader_;
   std::string partial_;  // an incomplete frame, until the rest arrives

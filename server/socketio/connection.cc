@@ -14,8 +14,15 @@ Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex
       link_(link),
       rooms_(rooms),
       counters_(counters),
-      handshake_(std::move(handshake)),
+      handshake_(handshake.authorization.empty() && handshake.cookie.empty()
+                     ? nullptr
+                     : std::make_unique<const Handshake>(std::move(handshake))),
       decoder_(namespaces.max_attachments()) {}
+
+const Handshake& Connection::handshake() const {
+  static const Handshake kNone;
+  return handshake_ ? *handshake_ : kNone;
+}
 
 Connection::~Connection() { OnClose("transport close"); }
 

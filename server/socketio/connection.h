@@ -41,7 +41,7 @@ class Connection {
   void CloseAll(std::string_view reason) { link_.Close(reason); }
 
   size_t socket_count() const { return sockets_.size(); }
-  const Handshake& handshake() const { return handshake_; }
+  const Handshake& handshake() const;
 
  private:
   void OnDecoded(absl::StatusOr<std::optional<Packet>> packet);
@@ -55,7 +55,8 @@ class Connection {
   Link& link_;
   core::RoomIndex& rooms_;
   core::Counters& counters_;
-  Handshake handshake_;
+  // Only when the upgrade carried credentials: most connections hold none.
+  std::unique_ptr<const Handshake> handshake_;
   Decoder decoder_;
   bool ever_connected_ = false;
   bool closed_ = false;

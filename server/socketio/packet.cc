@@ -199,7 +199,7 @@ absl::StatusOr<std::optional<Packet>> Decoder::OnText(std::string_view text) {
     return std::optional<Packet>(std::move(decoded->packet));
   }
   expected_ = decoded->expected_attachments;
-  pending_ = std::move(decoded->packet);
+  pending_ = std::make_unique<Packet>(std::move(decoded->packet));
   pending_->attachments.reserve(expected_);
   return std::optional<Packet>();
 }
@@ -212,7 +212,7 @@ absl::StatusOr<std::optional<Packet>> Decoder::OnBinary(std::string_view bytes) 
   if (pending_->attachments.size() < expected_) {
     return std::optional<Packet>();
   }
-  std::optional<Packet> complete = std::move(pending_);
+  std::optional<Packet> complete = std::move(*pending_);
   pending_.reset();
   expected_ = 0;
   return complete;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,7 +60,9 @@ class Decoder {
 
  private:
   size_t max_attachments_;
-  std::optional<Packet> pending_;
+  // A binary packet waiting for its attachments; held apart, so a
+  // connection not in the middle of one keeps only a pointer.
+  std::unique_ptr<Packet> pending_;
   size_t expected_ = 0;
 };
 

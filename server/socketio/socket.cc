@@ -55,10 +55,23 @@ void Socket::Emit(std::string_view event, const boost::json::array& args,
              std::move(attachments));
 }
 
+const std::string& Socket::user_id() const {
+  static const std::string kNone;
+  return identity_ ? identity_->user_id : kNone;
+}
+
+const boost::json::object& Socket::claims() const {
+  static const boost::json::object kNone;
+  return identity_ ? identity_->claims : kNone;
+}
+
 void Socket::EmitWithAck(std::string_view event, const boost::json::array& args,
                          std::vector<std::string> attachments, AckCallback on_ack) {
   const uint64_t id = next_ack_id_++;
-  pending_acks_.emplace(id, std::move(on_ack));
+  if (!pending_acks_) {
+    pending_acks_ = std::make_unique<absl::flat_hash_map<uint64_t, AckCallback>>();
+  }
+  pending_acks_->emplace(id, std::move(on_ack));
   SendPacket(static_cast<int>(PacketType::kEvent), id, EventPayload(event, args),
              std::move(attachments));
 }
@@ -69,12 +82,15 @@ void Socket::Ack(uint64_t id, const boost::json::array& args,
 }
 
 void Socket::OnAck(uint64_t id, boost::json::array args, std::vector<std::string> attachments) {
-  auto it = pending_acks_.find(id);
-  if (it == pending_acks_.end()) {
+  if (!pending_acks_) {
+    return;  // Nothing awaited: the reference server ignores it too.
+  }
+  auto it = pending_acks_->find(id);
+  if (it == pending_acks_->end()) {
     return;  // Unknown or already answered: the reference server ignores it too.
   }
   AckCallback callback = std::move(it->second);
-  pending_acks_.erase(it);
+  pending_acks_->erase(it);
   std::move(callback)(std::move(args), std::move(attachments));
 }
 
@@ -137,8 +153,9 @@ void Socket::Detach() {
     return;
   }
   attached_ = false;
-  index_.RemoveMember(nsp_, this);
-  pending_acks_.clear();
+  const std::vector<std::string> rooms(rooms_.begin(), rooms_.end());
+  index_.RemoveMember(nsp_, this, rooms);
+  pending_acks_.reset();
 }
 
 }  // namespace roomcast::socketio

@@ -40,15 +40,13 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   const boost::json::object& auth() const { return auth_; }
   const Handshake& handshake() const;
   // Who the client proved to be at CONNECT, when authentication is on.
-  bool authenticated() const { return authenticated_; }
-  const std::string& user_id() const { return user_id_; }
-  const boost::json::object& claims() const { return claims_; }
+  bool authenticated() const { return identity_ != nullptr; }
+  const std::string& user_id() const;
+  const boost::json::object& claims() const;
   // The socket's event rate budget, kept here for whoever enforces it.
   std::optional<core::TokenBucket>& event_budget() { return event_budget_; }
   void set_identity(std::string user_id, boost::json::object claims) {
-    authenticated_ = true;
-    user_id_ = std::move(user_id);
-    claims_ = std::move(claims);
+    identity_ = std::make_unique<Identity>(Identity{std::move(user_id), std::move(claims)});
   }
   // Every room the socket is in, its own id room included, sorted.
   const absl::btree_set<std::string>& rooms() const { return rooms_; }
@@ -88,9 +86,13 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   std::string id_;
   std::string nsp_;
   boost::json::object auth_;
-  bool authenticated_ = false;
-  std::string user_id_;
-  boost::json::object claims_;
+  // Held apart (and only once authenticated): most sockets of a public
+  // namespace never have one.
+  struct Identity {
+    std::string user_id;
+    boost::json::object claims;
+  };
+  std::unique_ptr<Identity> identity_;
   std::optional<core::TokenBucket> event_budget_;
   Link& link_;
   core::RoomIndex& index_;
@@ -98,7 +100,8 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   absl::btree_set<std::string> rooms_;
   bool attached_ = false;
   uint64_t next_ack_id_ = 0;
-  absl::flat_hash_map<uint64_t, AckCallback> pending_acks_;
+  // Acks the server awaits from the client; made by the first EmitWithAck.
+  std::unique_ptr<absl::flat_hash_map<uint64_t, AckCallback>> pending_acks_;
 };
 
 }  // namespace roomcast::socketio

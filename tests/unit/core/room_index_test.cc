@@ -59,7 +59,8 @@ TEST_F(RoomIndexTest, NoRoomsMeansTheWholeNamespace) {
 TEST_F(RoomIndexTest, LeaveAndRemoveDropEmptyRooms) {
   index_.Leave("/", "red", &a());
   EXPECT_EQ(index_.RoomSize("/", "red"), 1u);
-  index_.RemoveMember("/", &b());
+  const std::vector<std::string> rooms_of_b = {"red", "blue"};
+  index_.RemoveMember("/", &b(), rooms_of_b);
   EXPECT_EQ(index_.RoomSize("/", "red"), 0u);
   EXPECT_EQ(index_.RoomCount("/"), 1u);  // Only blue (with c) is left.
   EXPECT_EQ(index_.MemberCount("/"), 2u);
