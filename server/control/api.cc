@@ -140,10 +140,19 @@ ShardStatus CollectStatus(core::RoomIndex& index) {
   return status;
 }
 
+void SetResult(v1::EmitBatchResult& item, const absl::StatusOr<v1::EmitResponse>& result) {
+  if (result.ok()) {
+    *item.mutable_emitted() = *result;
+  } else {
+    item.mutable_error()->set_code(absl::StatusCodeToString(result.status().code()));
+    item.mutable_error()->set_message(std::string(ToStd(result.status().message())));
+  }
+}
+
 }  // namespace
 
-void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
-                      Reply<v1::EmitResponse> reply) {
+absl::StatusOr<core::EmitRequest> ControlApi::CheckedCoreRequest(
+    const v1::EmitRequest& request) {
   absl::StatusOr<core::EmitRequest> emit = ToCoreRequest(request);
   if (emit.ok() && emit->args_json.size() > parts_.max_emit_bytes) {
     core::Counters::Bump(parts_.counters.emits_refused);
@@ -151,6 +160,12 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
                                                    " bytes, more than the limit of ",
                                                    parts_.max_emit_bytes));
   }
+  return emit;
+}
+
+void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
+                      Reply<v1::EmitResponse> reply) {
+  absl::StatusOr<core::EmitRequest> emit = CheckedCoreRequest(request);
   if (!emit.ok()) {
     std::move(reply)(emit.status());
     return;
@@ -226,22 +241,64 @@ void ControlApi::EmitBatch(const v1::EmitBatchRequest& request, Caller caller,
         "a batch holds at most ", parts_.max_batch_size, " emits, not ", request.emits_size())));
     return;
   }
+  const bool keyed = std::any_of(request.emits().begin(), request.emits().end(),
+                                 [](const v1::EmitRequest& emit) {
+                                   return !emit.idempotency_key().empty();
+                                 });
+  if (!keyed) {
+    EmitAll(request, caller, std::move(reply));
+    return;
+  }
   auto batch = std::make_shared<Batch>(request.emits_size(), std::move(reply));
   // Emitted one after another without waiting: each shard runs them in this order.
   for (int i = 0; i < request.emits_size(); ++i) {
     Emit(request.emits(i), caller, [batch, i](absl::StatusOr<v1::EmitResponse> result) {
-      v1::EmitBatchResult& item = *batch->response.mutable_results(i);
-      if (result.ok()) {
-        *item.mutable_emitted() = *std::move(result);
-      } else {
-        item.mutable_error()->set_code(absl::StatusCodeToString(result.status().code()));
-        item.mutable_error()->set_message(std::string(ToStd(result.status().message())));
-      }
+      SetResult(*batch->response.mutable_results(i), result);
       if (batch->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::move(batch->reply)(std::move(batch->response));
       }
     });
   }
+}
+
+// A batch without idempotency keys: one trip to each shard for all of it.
+void ControlApi::EmitAll(const v1::EmitBatchRequest& request, Caller caller,
+                         Reply<v1::EmitBatchResponse> reply) {
+  v1::EmitBatchResponse response;
+  std::vector<core::EmitRequest> emits;
+  std::vector<int> positions;  // of each emit in the response
+  for (int i = 0; i < request.emits_size(); ++i) {
+    v1::EmitBatchResult& item = *response.add_results();
+    absl::StatusOr<core::EmitRequest> emit = CheckedCoreRequest(request.emits(i));
+    if (!emit.ok()) {
+      SetResult(item, emit.status());
+      continue;
+    }
+    emits.push_back(*std::move(emit));
+    positions.push_back(i);
+  }
+  core::Counters::Bump(caller == Caller::kGrpc ? parts_.counters.emits_via_grpc
+                                               : parts_.counters.emits_via_http,
+                       emits.size());
+  const auto started = std::chrono::steady_clock::now();
+  parts_.emitter.EmitAll(
+      std::move(emits),
+      [this, started, response = std::move(response), positions = std::move(positions),
+       reply = std::move(reply)](std::vector<absl::StatusOr<core::EmitResult>> results) mutable {
+        const auto latency = std::chrono::steady_clock::now() - started;
+        for (size_t i = 0; i < results.size(); ++i) {
+          parts_.metrics.ObserveEmitLatency(latency);
+          v1::EmitBatchResult& item = *response.mutable_results(positions[i]);
+          if (!results[i].ok()) {
+            SetResult(item, results[i].status());
+            continue;
+          }
+          v1::EmitResponse& emitted = *item.mutable_emitted();
+          emitted.set_recipients(results[i]->recipients);
+          emitted.set_offset(results[i]->offset);
+        }
+        std::move(reply)(std::move(response));
+      });
 }
 
 void ControlApi::SendTestEvent(const v1::SendTestEventRequest& request, Caller caller,

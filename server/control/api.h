@@ -63,6 +63,10 @@ class ControlApi {
  private:
   void ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
                    Reply<v1::ChangeRoomsResponse> reply);
+  // An emit as the core takes it, within the size limit.
+  absl::StatusOr<core::EmitRequest> CheckedCoreRequest(const v1::EmitRequest& request);
+  void EmitAll(const v1::EmitBatchRequest& request, Caller caller,
+               Reply<v1::EmitBatchResponse> reply);
 
   Parts parts_;
   NodeInfo node_;

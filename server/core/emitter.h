@@ -43,6 +43,7 @@ struct EmitResult {
 class Emitter {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<EmitResult>) &&>;
+  using DoneAll = absl::AnyInvocable<void(std::vector<absl::StatusOr<EmitResult>>) &&>;
 
   Emitter(ShardSet& shards, broker::Broker& broker, storage::EventStore& store,
           Counters& counters);
@@ -50,14 +51,22 @@ class Emitter {
   // `done` runs once every shard has queued the event (on one of their
   // threads), or at once with the reason the request is invalid.
   void Emit(EmitRequest request, Done done);
+  // Several events, in order, with one trip to each shard for all of them;
+  // `done` gets each one's result (an invalid one its reason, the others
+  // still go).
+  void EmitAll(std::vector<EmitRequest> requests, DoneAll done);
 
   static absl::Status Validate(const EmitRequest& request);
   static SharedPacket Encode(const EmitRequest& request);
 
  private:
   uint64_t NextOffset(const std::string& nsp);
+  // Validates, encodes, numbers, logs and publishes: everything but delivery.
+  absl::StatusOr<std::shared_ptr<const broker::Envelope>> Prepare(EmitRequest request);
   // Queues the envelope's packet for every local socket it targets.
   void Deliver(std::shared_ptr<const broker::Envelope> envelope, Done done);
+  // The same on one shard; the sockets that queued it.
+  uint64_t DeliverOnShard(RoomIndex& rooms, const broker::Envelope& envelope);
 
   ShardSet& shards_;
   broker::Broker& broker_;

@@ -81,6 +81,31 @@ TEST_F(EmitterTest, EncodesOnceAndDeliversTheSameBufferToEveryShard) {
   EXPECT_EQ(counters_.deliveries.load(), 2u);
 }
 
+TEST_F(EmitterTest, EmitAllGoesInOrderWithOneTaskPerShard) {
+  std::vector<EmitRequest> requests(3);
+  requests[0].rooms = {"room"};
+  requests[0].event = "first";
+  requests[1].event = "connect";  // reserved: refused, the others still go
+  requests[2].event = "second";   // the whole namespace
+  std::vector<absl::StatusOr<EmitResult>> results;
+  emitter_.EmitAll(std::move(requests),
+                   [&](std::vector<absl::StatusOr<EmitResult>> r) { results = std::move(r); });
+  EXPECT_TRUE(results.empty()) << "done only once every shard ran";
+  shards_.RunAll();
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_TRUE(results[0].ok());
+  EXPECT_EQ(results[0]->recipients, 2u);
+  EXPECT_EQ(results[0]->offset, 1u);
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(results[2].ok());
+  EXPECT_EQ(results[2]->recipients, 3u);
+  EXPECT_EQ(results[2]->offset, 2u);
+  ASSERT_EQ(sockets_[1].received.size(), 2u);
+  EXPECT_EQ(sockets_[1].received[0]->text, R"(42["first"])");
+  EXPECT_EQ(sockets_[1].received[1]->text, R"(42["second"])");
+  EXPECT_EQ(outsider_.received.size(), 1u);
+}
+
 TEST_F(EmitterTest, OffsetsIncreasePerNamespace) {
   EmitRequest request;
   request.event = "tick";
