@@ -1,6 +1,9 @@
 #include "bench/loadgen/grpc_emitter.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -28,20 +31,53 @@ v1::EmitRequest RequestFor(const EmitItem& item) {
   return request;
 }
 
-void EmitUnary(EmitPlan& plan, v1::Roomcast::Stub& stub) {
-  while (plan.Next()) {
-    EmitItem item = plan.Make();
-    grpc::ClientContext context;
-    v1::EmitResponse response;
-    grpc::Status status = stub.Emit(&context, RequestFor(item), &response);
-    if (status.ok()) {
-      plan.Succeeded(1);
-    } else {
-      LogFirstFailure(status);
-      plan.Failed(item);
-    }
+// One caller of the callback API: a call in flight at a time, the next one
+// started from the completion of the last, so that 16 callers cost the
+// loadgen no thread each (the server is what is measured).
+class UnaryCaller {
+ public:
+  UnaryCaller(EmitPlan& plan, v1::Roomcast::Stub& stub) : plan_(plan), stub_(stub) {}
+
+  void Run() {
+    Start();
+    std::unique_lock lock(mutex_);
+    finished_cv_.wait(lock, [this] { return finished_; });
   }
-}
+
+ private:
+  void Start() {
+    if (!plan_.Next()) {
+      std::lock_guard lock(mutex_);
+      finished_ = true;
+      finished_cv_.notify_one();
+      return;
+    }
+    item_ = plan_.Make();
+    request_ = RequestFor(item_);
+    context_ = std::make_unique<grpc::ClientContext>();
+    stub_.async()->Emit(context_.get(), &request_, &response_, [this](grpc::Status status) {
+      if (status.ok()) {
+        plan_.Succeeded(1);
+      } else {
+        LogFirstFailure(status);
+        plan_.Failed(item_);
+      }
+      Start();
+    });
+  }
+
+  EmitPlan& plan_;
+  v1::Roomcast::Stub& stub_;
+  EmitItem item_;
+  v1::EmitRequest request_;
+  v1::EmitResponse response_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::mutex mutex_;
+  std::condition_variable finished_cv_;
+  bool finished_ = false;
+};
+
+void EmitUnary(EmitPlan& plan, v1::Roomcast::Stub& stub) { UnaryCaller(plan, stub).Run(); }
 
 void EmitBatches(EmitPlan& plan, v1::Roomcast::Stub& stub, int batch_size) {
   bool open = true;
