@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "google/api/annotations.pb.h"
 #include "roomcast/v1/health.pb.h"
+#include "roomcast/v1/roomcast.pb.h"
 #include "server/control/grpc_service.h"
 #include "server/control/method_table.h"
 #include "server/control/json_shape.h"
@@ -58,6 +59,66 @@ absl::Status ParseJson(std::string_view json, protobuf::Message& message) {
         absl::StrCat("invalid request: ", status.message().as_string()));
   }
   return absl::OkStatus();
+}
+
+bool HasDouble(const boost::json::value& value) {
+  switch (value.kind()) {
+    case boost::json::kind::double_:
+      return true;
+    case boost::json::kind::array:
+      for (const boost::json::value& item : value.get_array()) {
+        if (HasDouble(item)) return true;
+      }
+      return false;
+    case boost::json::kind::object:
+      for (const auto& item : value.get_object()) {
+        if (HasDouble(item.value())) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+// An emit's `data` is any JSON: it goes on as the bytes of `data_json`
+// (what gRPC callers with serialized JSON use) rather than through a
+// google.protobuf.Value and back to JSON, which would cost two conversions
+// per emit and round big integers to doubles. Data with fractions takes the
+// Value path: Boost.JSON would write 1.5 as 1.5E0.
+std::optional<std::string> TakeEmitData(boost::json::value& emit) {
+  boost::json::object* object = emit.if_object();
+  // Both data and dataJson: left to the JSON mapping, which refuses the pair.
+  if (object == nullptr || object->contains("dataJson") || object->contains("data_json")) {
+    return std::nullopt;
+  }
+  auto it = object->find("data");
+  if (it == object->end() || HasDouble(it->value())) return std::nullopt;
+  std::string data = boost::json::serialize(it->value());
+  object->erase(it);
+  return data;
+}
+
+// The body (already checked for shape) into the request message.
+absl::Status ParseBody(boost::json::value body, protobuf::Message& message) {
+  if (auto* emit = dynamic_cast<v1::EmitRequest*>(&message)) {
+    std::optional<std::string> data = TakeEmitData(body);
+    absl::Status status = ParseJson(boost::json::serialize(body), message);
+    if (status.ok() && data) emit->set_data_json(*std::move(data));
+    return status;
+  }
+  if (auto* batch = dynamic_cast<v1::EmitBatchRequest*>(&message)) {
+    std::vector<std::optional<std::string>> data;
+    boost::json::value* emits = body.is_object() ? body.as_object().if_contains("emits") : nullptr;
+    if (emits != nullptr && emits->is_array()) {
+      for (boost::json::value& emit : emits->as_array()) data.push_back(TakeEmitData(emit));
+    }
+    absl::Status status = ParseJson(boost::json::serialize(body), message);
+    for (size_t i = 0; status.ok() && i < data.size() && i < static_cast<size_t>(batch->emits_size()); ++i) {
+      if (data[i]) batch->mutable_emits(static_cast<int>(i))->set_data_json(*std::move(data[i]));
+    }
+    return status;
+  }
+  return ParseJson(boost::json::serialize(body), message);
 }
 
 // Query parameters as the JSON object of the request message: repeated
@@ -194,7 +255,7 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
     absl::StatusOr<boost::json::value> json = ParseJsonSyntax(body);
     parsed = json.ok() ? CheckJsonShape(*json, *method.input_type()) : json.status();
     if (parsed.ok()) {
-      parsed = ParseJson(body, *message);
+      parsed = ParseBody(std::move(*json), *message);
     }
   } else {
     absl::StatusOr<std::string> json = QueryAsJson(

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, assertEmitResponse, collect, collected, emitHttp, okJson, show, useControlServer } from '../support/control.js';
 import { expectNoEvent, waitFor, waitForArgs } from '../support/sio.js';
+import { RawWs, request } from '../support/raw.js';
 
 const fx = useControlServer(['--namespaces=/,/admin']);
 
@@ -273,5 +274,30 @@ describe('idempotency keys', () => {
     const got = waitFor(s, 'retried');
     await emitHttp(fx.port, { room: 'idem3', event: 'retried', data: 'ok', idempotencyKey: 'retry-key' }, { recipients: 1, duplicate: false });
     assert.equal(await got, 'ok');
+  });
+});
+
+describe('emit data over HTTP goes to the sockets byte for byte', () => {
+  const exact = '{"z":1,"a":12345678901234567890,"u":"日本","n":[true,-2,null]}';
+  for (const [path, body, expected] of [
+    ['/api/socket/emit', `{"room":"exact-http","event":"exact","data":${exact}}`, exact],
+    ['/v1/emit:batch', `{"emits":[{"room":"exact-http","event":"exact","data":${exact}}]}`, exact],
+    // Fractions go through protobuf's Value: printed as JavaScript would.
+    ['/api/socket/emit', '{"room":"exact-http","event":"exact","data":{"f":[1.5,0.1,-2]}}', '{"f":[1.5,0.1,-2]}'],
+  ]) {
+    it(`${path}: ${expected} arrives as sent (key order, 64-bit integers, fractions)`, async (t) => {
+      const raw = await RawWs.openSio(fx.port);
+      t.after(() => raw.close());
+      raw.send('420["join","exact-http"]');
+      assert.match(await raw.next(), /^430\[\{"ok":true/);
+      const res = await request(fx.port, { method: 'POST', path, headers: { 'content-type': 'application/json' }, body });
+      assert.equal(res.status, 200, show(res));
+      assert.equal(await raw.next(), `42["exact",${expected}]`);
+    });
+  }
+
+  it('data together with dataJson is still refused', async () => {
+    const res = await api(fx.port, 'POST', '/v1/emit', { room: 'r', event: 'e', data: 1, dataJson: 'MQ==' });
+    assert.equal(res.status, 400, show(res));
   });
 });
