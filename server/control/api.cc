@@ -140,6 +140,13 @@ ShardStatus CollectStatus(core::RoomIndex& index) {
   return status;
 }
 
+v1::EmitResponse ResponseOf(const core::EmitResult& result) {
+  v1::EmitResponse response;
+  response.set_recipients(result.recipients);
+  response.set_offset(result.offset);
+  return response;
+}
+
 void SetResult(v1::EmitBatchResult& item, const absl::StatusOr<v1::EmitResponse>& result) {
   if (result.ok()) {
     *item.mutable_emitted() = *result;
@@ -211,10 +218,7 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
         if (!key.empty()) {
           parts_.idempotency.Complete(nsp, key, {result->recipients, result->offset});
         }
-        v1::EmitResponse response;
-        response.set_recipients(result->recipients);
-        response.set_offset(result->offset);
-        std::move(reply)(response);
+        std::move(reply)(ResponseOf(*result));
       });
 }
 
@@ -293,9 +297,7 @@ void ControlApi::EmitAll(const v1::EmitBatchRequest& request, Caller caller,
             SetResult(item, results[i].status());
             continue;
           }
-          v1::EmitResponse& emitted = *item.mutable_emitted();
-          emitted.set_recipients(results[i]->recipients);
-          emitted.set_offset(results[i]->offset);
+          *item.mutable_emitted() = ResponseOf(*results[i]);
         }
         std::move(reply)(std::move(response));
       });

@@ -10,8 +10,8 @@ TimerWheel::Entry::~Entry() {
   }
 }
 
-TimerWheel::TimerWheel(boost::asio::io_context& io)
-    : timer_(io), epoch_(Clock::now()), slots_(kSlots, nullptr) {}
+TimerWheel::TimerWheel(boost::asio::io_context& io, size_t slots)
+    : timer_(io), epoch_(Clock::now()), slots_(std::max<size_t>(slots, 2), nullptr) {}
 
 TimerWheel::~TimerWheel() {
   for (Entry* head : slots_) {
@@ -43,7 +43,7 @@ void TimerWheel::Cancel(Entry& entry) {
 void TimerWheel::Link(Entry& entry) {
   // A deadline already past goes in the first slot not yet emptied; one
   // beyond the wheel's reach in its farthest slot, filed again from there.
-  entry.slot_ = std::clamp(SlotNumber(entry.deadline_), next_slot_, next_slot_ + kSlots - 2);
+  entry.slot_ = std::clamp(SlotNumber(entry.deadline_), next_slot_, next_slot_ + slots_.size() - 2);
   entry.wheel_ = this;
   entry.prev_ = nullptr;
   Entry*& head = Head(entry.slot_);
@@ -104,7 +104,7 @@ void TimerWheel::Rearm() {
     return;
   }
   // The first slot holding anything, and its earliest deadline.
-  for (uint64_t number = next_slot_; number < next_slot_ + kSlots; ++number) {
+  for (uint64_t number = next_slot_; number < next_slot_ + slots_.size(); ++number) {
     Clock::time_point earliest = Clock::time_point::max();
     for (Entry* entry = Head(number); entry != nullptr; entry = entry->next_) {
       // An entry filed here for lack of reach is due for refiling at the slot's start.

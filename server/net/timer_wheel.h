@@ -19,7 +19,8 @@ class TimerWheel {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr Clock::duration kSlot = std::chrono::milliseconds(10);
-  static constexpr uint64_t kSlots = 8192;  // 82 s ahead; later deadlines wait in the farthest slot
+  // 82 s ahead; later deadlines wait in the farthest slot and are filed again.
+  static constexpr size_t kSlots = 8192;
 
   // What a wheel holds: derive from it. Destroying one takes it off its wheel.
   class Entry {
@@ -42,7 +43,8 @@ class TimerWheel {
     Clock::time_point deadline_;
   };
 
-  explicit TimerWheel(boost::asio::io_context& io);
+  // `slots` other than kSlots: for tests that turn the wheel in milliseconds.
+  explicit TimerWheel(boost::asio::io_context& io, size_t slots = kSlots);
   ~TimerWheel();
 
   // (Re)schedules `entry` for `deadline`.
@@ -53,7 +55,7 @@ class TimerWheel {
  private:
   uint64_t SlotNumber(Clock::time_point time) const;
   Clock::time_point SlotStart(uint64_t number) const { return epoch_ + static_cast<int64_t>(number) * kSlot; }
-  Entry*& Head(uint64_t number) { return slots_[number % kSlots]; }
+  Entry*& Head(uint64_t number) { return slots_[number % slots_.size()]; }
   void Link(Entry& entry);
   void Unlink(Entry& entry);
   // Fires what is due in slot `number`; false if something there is not due yet.

@@ -99,18 +99,26 @@ TEST(TimerWheelTest, DeadlinesBeyondOneTurnWaitTheirTurn) {
 
 TEST(TimerWheelTest, AFarEntryDoesNotHoldBackNearerOnes) {
   boost::asio::io_context io;
-  TimerWheel wheel(io);
-  int near_fired = 0;
-  Probe far([] {});
-  Probe near([&] { ++near_fired; });
+  TimerWheel wheel(io, 4);  // reaches 40 ms ahead: the wheel turns several times below
   const Clock::time_point start = Clock::now();
-  // Filed first, in the farthest slot; a later turn of the wheel reaches it
-  // before its deadline and must file it again, not wait on it.
-  wheel.Schedule(far, start + std::chrono::seconds(500));
-  wheel.Schedule(near, start + milliseconds(30));
-  io.run_for(std::chrono::milliseconds(60));
-  EXPECT_EQ(near_fired, 1);
-  wheel.Cancel(far);
+  std::vector<std::pair<int, Clock::time_point>> fired;
+  std::vector<std::unique_ptr<Probe>> probes;
+  // The far one is filed first, in the farthest slot; each turn reaches it
+  // before its deadline and must file it again, not stop at it.
+  for (int ms : {150, 20, 95}) {
+    probes.push_back(std::make_unique<Probe>([&fired, ms] { fired.push_back({ms, Clock::now()}); }));
+    wheel.Schedule(*probes.back(), start + milliseconds(ms));
+  }
+  io.run_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(fired.size(), 3u);
+  std::vector<int> order;
+  for (auto& [ms, when] : fired) {
+    order.push_back(ms);
+    EXPECT_GE(when, start + milliseconds(ms));
+    EXPECT_LT(when, start + milliseconds(ms + 40)) << ms;
+  }
+  EXPECT_EQ(order, (std::vector<int>{20, 95, 150}));
+  EXPECT_EQ(wheel.size(), 0u);
 }
 
 }  // namespace
