@@ -99,7 +99,8 @@ Server::Server(Config config)
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
       control::ControlApi::Parts{emitter_, http_.shards(), counters_, metrics_, *health_,
-                                 idempotency_, config_.max_emit_bytes, config_.max_batch_size},
+                                 idempotency_, config_.max_emit_bytes, config_.max_batch_size,
+                                 config_.namespaces},
       control::NodeInfo{NodeId(), ROOMCAST_VERSION});
   grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_);
   gateway_ = std::make_unique<control::HttpGateway>(

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/core/room_name.h"
 #include "server/core/string_view.h"
 
@@ -158,8 +159,22 @@ void SetResult(v1::EmitBatchResult& item, const absl::StatusOr<v1::EmitResponse>
 
 }  // namespace
 
+absl::StatusOr<std::string> ControlApi::KnownNamespace(const std::string& nsp) const {
+  std::string name = NamespaceOf(nsp);
+  if (std::find(parts_.namespaces.begin(), parts_.namespaces.end(), name) ==
+      parts_.namespaces.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("namespace \"", name, "\" is not configured (configured: ",
+                     absl::StrJoin(parts_.namespaces, ", "), ")"));
+  }
+  return name;
+}
+
 absl::StatusOr<core::EmitRequest> ControlApi::CheckedCoreRequest(
     const v1::EmitRequest& request) {
+  if (absl::StatusOr<std::string> nsp = KnownNamespace(request.namespace_()); !nsp.ok()) {
+    return nsp.status();
+  }
   absl::StatusOr<core::EmitRequest> emit = ToCoreRequest(request);
   if (emit.ok() && emit->args_json.size() > parts_.max_emit_bytes) {
     core::Counters::Bump(parts_.counters.emits_refused);
@@ -444,11 +459,15 @@ void ControlApi::ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
     status = request.rooms().empty() ? absl::InvalidArgumentError("rooms: at least one room")
                                      : ValidateRooms(request.rooms(), "rooms");
   }
+  absl::StatusOr<std::string> known = KnownNamespace(request.sockets().namespace_());
+  if (status.ok()) {
+    status = known.status();
+  }
   if (!status.ok()) {
     std::move(reply)(status);
     return;
   }
-  const std::string nsp = NamespaceOf(request.sockets().namespace_());
+  const std::string nsp = *std::move(known);
   std::vector<std::string> rooms(request.rooms().begin(), request.rooms().end());
   core::GatherFromShards<uint64_t>(
       parts_.shards,
@@ -471,11 +490,12 @@ void ControlApi::ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
 void ControlApi::DisconnectSockets(const v1::DisconnectSocketsRequest& request,
                                    Reply<v1::DisconnectSocketsResponse> reply) {
   absl::StatusOr<std::vector<std::string>> targets = TargetRooms(request.sockets());
-  if (!targets.ok()) {
-    std::move(reply)(targets.status());
+  absl::StatusOr<std::string> known = KnownNamespace(request.sockets().namespace_());
+  if (!targets.ok() || !known.ok()) {
+    std::move(reply)(targets.ok() ? known.status() : targets.status());
     return;
   }
-  const std::string nsp = NamespaceOf(request.sockets().namespace_());
+  const std::string nsp = *std::move(known);
   core::GatherFromShards<uint64_t>(
       parts_.shards,
       [nsp, targets = *std::move(targets), close = request.close_connection()](core::RoomIndex& index) {
@@ -508,7 +528,12 @@ void ControlApi::ListRoomSockets(const v1::ListRoomSocketsRequest& request,
     std::move(reply)(absl::InvalidArgumentError(absl::StrCat("room: ", status.message())));
     return;
   }
-  const std::string nsp = NamespaceOf(request.namespace_());
+  absl::StatusOr<std::string> known = KnownNamespace(request.namespace_());
+  if (!known.ok()) {
+    std::move(reply)(known.status());
+    return;
+  }
+  const std::string nsp = *std::move(known);
   core::GatherFromShards<std::vector<v1::SocketInfo>>(
       parts_.shards,
       [nsp, room = request.room()](core::RoomIndex& index) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -42,6 +43,8 @@ class ControlApi {
     IdempotencyCache& idempotency;
     size_t max_emit_bytes = 1000000;
     size_t max_batch_size = 1000;
+    // The namespaces browsers can join: a call naming another is refused.
+    std::vector<std::string> namespaces = {"/"};
   };
 
   ControlApi(Parts parts, NodeInfo node) : parts_(parts), node_(std::move(node)) {}
@@ -63,7 +66,9 @@ class ControlApi {
  private:
   void ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
                    Reply<v1::ChangeRoomsResponse> reply);
-  // An emit as the core takes it, within the size limit.
+  // `nsp` ("" = "/") if it is configured, else INVALID_ARGUMENT naming it.
+  absl::StatusOr<std::string> KnownNamespace(const std::string& nsp) const;
+  // An emit as the core takes it, to a known namespace, within the size limit.
   absl::StatusOr<core::EmitRequest> CheckedCoreRequest(const v1::EmitRequest& request);
   void EmitAll(const v1::EmitBatchRequest& request, Caller caller,
                Reply<v1::EmitBatchResponse> reply);

@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 
 #include "server/core/string_view.h"
+#include "server/net/websocket_channel.h"
 
 namespace roomcast::net {
 namespace {
@@ -127,7 +128,7 @@ void EngineEndpoint::Handle(const std::shared_ptr<HttpConnection>& connection, R
   }
   std::shared_ptr<EngineSession> session = it->second;
   if (target.transport == Transport::kWebSocket) {
-    session->OnUpgradeRequest(connection, std::move(request));
+    Upgrade(connection, std::move(request), *session);
   } else if (session->transport() != Transport::kPolling) {
     connection->Reply(ErrorResponse(request, engineio::kBadRequest));  // Transport mismatch.
   } else if (request.method() == http::verb::get) {
@@ -180,6 +181,31 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
     session->Send(core::MakePacket(open));
     session->Start(make_listener_(*session));
     session->AttachWebSocket(channel);
+  });
+}
+
+void EngineEndpoint::Upgrade(const std::shared_ptr<HttpConnection>& connection, Request request,
+                             EngineSession& session) {
+  const std::optional<uint64_t> attempt = session.BeginUpgrade();
+  auto channel = std::make_shared<WebSocketChannel>(connection->shard().io(), connection->TakeStream(),
+                                                    options_.protocol.max_payload);
+  channel->Accept(std::move(request), [weak = session.weak_from_this(), channel,
+                                       attempt](boost::beast::error_code ec) {
+    auto session = weak.lock();
+    if (!attempt || !session) {
+      // Refused (already upgraded, another probe runs): as the reference
+      // server does, the WebSocket opens and is closed at once.
+      if (!ec) {
+        channel->StartReading({}, {});
+        channel->Close();
+      }
+      return;
+    }
+    if (ec) {
+      session->OnProbeFailed(*attempt);
+    } else {
+      session->OnProbeOpened(*attempt, channel);
+    }
   });
 }
 

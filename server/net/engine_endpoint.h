@@ -9,6 +9,7 @@
 #include "server/net/connection_limits.h"
 #include "server/net/cors.h"
 #include "server/net/engine_session.h"
+#include "server/net/http_connection.h"
 #include "server/net/router.h"
 #include "server/net/shard.h"
 
@@ -45,6 +46,8 @@ class EngineEndpoint final : public HttpRoute {
   void Preflight(const std::shared_ptr<HttpConnection>& connection, const Request& request);
   void Open(const std::shared_ptr<HttpConnection>& connection, Request request,
             engineio::Transport transport);
+  void Upgrade(const std::shared_ptr<HttpConnection>& connection, Request request,
+               EngineSession& session);
 
   Shards& shards_;
   EngineOptions options_;

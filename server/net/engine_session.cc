@@ -39,14 +39,37 @@ void EngineSession::Start(std::unique_ptr<SessionListener> listener) {
   ArmTimer();
 }
 
-void EngineSession::ArmTimer() { shard_.timers().Schedule(*this, state_.NextDeadline()); }
+void EngineSession::SetListenerDeadline(engineio::Clock::time_point deadline) {
+  listener_deadline_ = deadline;
+  if (!closed_) {
+    ArmTimer();
+  }
+}
+
+void EngineSession::ArmTimer() {
+  shard_.timers().Schedule(*this, std::min(state_.NextDeadline(), listener_deadline_));
+}
 
 void EngineSession::OnDeadline() {
   if (closed_) {
     return;
   }
   auto keep_alive = shared_from_this();
-  switch (state_.Expire(engineio::Clock::now())) {
+  const engineio::Clock::time_point now = engineio::Clock::now();
+  if (listener_deadline_ <= now) {
+    listener_deadline_ = engineio::Clock::time_point::max();
+    if (listener_) {
+      listener_->OnDeadline();
+    }
+    if (closed_) {
+      return;
+    }
+  }
+  if (state_.NextDeadline() > now) {
+    ArmTimer();
+    return;
+  }
+  switch (state_.Expire(now)) {
     case engineio::Due::kSendPing:
       Enqueue(PingPacket());
       break;
@@ -64,7 +87,7 @@ void EngineSession::OnDeadline() {
 
 // --- Transports -----------------------------------------------------------
 
-void EngineSession::AttachWebSocket(std::shared_ptr<WebSocketChannel> channel) {
+void EngineSession::AttachWebSocket(std::shared_ptr<MessageChannel> channel) {
   websocket_ = std::move(channel);
   std::weak_ptr<EngineSession> weak = weak_from_this();
   websocket_->StartReading(
@@ -116,7 +139,7 @@ void EngineSession::OnPacket(const engineio::Packet& packet) {
   }
 }
 
-void EngineSession::OnPollGet(const std::shared_ptr<HttpConnection>& connection, Request request) {
+void EngineSession::OnPollGet(const std::shared_ptr<PollExchange>& connection, Request request) {
   if (pending_poll_) {
     // At most one GET at a time: the second is an error and ends the session.
     connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
@@ -144,8 +167,7 @@ void EngineSession::OnPollGet(const std::shared_ptr<HttpConnection>& connection,
   Flush();
 }
 
-void EngineSession::OnPollPost(const std::shared_ptr<HttpConnection>& connection,
-                               Request request) {
+void EngineSession::OnPollPost(const std::shared_ptr<PollExchange>& connection, Request request) {
   if (auto type = HeaderValue(request, http::field::content_type);
       type && type->starts_with("application/octet-stream")) {
     connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
@@ -169,50 +191,49 @@ void EngineSession::OnPollPost(const std::shared_ptr<HttpConnection>& connection
   }
 }
 
-void EngineSession::OnUpgradeRequest(const std::shared_ptr<HttpConnection>& connection,
-                                     Request request) {
-  if (!state_.BeginUpgrade(engineio::Clock::now())) {
-    // Already on WebSocket, or another probe runs: this one is refused.
-    connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
-    return;
+std::optional<uint64_t> EngineSession::BeginUpgrade() {
+  if (closed_ || !state_.BeginUpgrade(engineio::Clock::now())) {
+    return std::nullopt;
   }
   ArmTimer();
-  probe_ = std::make_shared<WebSocketChannel>(shard_.io(), connection->TakeStream(),
-                                              endpoint_.options().protocol.max_payload);
+  return ++upgrade_attempt_;
+}
+
+void EngineSession::OnProbeFailed(uint64_t attempt) {
+  if (!closed_ && attempt == upgrade_attempt_ && state_.upgrading() && !probe_) {
+    DropProbe();
+  }
+}
+
+void EngineSession::OnProbeOpened(uint64_t attempt, std::shared_ptr<MessageChannel> probe) {
+  if (closed_ || attempt != upgrade_attempt_ || !state_.upgrading() || probe_) {
+    probe->Close();  // Timed out (or the session ended) while its handshake ran.
+    return;
+  }
+  probe_ = std::move(probe);
   std::weak_ptr<EngineSession> weak = weak_from_this();
-  std::weak_ptr<WebSocketChannel> weak_probe = probe_;
-  probe_->Accept(std::move(request), [weak, weak_probe](boost::beast::error_code ec) {
-    auto self = weak.lock();
-    auto probe = weak_probe.lock();
-    if (!self || !probe || probe != self->probe_) {
-      return;
-    }
-    if (ec) {
-      self->DropProbe();
-      return;
-    }
-    probe->StartReading(
-        [weak, weak_probe](std::string_view data, bool binary) {
-          auto self = weak.lock();
-          if (self && self->probe_ == weak_probe.lock()) {
-            self->OnProbeFrame(data, binary);
-          } else if (self && self->websocket_ == weak_probe.lock()) {
-            self->OnWebSocketFrame(data, binary);  // The probe became the transport.
-          }
-        },
-        [weak, weak_probe](boost::beast::error_code) {
-          auto self = weak.lock();
-          if (!self) {
-            return;
-          }
-          if (self->probe_ == weak_probe.lock()) {
-            self->probe_.reset();
-            self->state_.AbortUpgrade();
-          } else if (self->websocket_ == weak_probe.lock()) {
-            self->Close(engineio::kReasonTransportClose);
-          }
-        });
-  });
+  std::weak_ptr<MessageChannel> weak_probe = probe_;
+  probe_->StartReading(
+      [weak, weak_probe](std::string_view data, bool binary) {
+        auto self = weak.lock();
+        if (self && self->probe_ == weak_probe.lock()) {
+          self->OnProbeFrame(data, binary);
+        } else if (self && self->websocket_ == weak_probe.lock()) {
+          self->OnWebSocketFrame(data, binary);  // The probe became the transport.
+        }
+      },
+      [weak, weak_probe](boost::beast::error_code) {
+        auto self = weak.lock();
+        if (!self) {
+          return;
+        }
+        if (self->probe_ == weak_probe.lock()) {
+          self->probe_.reset();
+          self->state_.AbortUpgrade();
+        } else if (self->websocket_ == weak_probe.lock()) {
+          self->Close(engineio::kReasonTransportClose);
+        }
+      });
 }
 
 void EngineSession::OnProbeFrame(std::string_view data, bool binary) {
@@ -389,10 +410,22 @@ void EngineSession::Close(std::string_view reason) {
                   reason == kReasonSlowConsumer ? reason : std::string_view());
   queue_.clear();
   queued_bytes_ = 0;
-  if (auto listener = std::move(listener_)) {
-    listener->OnClose(reason);
+  if (listener_) {
+    listener_->OnClose(reason);
   }
   shard_.sessions().erase(sid_);
+  ReleaseLater();
+}
+
+void EngineSession::ReleaseLater() {
+  // The listener (and the Socket.IO connection inside it) may be the caller
+  // of this Close, several frames up the stack; so may the transports.
+  boost::asio::post(shard_.io(), [self = shared_from_this()] {
+    self->listener_.reset();
+    self->websocket_.reset();
+    self->probe_.reset();
+    self->noop_timer_.reset();
+  });
 }
 
 }  // namespace roomcast::net

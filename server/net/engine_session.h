@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,10 +13,9 @@
 #include "server/engineio/packet.h"
 #include "server/engineio/session_state.h"
 #include "server/net/connection_limits.h"
-#include "server/net/http_connection.h"
 #include "server/net/http_types.h"
 #include "server/net/shard.h"
-#include "server/net/websocket_channel.h"
+#include "server/net/transport.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 
@@ -25,11 +25,15 @@ class EngineEndpoint;
 class EngineSession;
 
 // The layer above an Engine.IO session: Socket.IO, or the echo profile.
+// The session owns it and destroys it only from a task posted after the
+// session closed, never while one of these calls is running.
 class SessionListener {
  public:
   virtual ~SessionListener() = default;
   virtual void OnMessage(std::string_view data, bool binary) = 0;
   virtual void OnClose(std::string_view reason) = 0;
+  // The deadline set with EngineSession::SetListenerDeadline has passed.
+  virtual void OnDeadline() {}
 };
 
 // One Engine.IO session, pinned to its shard: the packet queue (bounded in
@@ -50,6 +54,10 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   bool closed() const { return closed_; }
 
   void Start(std::unique_ptr<SessionListener> listener);
+  // A deadline for the listener (Socket.IO's connect timeout), kept on the
+  // session's own timer-wheel entry: no timer of the listener's can fire
+  // after the session is gone. time_point::max() clears it.
+  void SetListenerDeadline(engineio::Clock::time_point deadline);
   // The upgrade request's credentials, handed once to the Socket.IO layer.
   socketio::Handshake TakeHandshake() {
     socketio::Handshake taken = handshake_ ? std::move(*handshake_) : socketio::Handshake{};
@@ -65,11 +73,16 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   void set_admission(std::unique_ptr<ConnectionLimits::Admission> admission) {
     admission_ = std::move(admission);
   }
-  void AttachWebSocket(std::shared_ptr<WebSocketChannel> channel);
+  void AttachWebSocket(std::shared_ptr<MessageChannel> channel);
 
-  void OnPollGet(const std::shared_ptr<HttpConnection>& connection, Request request);
-  void OnPollPost(const std::shared_ptr<HttpConnection>& connection, Request request);
-  void OnUpgradeRequest(const std::shared_ptr<HttpConnection>& connection, Request request);
+  void OnPollGet(const std::shared_ptr<PollExchange>& connection, Request request);
+  void OnPollPost(const std::shared_ptr<PollExchange>& connection, Request request);
+  // A WebSocket asks to take over this polling session: the attempt's number,
+  // or nothing if it may not (already upgraded, another probe runs, closed).
+  std::optional<uint64_t> BeginUpgrade();
+  // That WebSocket's handshake completed, or failed.
+  void OnProbeOpened(uint64_t attempt, std::shared_ptr<MessageChannel> probe);
+  void OnProbeFailed(uint64_t attempt);
 
   // socketio::Link
   bool Send(const core::SharedPacket& packet) override;
@@ -78,7 +91,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
 
  private:
   struct PendingPoll {
-    std::shared_ptr<HttpConnection> connection;
+    std::shared_ptr<PollExchange> connection;
     Request request;
   };
 
@@ -97,6 +110,10 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   void ArmNoopTimer();
   void DropProbe();
   void CloseTransports(bool client_initiated, std::string_view reason = {});
+  // The teardown rule (docs/ARCHITECTURE.md): what a close releases is
+  // destroyed by a task posted to the shard, after the handler that closed
+  // the session has returned.
+  void ReleaseLater();
 
   std::string sid_;
   Shard& shard_;
@@ -106,6 +123,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   std::unique_ptr<socketio::Handshake> handshake_;  // until the Socket.IO layer takes it
   std::unique_ptr<ConnectionLimits::Admission> admission_;
   std::unique_ptr<SessionListener> listener_;
+  engineio::Clock::time_point listener_deadline_ = engineio::Clock::time_point::max();
   using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                   boost::asio::wait_traits<std::chrono::steady_clock>,
                                                   boost::asio::io_context::executor_type>;
@@ -118,9 +136,10 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   bool flush_posted_ = false;
 
   std::unique_ptr<PendingPoll> pending_poll_;
-  std::shared_ptr<WebSocketChannel> websocket_;
+  std::shared_ptr<MessageChannel> websocket_;
   bool websocket_writing_ = false;
-  std::shared_ptr<WebSocketChannel> probe_;
+  std::shared_ptr<MessageChannel> probe_;
+  uint64_t upgrade_attempt_ = 0;
 };
 
 }  // namespace roomcast::net

@@ -11,6 +11,7 @@
 #include "server/net/http_types.h"
 #include "server/net/router.h"
 #include "server/net/shard.h"
+#include "server/net/transport.h"
 
 namespace roomcast::net {
 
@@ -18,7 +19,8 @@ namespace roomcast::net {
 // router, and writes the reply when the handler gives it (at once, or later
 // for a held long-poll). A handler may also take the stream (WebSocket) or
 // move the connection to the shard that owns the session it names.
-class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+class HttpConnection final : public PollExchange,
+                             public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(boost::asio::ip::tcp::socket socket, Shard& shard, const Router& router);
 
@@ -27,10 +29,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   const boost::asio::ip::address& remote_address() const { return remote_address_; }
   const Router& router() const { return router_; }
 
-  // Writes the response, then reads the next request or closes.
-  void Reply(Response response);
-  // While a reply is held: `on_close` runs if the client goes away first.
-  void WatchForClose(absl::AnyInvocable<void() &&> on_close);
+  // PollExchange: writes the response, then reads the next request or closes.
+  void Reply(Response response) override;
+  void WatchForClose(absl::AnyInvocable<void() &&> on_close) override;
   // The raw stream and the bytes read past the request, for a WebSocket.
   boost::beast::tcp_stream TakeStream();
   // Continues this connection on `target`'s thread, starting with `request`.

@@ -8,14 +8,9 @@ namespace roomcast::net {
 SocketIoListener::SocketIoListener(EngineSession& session, const socketio::Namespaces& namespaces,
                                    core::Counters& counters,
                                    std::chrono::milliseconds connect_timeout)
-    : connection_(namespaces, session, session.shard().rooms(), counters, session.TakeHandshake()),
-      connect_timer_(std::make_unique<decltype(connect_timer_)::element_type>(
-          session.shard().io(), connect_timeout)) {
-  connect_timer_->async_wait([this](boost::system::error_code ec) {
-    if (!ec) {  // Cancelled when the listener goes away; `this` is only used if not.
-      connection_.OnConnectTimeout();
-    }
-  });
+    : session_(session),
+      connection_(namespaces, session, session.shard().rooms(), counters, session.TakeHandshake()) {
+  session_.SetListenerDeadline(engineio::Clock::now() + connect_timeout);
 }
 
 void SocketIoListener::OnMessage(std::string_view data, bool binary) {
@@ -24,22 +19,19 @@ void SocketIoListener::OnMessage(std::string_view data, bool binary) {
   } else {
     connection_.OnText(data);
   }
-  if (connect_timer_ && connection_.socket_count() > 0) {
-    StopConnectTimer();
+  if (awaiting_connect_ && connection_.socket_count() > 0 && !session_.closed()) {
+    awaiting_connect_ = false;
+    session_.SetListenerDeadline(engineio::Clock::time_point::max());
   }
 }
 
-void SocketIoListener::StopConnectTimer() {
-  if (connect_timer_) {
-    connect_timer_->cancel();
-    connect_timer_.reset();
+void SocketIoListener::OnDeadline() {
+  if (awaiting_connect_) {
+    connection_.OnConnectTimeout();
   }
 }
 
-void SocketIoListener::OnClose(std::string_view reason) {
-  StopConnectTimer();
-  connection_.OnClose(reason);
-}
+void SocketIoListener::OnClose(std::string_view reason) { connection_.OnClose(reason); }
 
 void EchoListener::OnMessage(std::string_view data, bool binary) {
   session_.Send(binary ? core::MakePacket("", {std::string(data)})

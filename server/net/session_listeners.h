@@ -3,8 +3,6 @@
 #include <chrono>
 #include <memory>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include "server/core/counters.h"
 #include "server/net/engine_session.h"
 #include "server/socketio/connection.h"
@@ -20,17 +18,14 @@ class SocketIoListener final : public SessionListener {
 
   void OnMessage(std::string_view data, bool binary) override;
   void OnClose(std::string_view reason) override;
+  // connectTimeout passed (the session's listener deadline).
+  void OnDeadline() override;
 
  private:
-  void StopConnectTimer();
-
+  EngineSession& session_;
   socketio::Connection connection_;
-  // Until the first namespace connects; then gone, so an idle connection
-  // holds no timer for it.
-  std::unique_ptr<boost::asio::basic_waitable_timer<
-      std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
-      boost::asio::io_context::executor_type>>
-      connect_timer_;
+  // Until the first namespace connects.
+  bool awaiting_connect_ = true;
 };
 
 // Raw Engine.IO echo: every message goes back as it came (conformance profile).

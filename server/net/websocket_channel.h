@@ -15,6 +15,7 @@
 
 #include "server/core/encoded_packet.h"
 #include "server/net/http_types.h"
+#include "server/net/transport.h"
 #include "server/websocket/frame.h"
 #include "server/websocket/message_reader.h"
 
@@ -25,10 +26,9 @@ namespace roomcast::net {
 // for readiness and go through one buffer per thread (an idle connection
 // holds no read buffer), and everything waiting to go out leaves in one
 // write (packets a session queued in one turn of the loop, pongs, the close).
-class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
+class WebSocketChannel final : public MessageChannel,
+                               public std::enable_shared_from_this<WebSocketChannel> {
  public:
-  using FrameHandler = std::function<void(std::string_view data, bool binary)>;
-  using Callback = std::function<void(boost::beast::error_code)>;
 
   // `io` is the shard's: the socket moves onto it with the concrete
   // executor type, which keeps the socket and its pending wait small.
@@ -37,18 +37,11 @@ class WebSocketChannel : public std::enable_shared_from_this<WebSocketChannel> {
 
   // Completes the HTTP upgrade; `on_done` gets the outcome.
   void Accept(Request request, Callback on_done);
-  // Reads until the connection ends; `on_end` runs once, with the reason.
-  void StartReading(FrameHandler on_frame, Callback on_end);
-  // Queues the packets' frames (text, then attachments as binary frames);
-  // `on_done` runs once they are all written.
-  void WritePackets(std::span<const core::SharedPacket> packets, Callback on_done);
-  void WritePacket(const core::SharedPacket& packet, Callback on_done) {
-    WritePackets({&packet, 1}, std::move(on_done));
-  }
-  // A close frame (with `reason` for the client to see, when given) after
-  // what is queued; the connection ends when the client answers, or is cut
-  // after a grace period if it does not read.
-  void Close(std::string_view reason = {});
+  // MessageChannel. After Close the connection ends when the client
+  // answers, or is cut after a grace period if it does not read.
+  void StartReading(FrameHandler on_frame, Callback on_end) override;
+  void WritePackets(std::span<const core::SharedPacket> packets, Callback on_done) override;
+  void Close(std::string_view reason = {}) override;
 
  private:
   // Bytes to write, in order: small ones copied together, large payloads

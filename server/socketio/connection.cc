@@ -134,6 +134,9 @@ void Connection::RemoveSocket(std::string nsp, std::string_view reason) {
   if (Handler* handler = namespaces_.Find(nsp)) {
     handler->OnDisconnect(*socket, reason);
   }
+  // The teardown rule: the socket may be on the stack above us (its Deliver
+  // found the queue full; its Disconnect was called): freed in a later task.
+  link_.Poster()([socket = std::move(socket)] {});
 }
 
 void Connection::Disconnect(const std::string& nsp) {

@@ -566,6 +566,9 @@ export function describeEngineIOProtocol(path, { suite }) {
 
         const socket2 = createWebSocket(`${WS_URL}${path}?EIO=4&transport=websocket&sid=${sid}`);
 
+        // Upstream registers no "error" handler here, so `ws` would throw on a
+        // refused handshake: the server must open the WebSocket, then close it.
+        await waitFor(socket2, 'open');
         await waitFor(socket2, 'close');
 
         if (engineIOSuite) await assertWebSocketEcho(socket);
