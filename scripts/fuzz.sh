@@ -11,7 +11,7 @@ cmake -S . -B build-fuzz -G Ninja -DROOMCAST_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithD
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build build-fuzz --parallel "$(nproc)"
 
-for target in engineio_payload socketio_decoder auth_tokens http_shim websocket_reader; do
+for target in engineio_payload socketio_decoder auth_tokens http_shim websocket_reader engine_session; do
   work="$(mktemp -d)"
   cp tests/fuzz/corpus/"$target"/* "$work"/
   log="$(mktemp)"

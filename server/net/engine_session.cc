@@ -12,6 +12,9 @@ using engineio::PacketType;
 using engineio::Reaction;
 using engineio::Transport;
 
+// How long a closed polling session waits for the poll that learns of it.
+constexpr auto kCloseTimeout = std::chrono::seconds(30);
+
 const core::SharedPacket& PingPacket() {
   static const core::SharedPacket packet = core::MakePacket("2");
   return packet;
@@ -32,7 +35,11 @@ EngineSession::EngineSession(std::string sid, Shard& shard, const EngineEndpoint
   core::Counters::Bump(counters_.sessions_opened);
 }
 
-EngineSession::~EngineSession() { core::Counters::Bump(counters_.sessions_closed); }
+EngineSession::~EngineSession() {
+  if (!closed_) {
+    core::Counters::Bump(counters_.sessions_closed);
+  }
+}
 
 void EngineSession::Start(std::unique_ptr<SessionListener> listener) {
   listener_ = std::move(listener);
@@ -51,10 +58,14 @@ void EngineSession::ArmTimer() {
 }
 
 void EngineSession::OnDeadline() {
+  auto keep_alive = shared_from_this();
+  if (lingering_) {
+    FinishLingering();  // no poll came for the close
+    return;
+  }
   if (closed_) {
     return;
   }
-  auto keep_alive = shared_from_this();
   const engineio::Clock::time_point now = engineio::Clock::now();
   if (listener_deadline_ <= now) {
     listener_deadline_ = engineio::Clock::time_point::max();
@@ -74,7 +85,7 @@ void EngineSession::OnDeadline() {
       Enqueue(PingPacket());
       break;
     case engineio::Due::kPingTimeout:
-      Close(engineio::kReasonPingTimeout);
+      End(engineio::kReasonPingTimeout, Ending::kDropped);
       return;
     case engineio::Due::kUpgradeTimeout:
       DropProbe();
@@ -98,7 +109,7 @@ void EngineSession::AttachWebSocket(std::shared_ptr<MessageChannel> channel) {
       },
       [weak](boost::beast::error_code) {
         if (auto self = weak.lock()) {
-          self->Close(engineio::kReasonTransportClose);
+          self->End(engineio::kReasonTransportClose, Ending::kDropped);
         }
       });
   Flush();
@@ -112,7 +123,7 @@ void EngineSession::OnWebSocketFrame(std::string_view data, bool binary) {
   absl::StatusOr<engineio::Packet> packet = engineio::DecodeTextPacket(data);
   if (!packet.ok()) {
     core::Counters::Bump(counters_.protocol_errors);
-    Close(engineio::kReasonParseError);
+    End(engineio::kReasonParseError, Ending::kDropped);
     return;
   }
   OnPacket(*packet);
@@ -127,12 +138,11 @@ void EngineSession::OnPacket(const engineio::Packet& packet) {
       listener_->OnMessage(packet.data, packet.binary);
       return;
     case Reaction::kClose:
-      CloseTransports(/*client_initiated=*/true);
-      Close(engineio::kReasonTransportClose);
+      End(engineio::kReasonTransportClose, Ending::kByClient);
       return;
     case Reaction::kProtocolError:
       core::Counters::Bump(counters_.protocol_errors);
-      Close(engineio::kReasonParseError);
+      End(engineio::kReasonParseError, Ending::kDropped);
       return;
     default:
       return;
@@ -140,11 +150,17 @@ void EngineSession::OnPacket(const engineio::Packet& packet) {
 }
 
 void EngineSession::OnPollGet(const std::shared_ptr<PollExchange>& connection, Request request) {
+  if (lingering_) {
+    connection->Reply(
+        endpoint_.PollResponse(request, http::status::ok, ClosingPayload(/*noop_if_empty=*/true)));
+    FinishLingering();
+    return;
+  }
   if (pending_poll_) {
     // At most one GET at a time: the second is an error and ends the session.
     connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
     core::Counters::Bump(counters_.protocol_errors);
-    Close(engineio::kReasonTransportError);
+    End(engineio::kReasonTransportError, Ending::kDropped);
     return;
   }
   pending_poll_ = std::make_unique<PendingPoll>(PendingPoll{connection, std::move(request)});
@@ -152,7 +168,7 @@ void EngineSession::OnPollGet(const std::shared_ptr<PollExchange>& connection, R
   connection->WatchForClose([weak] {
     if (auto self = weak.lock()) {
       self->pending_poll_.reset();
-      self->Close(engineio::kReasonTransportClose);
+      self->End(engineio::kReasonTransportClose, Ending::kDropped);
     }
   });
   if (state_.upgrading()) {
@@ -168,6 +184,11 @@ void EngineSession::OnPollGet(const std::shared_ptr<PollExchange>& connection, R
 }
 
 void EngineSession::OnPollPost(const std::shared_ptr<PollExchange>& connection, Request request) {
+  if (lingering_) {
+    // Closing: what the client sends now is ignored, as the reference does.
+    connection->Reply(endpoint_.PollResponse(request, http::status::ok, "ok"));
+    return;
+  }
   if (auto type = HeaderValue(request, http::field::content_type);
       type && type->starts_with("application/octet-stream")) {
     connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
@@ -177,7 +198,7 @@ void EngineSession::OnPollPost(const std::shared_ptr<PollExchange>& connection, 
   if (!packets.ok()) {
     connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
     core::Counters::Bump(counters_.protocol_errors);
-    Close(engineio::kReasonParseError);
+    End(engineio::kReasonParseError, Ending::kDropped);
     return;
   }
   // Answer first: packets may close the session, and the POST itself succeeded.
@@ -231,7 +252,7 @@ void EngineSession::OnProbeOpened(uint64_t attempt, std::shared_ptr<MessageChann
           self->probe_.reset();
           self->state_.AbortUpgrade();
         } else if (self->websocket_ == weak_probe.lock()) {
-          self->Close(engineio::kReasonTransportClose);
+          self->End(engineio::kReasonTransportClose, Ending::kDropped);
         }
       });
 }
@@ -296,7 +317,7 @@ bool EngineSession::Send(const core::SharedPacket& packet) {
   }
   if (queued_bytes_ + packet->bytes() > endpoint_.options().send_queue_bytes) {
     core::Counters::Bump(counters_.slow_consumer_disconnects);
-    Close(kReasonSlowConsumer);
+    End(kReasonSlowConsumer, Ending::kDropped);
     return false;
   }
   Enqueue(packet);
@@ -327,7 +348,9 @@ void EngineSession::Flush() {
   }
 }
 
-void EngineSession::FlushPoll() {
+void EngineSession::FlushPoll() { AnswerPoll(TakeQueueAsPayload()); }
+
+std::string EngineSession::TakeQueueAsPayload() {
   std::string payload;
   for (const core::SharedPacket& packet : queue_) {
     if (!packet->text.empty()) {
@@ -339,7 +362,7 @@ void EngineSession::FlushPoll() {
   }
   queue_.clear();
   queued_bytes_ = 0;
-  AnswerPoll(std::move(payload));
+  return payload;
 }
 
 void EngineSession::FlushWebSocket() {
@@ -361,7 +384,7 @@ void EngineSession::FlushWebSocket() {
     self->websocket_writing_ = false;
     self->queued_bytes_ -= std::min(batch_bytes, self->queued_bytes_);
     if (ec) {
-      self->Close(engineio::kReasonTransportError);
+      self->End(engineio::kReasonTransportError, Ending::kDropped);
       return;
     }
     self->FlushWebSocket();
@@ -386,35 +409,65 @@ std::function<void(socketio::Link::Task)> EngineSession::Poster() const {
 
 // --- Closing --------------------------------------------------------------
 
-void EngineSession::CloseTransports(bool client_initiated, std::string_view reason) {
-  if (pending_poll_) {
-    // The client closed: its poll just ends. We closed: it learns why.
-    AnswerPoll(client_initiated ? "6" : "1");
-  }
-  if (websocket_) {
-    websocket_->Close(reason);
-  }
-  DropProbe();
-}
+void EngineSession::Close(std::string_view reason) { End(reason, Ending::kGraceful); }
 
-void EngineSession::Close(std::string_view reason) {
+void EngineSession::End(std::string_view reason, Ending how) {
   if (closed_) {
     return;
   }
   auto keep_alive = shared_from_this();
   closed_ = true;
+  // Closed now, even while it waits for its last poll: counted, and no
+  // longer held against the connection limits.
+  core::Counters::Bump(counters_.sessions_closed);
+  admission_.reset();
   shard_.timers().Cancel(*this);
   if (noop_timer_) noop_timer_->cancel();
-  // A slow consumer is told why in the WebSocket close frame.
-  CloseTransports(/*client_initiated=*/false,
-                  reason == kReasonSlowConsumer ? reason : std::string_view());
-  queue_.clear();
-  queued_bytes_ = 0;
+  DropProbe();
+  if (how != Ending::kGraceful) {
+    queue_.clear();  // the client left, or could not keep up: nobody will read them
+    queued_bytes_ = 0;
+  }
+  if (websocket_) {
+    // What is queued goes out before the close frame; a slow consumer is
+    // told why in it.
+    if (!queue_.empty()) websocket_->WritePackets(queue_, [](boost::beast::error_code) {});
+    websocket_->Close(reason == kReasonSlowConsumer ? reason : std::string_view());
+  } else if (pending_poll_) {
+    // The client closed: its poll just ends. We closed: it learns why.
+    AnswerPoll(how == Ending::kByClient ? std::string("6") : ClosingPayload(/*noop_if_empty=*/false));
+  } else if (how == Ending::kGraceful && state_.transport() == Transport::kPolling) {
+    // No poll to answer: as the reference server does, the session waits
+    // for the next one (up to kCloseTimeout) and answers it with what is
+    // queued, or a noop, then the close.
+    lingering_ = true;
+    shard_.timers().Schedule(*this, engineio::Clock::now() + kCloseTimeout);
+  }
+  if (!lingering_) {
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
   if (listener_) {
     listener_->OnClose(reason);
   }
-  shard_.sessions().erase(sid_);
+  if (!lingering_) {
+    shard_.sessions().erase(sid_);
+  }
   ReleaseLater();
+}
+
+std::string EngineSession::ClosingPayload(bool noop_if_empty) {
+  std::string payload = queue_.empty() && noop_if_empty ? std::string("6") : TakeQueueAsPayload();
+  engineio::AppendToPayload(payload, "1", false);
+  return payload;
+}
+
+void EngineSession::FinishLingering() {
+  lingering_ = false;
+  shard_.timers().Cancel(*this);
+  queue_.clear();
+  queued_bytes_ = 0;
+  shard_.sessions().erase(sid_);
 }
 
 void EngineSession::ReleaseLater() {

@@ -84,7 +84,8 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   void OnProbeOpened(uint64_t attempt, std::shared_ptr<MessageChannel> probe);
   void OnProbeFailed(uint64_t attempt);
 
-  // socketio::Link
+  // socketio::Link. Close is the deliberate one (the layer above, a
+  // control-plane disconnect, shutdown): what is queued still goes out.
   bool Send(const core::SharedPacket& packet) override;
   void Close(std::string_view reason) override;
   std::function<void(Task)> Poster() const override;
@@ -109,7 +110,18 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   void AnswerPoll(std::string payload);
   void ArmNoopTimer();
   void DropProbe();
-  void CloseTransports(bool client_initiated, std::string_view reason = {});
+  enum class Ending {
+    kGraceful,  // queued packets go out first; a polling session waits for its last poll
+    kDropped,   // the transport failed or the client broke the rules: queued packets go
+    kByClient,  // the client sent `1`
+  };
+  void End(std::string_view reason, Ending how);
+  // What is queued as one polling payload; the queue is empty after.
+  std::string TakeQueueAsPayload();
+  // The last answer of a closing polling session: what is queued (or, if
+  // nothing is and `noop_if_empty`, a noop), then `1`.
+  std::string ClosingPayload(bool noop_if_empty);
+  void FinishLingering();
   // The teardown rule (docs/ARCHITECTURE.md): what a close releases is
   // destroyed by a task posted to the shard, after the handler that closed
   // the session has returned.
@@ -130,6 +142,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   // Answers polls that arrive mid-upgrade; made when first needed.
   std::unique_ptr<Timer> noop_timer_;
   bool closed_ = false;
+  bool lingering_ = false;  // closed, in the shard's map until its last poll
 
   std::vector<core::SharedPacket> queue_;  // not yet handed to a transport
   size_t queued_bytes_ = 0;
