@@ -99,6 +99,27 @@ describe('Emit over gRPC', () => {
     assert.match(err.details, /event/i);
   });
 
+  it('a namespace that is not configured is INVALID_ARGUMENT naming it, on every method', async () => {
+    const calls = {
+      Emit: { namespace: '/../../etc', room: 'a', event: 'e', data: 1 },
+      JoinRooms: { sockets: { namespace: '/nope', room: 'a' }, rooms: ['b'] },
+      LeaveRooms: { sockets: { namespace: '/nope', room: 'a' }, rooms: ['b'] },
+      DisconnectSockets: { sockets: { namespace: '/nope', room: 'a' } },
+      ListRoomSockets: { namespace: '/nope', room: 'a' },
+    };
+    for (const [method, request] of Object.entries(calls)) {
+      const err = await grpcError(g.roomcast.call(method, request));
+      assert.equal(err.code, Code.INVALID_ARGUMENT, `${method}: ${err.message}`);
+      assert.match(err.details, /namespace "\/(\.\.\/\.\.\/etc|nope)" is not configured/, method);
+    }
+    const batch = await g.roomcast.call('EmitBatch', {
+      emits: [{ namespace: '/nope', room: 'a', event: 'e', data: 1 }, { namespace: '/admin', room: 'a', event: 'e', data: 1 }],
+    });
+    assert.equal(batch.results[0].error.code, 'INVALID_ARGUMENT');
+    assert.match(batch.results[0].error.message, /namespace "\/nope" is not configured/);
+    assert.ok(batch.results[1].emitted, 'the configured namespace still emits');
+  });
+
   it('rooms, exceptRooms, namespace-wide and volatile', async (t) => {
     const a = await client(t, ['g-a']);
     const ab = await client(t, ['g-a', 'g-skip']);

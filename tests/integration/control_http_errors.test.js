@@ -96,6 +96,35 @@ describe('missing event name → 400', () => {
   });
 });
 
+describe('a namespace that is not configured → 400 naming it', () => {
+  // Only "/" is configured here: an emit elsewhere would reach nobody, ever.
+  for (const [path, body] of Object.entries({
+    '/v1/emit': { namespace: '/../../etc', room: 'a', event: 'e' },
+    '/api/socket/emit': { namespace: '/admin', room: 'a', event: 'e', data: 1 },
+    '/v1/rooms:join': { sockets: { namespace: '/admin', room: 'a' }, rooms: ['b'] },
+    '/v1/rooms:leave': { sockets: { namespace: '/admin', room: 'a' }, rooms: ['b'] },
+    '/v1/sockets:disconnect': { sockets: { namespace: '/admin', room: 'a' } },
+  })) {
+    it(`POST ${path}`, async () => {
+      const res = await post(path, body);
+      assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: /namespace "\/(\.\.\/\.\.\/etc|admin)" is not configured/ });
+    });
+  }
+
+  it('GET /v1/rooms/sockets?namespace=/admin', async () => {
+    const res = await api(fx.port, 'GET', '/v1/rooms/sockets?namespace=%2Fadmin&room=a');
+    assertRpcError(res, 400, { code: Code.INVALID_ARGUMENT, message: /namespace "\/admin" is not configured/ });
+  });
+
+  it('a batch item: its own error, the other items still emitted', async () => {
+    const res = await post('/v1/emit:batch', { emits: [{ namespace: '/x', room: 'a', event: 'e' }, { room: 'a', event: 'e' }] });
+    const body = okJson(res);
+    assert.equal(body.results[0].error.code, 'INVALID_ARGUMENT');
+    assert.match(body.results[0].error.message, /namespace "\/x" is not configured/);
+    assert.ok(body.results[1].emitted, show(res));
+  });
+});
+
 describe('body over --max_http_buffer_size → 413', () => {
   it(`a ${2 * kMax}-byte emit body`, async () => {
     const body = JSON.stringify({ room: 'r', event: 'big', data: 'x'.repeat(2 * kMax) });
