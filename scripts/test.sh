@@ -9,6 +9,8 @@ scripts/install-deps.sh --test
 scripts/build.sh
 
 status=0
+echo "== layering (docs/ARCHITECTURE.md)"
+node scripts/check-layers.mjs || status=1
 echo "== unit tests"
 ctest --test-dir build --output-on-failure --timeout 120 || status=1
 echo "== integration, conformance and browser tests"

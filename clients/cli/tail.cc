@@ -9,9 +9,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/loopback.h"
-#include "server/core/string_view.h"
-#include "server/engineio/packet.h"
-#include "server/socketio/packet.h"
+#include "server/base/string_view.h"
+#include "server/codec/engineio_packet.h"
+#include "server/codec/socketio_packet.h"
 
 namespace roomcast::cli {
 namespace {

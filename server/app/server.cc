@@ -11,9 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
-#include "server/core/ids.h"
+#include "server/base/ids.h"
 #include "server/net/session_listeners.h"
-#include "server/storage/postgres_check.h"
+#include "server/observe/postgres_check.h"
 
 namespace roomcast::app {
 namespace {
@@ -47,7 +47,7 @@ std::string HostPort(const std::string& host, uint16_t port) {
 std::string NodeId() {
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);
-  return absl::StrCat(hostname, "-", core::NewId().substr(0, 6));
+  return absl::StrCat(hostname, "-", base::NewId().substr(0, 6));
 }
 
 std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& config) {
@@ -70,7 +70,7 @@ Server::Server(Config config)
       emitter_(http_.shards(), broker_, event_log_, counters_),
       authenticator_(config_.auth.enabled() ? *auth::Authenticator::Create(config_.auth) : nullptr),
       room_events_(emitter_, counters_,
-                   RoomEvents::Options{config_.max_rooms_per_socket,
+                   rooms::RoomEvents::Options{config_.max_rooms_per_socket,
                                        config_.enable_client_broadcast, authenticator_.get(),
                                        config_.public_namespaces, config_.room_policy,
                                        config_.client_events_per_s}),

@@ -7,14 +7,14 @@
 
 #include "absl/status/status.h"
 #include "server/app/config.h"
-#include "server/app/room_events.h"
+#include "server/rooms/room_events.h"
 #include "server/auth/api_key.h"
-#include "server/broker/broker.h"
+#include "server/broker/local_broker.h"
 #include "server/control/api.h"
 #include "server/control/grpc_service.h"
 #include "server/control/http_gateway.h"
 #include "server/control/idempotency.h"
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 #include "server/core/emitter.h"
 #include "server/net/connection_limits.h"
 #include "server/net/engine_endpoint.h"
@@ -22,7 +22,7 @@
 #include "server/observe/health.h"
 #include "server/observe/metrics.h"
 #include "server/socketio/handler.h"
-#include "server/storage/event_store.h"
+#include "server/storage/memory_event_store.h"
 
 namespace roomcast::app {
 
@@ -48,7 +48,7 @@ class Server {
   void OnHealthReport(const observe::HealthReport& report);
 
   Config config_;
-  core::Counters counters_;
+  base::Counters counters_;
   // Before http_: sessions, released with the shards, give their place back here.
   net::ConnectionLimits limits_;
   net::HttpServer http_;
@@ -56,7 +56,7 @@ class Server {
   storage::MemoryEventStore event_log_;
   core::Emitter emitter_;
   std::unique_ptr<auth::Authenticator> authenticator_;
-  RoomEvents room_events_;
+  rooms::RoomEvents room_events_;
   socketio::Namespaces namespaces_;
   std::unique_ptr<net::EngineEndpoint> socketio_;
 

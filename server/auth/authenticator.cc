@@ -4,7 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "server/auth/nextauth.h"
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::auth {
 

@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::auth {
 namespace {

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::auth {
 namespace {

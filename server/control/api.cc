@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/core/room_name.h"
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::control {
 namespace {
@@ -177,7 +177,7 @@ absl::StatusOr<core::EmitRequest> ControlApi::CheckedCoreRequest(
   }
   absl::StatusOr<core::EmitRequest> emit = ToCoreRequest(request);
   if (emit.ok() && emit->args_json.size() > parts_.max_emit_bytes) {
-    core::Counters::Bump(parts_.counters.emits_refused);
+    base::Counters::Bump(parts_.counters.emits_refused);
     emit = absl::InvalidArgumentError(absl::StrCat("data is ", emit->args_json.size(),
                                                    " bytes, more than the limit of ",
                                                    parts_.max_emit_bytes));
@@ -215,7 +215,7 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
       std::move (*shared_reply)(std::move(result));
     };
   }
-  core::Counters::Bump(caller == Caller::kGrpc ? parts_.counters.emits_via_grpc
+  base::Counters::Bump(caller == Caller::kGrpc ? parts_.counters.emits_via_grpc
                                                : parts_.counters.emits_via_http);
   const auto started = std::chrono::steady_clock::now();
   std::string nsp = emit->nsp;
@@ -255,7 +255,7 @@ void ControlApi::EmitBatch(const v1::EmitBatchRequest& request, Caller caller,
     return;
   }
   if (static_cast<size_t>(request.emits_size()) > parts_.max_batch_size) {
-    core::Counters::Bump(parts_.counters.emits_refused);
+    base::Counters::Bump(parts_.counters.emits_refused);
     std::move(reply)(absl::InvalidArgumentError(absl::StrCat(
         "a batch holds at most ", parts_.max_batch_size, " emits, not ", request.emits_size())));
     return;
@@ -296,7 +296,7 @@ void ControlApi::EmitAll(const v1::EmitBatchRequest& request, Caller caller,
     emits.push_back(*std::move(emit));
     positions.push_back(i);
   }
-  core::Counters::Bump(caller == Caller::kGrpc ? parts_.counters.emits_via_grpc
+  base::Counters::Bump(caller == Caller::kGrpc ? parts_.counters.emits_via_grpc
                                                : parts_.counters.emits_via_http,
                        emits.size());
   const auto started = std::chrono::steady_clock::now();
@@ -401,7 +401,7 @@ void ControlApi::Status(const v1::StatusRequest& request, Reply<v1::StatusRespon
         response.set_uptime_seconds(std::chrono::duration_cast<std::chrono::seconds>(
                                         std::chrono::steady_clock::now() - node_.started)
                                         .count());
-        const core::Counters& c = parts_.counters;
+        const base::Counters& c = parts_.counters;
         v1::Counters* counters = response.mutable_counters();
         (*counters->mutable_emits_by_transport())["grpc"] = c.emits_via_grpc.load();
         (*counters->mutable_emits_by_transport())["http"] = c.emits_via_http.load();

@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "roomcast/v1/roomcast.pb.h"
 #include "server/control/idempotency.h"
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 #include "server/core/emitter.h"
 #include "server/core/shard_set.h"
 #include "server/observe/health.h"
@@ -37,7 +37,7 @@ class ControlApi {
   struct Parts {
     core::Emitter& emitter;
     core::ShardSet& shards;
-    core::Counters& counters;
+    base::Counters& counters;
     observe::Metrics& metrics;
     observe::HealthChecker& health;
     IdempotencyCache& idempotency;

@@ -15,7 +15,7 @@
 #include "server/control/method_table.h"
 #include "server/control/json_shape.h"
 #include "server/control/status_map.h"
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "server/net/http_connection.h"
 
 namespace roomcast::control {

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::control {
 

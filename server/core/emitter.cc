@@ -3,7 +3,8 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "server/socketio/packet.h"
+#include "server/base/counters.h"
+#include "server/codec/socketio_packet.h"
 
 namespace roomcast::core {
 
@@ -22,84 +23,74 @@ absl::Status Emitter::Validate(const EmitRequest& request) {
 }
 
 SharedPacket Emitter::Encode(const EmitRequest& request) {
-  // `4` (Engine.IO message) + Socket.IO EVENT or BINARY_EVENT.
-  std::string text = request.attachments.empty()
-                         ? std::string("42")
-                         : absl::StrCat("45", request.attachments.size(), "-");
-  text += socketio::NamespacePrefix(request.nsp);
-  text += socketio::EventArrayJson(request.event, request.args_json);
-  return MakePacket(std::move(text), request.attachments, request.is_volatile);
+  return MakePacket(socketio::EncodeEventMessage(request.nsp, request.event, request.args_json,
+                                                 request.attachments.size()),
+                    request.attachments, request.is_volatile);
 }
 
-uint64_t Emitter::NextOffset(const std::string& nsp) {
-  absl::MutexLock lock(&offsets_mutex_);
-  return ++offsets_[nsp];
-}
-
-Emitter::Emitter(ShardSet& shards, broker::Broker& broker, storage::EventStore& store,
-                 Counters& counters)
+Emitter::Emitter(ShardSet& shards, Broker& broker, EventStore& store, base::Counters& counters)
     : shards_(shards), broker_(broker), store_(store), counters_(counters) {
-  // Emits from other nodes reach this node's sockets the same way.
-  broker_.SetHandler([this](const broker::Envelope& envelope) {
-    Deliver(std::make_shared<const broker::Envelope>(envelope),
-            [](absl::StatusOr<EmitResult>) {});
+  // Events from other nodes reach this node's sockets the same way.
+  broker_.SetHandler([this](const Event& event) {
+    Deliver(std::make_shared<const Event>(event), [](absl::StatusOr<EmitResult>) {});
   });
 }
 
-absl::StatusOr<std::shared_ptr<const broker::Envelope>> Emitter::Prepare(EmitRequest request) {
+absl::StatusOr<std::shared_ptr<const Event>> Emitter::Prepare(EmitRequest request) {
   if (absl::Status status = Validate(request); !status.ok()) {
     return status;
   }
-  Counters::Bump(counters_.emits);
-  auto envelope = std::make_shared<broker::Envelope>();
-  envelope->packet = Encode(request);
-  envelope->offset = NextOffset(request.nsp);
-  envelope->nsp = std::move(request.nsp);
-  envelope->rooms = std::move(request.rooms);
-  envelope->except = std::move(request.except);
-  if (!request.is_volatile) {
-    store_.Append(*envelope);
+  auto event = std::make_shared<Event>();
+  event->packet = Encode(request);
+  event->nsp = std::move(request.nsp);
+  event->rooms = std::move(request.rooms);
+  event->except = std::move(request.except);
+  absl::StatusOr<StreamPosition> position = store_.Append(*event, request.is_volatile);
+  if (!position.ok()) {
+    return position.status();
   }
-  broker_.Publish(*envelope);
-  return envelope;
+  event->position = *std::move(position);
+  base::Counters::Bump(counters_.emits);
+  broker_.Publish(*event);
+  return event;
 }
 
 void Emitter::Emit(EmitRequest request, Done done) {
-  absl::StatusOr<std::shared_ptr<const broker::Envelope>> envelope = Prepare(std::move(request));
-  if (!envelope.ok()) {
-    std::move(done)(envelope.status());
+  absl::StatusOr<std::shared_ptr<const Event>> event = Prepare(std::move(request));
+  if (!event.ok()) {
+    std::move(done)(event.status());
     return;
   }
-  Deliver(*std::move(envelope), std::move(done));
+  Deliver(*std::move(event), std::move(done));
 }
 
 void Emitter::EmitAll(std::vector<EmitRequest> requests, DoneAll done) {
-  using Envelopes = std::vector<std::shared_ptr<const broker::Envelope>>;
+  using Events = std::vector<std::shared_ptr<const Event>>;
   std::vector<absl::StatusOr<EmitResult>> results;
   results.reserve(requests.size());
-  auto envelopes = std::make_shared<Envelopes>();
-  std::vector<size_t> positions;  // of each envelope in `results`
+  auto events = std::make_shared<Events>();
+  std::vector<size_t> positions;  // of each event in `results`
   for (EmitRequest& request : requests) {
-    absl::StatusOr<std::shared_ptr<const broker::Envelope>> envelope = Prepare(std::move(request));
-    if (!envelope.ok()) {
-      results.emplace_back(envelope.status());
+    absl::StatusOr<std::shared_ptr<const Event>> event = Prepare(std::move(request));
+    if (!event.ok()) {
+      results.emplace_back(event.status());
       continue;
     }
-    results.emplace_back(EmitResult{0, (*envelope)->offset});
+    results.emplace_back(EmitResult{0, (*event)->position.offset});
     positions.push_back(results.size() - 1);
-    envelopes->push_back(*std::move(envelope));
+    events->push_back(*std::move(event));
   }
-  if (envelopes->empty()) {
+  if (events->empty()) {
     std::move(done)(std::move(results));
     return;
   }
   GatherFromShards<std::vector<uint64_t>>(
       shards_,
-      [this, envelopes](RoomIndex& rooms) {
+      [this, events](RoomIndex& rooms) {
         std::vector<uint64_t> delivered;
-        delivered.reserve(envelopes->size());
-        for (const auto& envelope : *envelopes) {
-          delivered.push_back(DeliverOnShard(rooms, *envelope));
+        delivered.reserve(events->size());
+        for (const auto& event : *events) {
+          delivered.push_back(DeliverOnShard(rooms, *event));
         }
         return delivered;
       },
@@ -114,20 +105,20 @@ void Emitter::EmitAll(std::vector<EmitRequest> requests, DoneAll done) {
       });
 }
 
-uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const broker::Envelope& envelope) {
+uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event) {
   uint64_t delivered = 0;
-  for (Member* member : rooms.Select(envelope.nsp, envelope.rooms, envelope.except)) {
-    delivered += member->Deliver(envelope.packet) ? 1 : 0;
+  for (Member* member : rooms.Select(event.nsp, event.rooms, event.except)) {
+    delivered += member->Deliver(event.packet) ? 1 : 0;
   }
-  Counters::Bump(counters_.deliveries, delivered);
+  base::Counters::Bump(counters_.deliveries, delivered);
   return delivered;
 }
 
-void Emitter::Deliver(std::shared_ptr<const broker::Envelope> envelope, Done done) {
+void Emitter::Deliver(std::shared_ptr<const Event> event, Done done) {
   GatherFromShards<uint64_t>(
       shards_,
-      [this, envelope](RoomIndex& rooms) { return DeliverOnShard(rooms, *envelope); },
-      [offset = envelope->offset, done = std::move(done)](std::vector<uint64_t> delivered) mutable {
+      [this, event](RoomIndex& rooms) { return DeliverOnShard(rooms, *event); },
+      [offset = event->position.offset, done = std::move(done)](std::vector<uint64_t> delivered) mutable {
         uint64_t recipients = 0;
         for (uint64_t count : delivered) {
           recipients += count;

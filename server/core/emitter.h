@@ -4,17 +4,15 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "server/broker/broker.h"
-#include "server/core/counters.h"
+#include "server/base/counters.h"
+#include "server/core/broker.h"
 #include "server/core/encoded_packet.h"
+#include "server/core/event.h"
+#include "server/core/event_store.h"
 #include "server/core/room_index.h"
 #include "server/core/shard_set.h"
-#include "server/storage/event_store.h"
 
 namespace roomcast::core {
 
@@ -45,8 +43,8 @@ class Emitter {
   using Done = absl::AnyInvocable<void(absl::StatusOr<EmitResult>) &&>;
   using DoneAll = absl::AnyInvocable<void(std::vector<absl::StatusOr<EmitResult>>) &&>;
 
-  Emitter(ShardSet& shards, broker::Broker& broker, storage::EventStore& store,
-          Counters& counters);
+  Emitter(ShardSet& shards, Broker& broker, EventStore& store,
+          base::Counters& counters);
 
   // `done` runs once every shard has queued the event (on one of their
   // threads), or at once with the reason the request is invalid.
@@ -60,20 +58,18 @@ class Emitter {
   static SharedPacket Encode(const EmitRequest& request);
 
  private:
-  uint64_t NextOffset(const std::string& nsp);
-  // Validates, encodes, numbers, logs and publishes: everything but delivery.
-  absl::StatusOr<std::shared_ptr<const broker::Envelope>> Prepare(EmitRequest request);
-  // Queues the envelope's packet for every local socket it targets.
-  void Deliver(std::shared_ptr<const broker::Envelope> envelope, Done done);
+  // Validates, encodes, appends to the log (which numbers it) and
+  // publishes: everything but delivery. Nothing the log refused goes out.
+  absl::StatusOr<std::shared_ptr<const Event>> Prepare(EmitRequest request);
+  // Queues the event's packet for every local socket it targets.
+  void Deliver(std::shared_ptr<const Event> event, Done done);
   // The same on one shard; the sockets that queued it.
-  uint64_t DeliverOnShard(RoomIndex& rooms, const broker::Envelope& envelope);
+  uint64_t DeliverOnShard(RoomIndex& rooms, const Event& event);
 
   ShardSet& shards_;
-  broker::Broker& broker_;
-  storage::EventStore& store_;
-  Counters& counters_;
-  absl::Mutex offsets_mutex_;
-  absl::flat_hash_map<std::string, uint64_t> offsets_ ABSL_GUARDED_BY(offsets_mutex_);
+  Broker& broker_;
+  EventStore& store_;
+  base::Counters& counters_;
 };
 
 }  // namespace roomcast::core

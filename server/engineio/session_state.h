@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "server/engineio/handshake.h"
-#include "server/engineio/packet.h"
+#include "server/codec/engineio_handshake.h"
+#include "server/codec/engineio_packet.h"
 
 namespace roomcast::engineio {
 

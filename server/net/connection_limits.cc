@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::net {
 namespace {
@@ -46,7 +46,7 @@ std::string ConnectionLimits::ClientAddress(const boost::asio::ip::address& peer
 }
 
 absl::Status ConnectionLimits::Refuse(std::atomic<uint64_t>& counter, std::string message) {
-  core::Counters::Bump(counter);
+  base::Counters::Bump(counter);
   const auto now = std::chrono::steady_clock::now();
   if (now - last_log_ >= kLogInterval) {
     spdlog::warn("net: connection refused reason=\"{}\" refused_since_last_log={}", message,

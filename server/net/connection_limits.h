@@ -14,8 +14,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "server/core/counters.h"
-#include "server/core/token_bucket.h"
+#include "server/base/counters.h"
+#include "server/base/token_bucket.h"
 
 namespace roomcast::net {
 
@@ -33,7 +33,7 @@ struct ConnectionLimitOptions {
 // it is touched once per session, not per packet).
 class ConnectionLimits {
  public:
-  ConnectionLimits(ConnectionLimitOptions options, core::Counters& counters)
+  ConnectionLimits(ConnectionLimitOptions options, base::Counters& counters)
       : options_(std::move(options)), counters_(counters) {}
 
   // The client's address: the peer, or for a trusted proxy the last
@@ -60,7 +60,7 @@ class ConnectionLimits {
  private:
   struct PerIp {
     size_t connections = 0;
-    std::optional<core::TokenBucket> handshakes;
+    std::optional<base::TokenBucket> handshakes;
   };
   void Release(const std::string& ip);
   absl::Status Refuse(std::atomic<uint64_t>& counter, std::string message)
@@ -68,7 +68,7 @@ class ConnectionLimits {
   bool Trusted(const boost::asio::ip::address& address) const;
 
   ConnectionLimitOptions options_;
-  core::Counters& counters_;
+  base::Counters& counters_;
   absl::Mutex mutex_;
   size_t total_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::flat_hash_map<std::string, PerIp> per_ip_ ABSL_GUARDED_BY(mutex_);

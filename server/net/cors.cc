@@ -1,4 +1,4 @@
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "server/net/cors.h"
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "server/net/websocket_channel.h"
 
 namespace roomcast::net {
@@ -42,7 +42,7 @@ engineio::VerifyResult Verify(const Request& request) {
 }  // namespace
 
 EngineEndpoint::EngineEndpoint(Shards& shards, EngineOptions options, CorsPolicy cors,
-                               ListenerFactory make_listener, core::Counters& counters,
+                               ListenerFactory make_listener, base::Counters& counters,
                                ConnectionLimits* limits)
     : shards_(shards),
       options_(std::move(options)),

@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "server/core/counters.h"
-#include "server/engineio/handshake.h"
+#include "server/base/counters.h"
+#include "server/codec/engineio_handshake.h"
 #include "server/net/connection_limits.h"
 #include "server/net/cors.h"
 #include "server/net/engine_session.h"
@@ -28,7 +28,7 @@ class EngineEndpoint final : public HttpRoute {
   using ListenerFactory = std::function<std::unique_ptr<SessionListener>(EngineSession&)>;
 
   EngineEndpoint(Shards& shards, EngineOptions options, CorsPolicy cors,
-                 ListenerFactory make_listener, core::Counters& counters,
+                 ListenerFactory make_listener, base::Counters& counters,
                  ConnectionLimits* limits = nullptr);
 
   void Handle(const std::shared_ptr<HttpConnection>& connection, Request request) override;
@@ -53,7 +53,7 @@ class EngineEndpoint final : public HttpRoute {
   EngineOptions options_;
   CorsPolicy cors_;
   ListenerFactory make_listener_;
-  core::Counters& counters_;
+  base::Counters& counters_;
   ConnectionLimits* limits_;
 };
 

@@ -16,7 +16,7 @@ using engineio::Transport;
 constexpr auto kCloseTimeout = std::chrono::seconds(30);
 
 const core::SharedPacket& PingPacket() {
-  static const core::SharedPacket packet = core::MakePacket("2");
+  static const core::SharedPacket packet = core::MakePacket(engineio::EncodeTextPacket(PacketType::kPing));
   return packet;
 }
 
@@ -26,18 +26,18 @@ constexpr auto kProbeNoopDelay = std::chrono::milliseconds(100);
 }  // namespace
 
 EngineSession::EngineSession(std::string sid, Shard& shard, const EngineEndpoint& endpoint,
-                             Transport transport, core::Counters& counters)
+                             Transport transport, base::Counters& counters)
     : sid_(std::move(sid)),
       shard_(shard),
       endpoint_(endpoint),
       counters_(counters),
       state_(transport, endpoint.options().protocol, engineio::Clock::now()) {
-  core::Counters::Bump(counters_.sessions_opened);
+  base::Counters::Bump(counters_.sessions_opened);
 }
 
 EngineSession::~EngineSession() {
   if (!closed_) {
-    core::Counters::Bump(counters_.sessions_closed);
+    base::Counters::Bump(counters_.sessions_closed);
   }
 }
 
@@ -122,7 +122,7 @@ void EngineSession::OnWebSocketFrame(std::string_view data, bool binary) {
   }
   absl::StatusOr<engineio::Packet> packet = engineio::DecodeTextPacket(data);
   if (!packet.ok()) {
-    core::Counters::Bump(counters_.protocol_errors);
+    base::Counters::Bump(counters_.protocol_errors);
     End(engineio::kReasonParseError, Ending::kDropped);
     return;
   }
@@ -141,7 +141,7 @@ void EngineSession::OnPacket(const engineio::Packet& packet) {
       End(engineio::kReasonTransportClose, Ending::kByClient);
       return;
     case Reaction::kProtocolError:
-      core::Counters::Bump(counters_.protocol_errors);
+      base::Counters::Bump(counters_.protocol_errors);
       End(engineio::kReasonParseError, Ending::kDropped);
       return;
     default:
@@ -159,7 +159,7 @@ void EngineSession::OnPollGet(const std::shared_ptr<PollExchange>& connection, R
   if (pending_poll_) {
     // At most one GET at a time: the second is an error and ends the session.
     connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
-    core::Counters::Bump(counters_.protocol_errors);
+    base::Counters::Bump(counters_.protocol_errors);
     End(engineio::kReasonTransportError, Ending::kDropped);
     return;
   }
@@ -197,7 +197,7 @@ void EngineSession::OnPollPost(const std::shared_ptr<PollExchange>& connection, 
   absl::StatusOr<std::vector<engineio::Packet>> packets = engineio::DecodePayload(request.body());
   if (!packets.ok()) {
     connection->Reply(endpoint_.ErrorResponse(request, engineio::kBadRequest));
-    core::Counters::Bump(counters_.protocol_errors);
+    base::Counters::Bump(counters_.protocol_errors);
     End(engineio::kReasonParseError, Ending::kDropped);
     return;
   }
@@ -263,7 +263,8 @@ void EngineSession::OnProbeFrame(std::string_view data, bool binary) {
                                                    : Reaction::kProtocolError;
   switch (reaction) {
     case Reaction::kAnswerProbe:
-      probe_->WritePacket(core::MakePacket("3probe"), [](boost::beast::error_code) {});
+      probe_->WritePacket(core::MakePacket(engineio::EncodeTextPacket(PacketType::kPong, "probe")),
+                          [](boost::beast::error_code) {});
       ArmNoopTimer();  // Ends the held poll so the client can pause polling.
       return;
     case Reaction::kCompleteUpgrade:
@@ -287,7 +288,7 @@ void EngineSession::ArmNoopTimer() {
   noop_timer_->expires_after(kProbeNoopDelay);
   noop_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     if (auto self = weak.lock(); self && !ec && self->state_.upgrading()) {
-      self->AnswerPoll("6");
+      self->AnswerPoll(engineio::EncodeTextPacket(PacketType::kNoop));
     }
   });
 }
@@ -312,11 +313,11 @@ bool EngineSession::Send(const core::SharedPacket& packet) {
     return false;
   }
   if (packet->is_volatile && !Writable()) {
-    core::Counters::Bump(counters_.dropped_volatile);
+    base::Counters::Bump(counters_.dropped_volatile);
     return false;  // Socket.IO's rule: volatile packets skip a busy transport.
   }
   if (queued_bytes_ + packet->bytes() > endpoint_.options().send_queue_bytes) {
-    core::Counters::Bump(counters_.slow_consumer_disconnects);
+    base::Counters::Bump(counters_.slow_consumer_disconnects);
     End(kReasonSlowConsumer, Ending::kDropped);
     return false;
   }
@@ -419,7 +420,7 @@ void EngineSession::End(std::string_view reason, Ending how) {
   closed_ = true;
   // Closed now, even while it waits for its last poll: counted, and no
   // longer held against the connection limits.
-  core::Counters::Bump(counters_.sessions_closed);
+  base::Counters::Bump(counters_.sessions_closed);
   admission_.reset();
   shard_.timers().Cancel(*this);
   if (noop_timer_) noop_timer_->cancel();
@@ -435,7 +436,8 @@ void EngineSession::End(std::string_view reason, Ending how) {
     websocket_->Close(reason == kReasonSlowConsumer ? reason : std::string_view());
   } else if (pending_poll_) {
     // The client closed: its poll just ends. We closed: it learns why.
-    AnswerPoll(how == Ending::kByClient ? std::string("6") : ClosingPayload(/*noop_if_empty=*/false));
+    AnswerPoll(how == Ending::kByClient ? engineio::EncodeTextPacket(PacketType::kNoop)
+                                        : ClosingPayload(/*noop_if_empty=*/false));
   } else if (how == Ending::kGraceful && state_.transport() == Transport::kPolling) {
     // No poll to answer: as the reference server does, the session waits
     // for the next one (up to kCloseTimeout) and answers it with what is
@@ -457,8 +459,10 @@ void EngineSession::End(std::string_view reason, Ending how) {
 }
 
 std::string EngineSession::ClosingPayload(bool noop_if_empty) {
-  std::string payload = queue_.empty() && noop_if_empty ? std::string("6") : TakeQueueAsPayload();
-  engineio::AppendToPayload(payload, "1", false);
+  std::string payload = queue_.empty() && noop_if_empty
+                            ? engineio::EncodeTextPacket(PacketType::kNoop)
+                            : TakeQueueAsPayload();
+  engineio::AppendToPayload(payload, engineio::EncodeTextPacket(PacketType::kClose), false);
   return payload;
 }
 

@@ -8,9 +8,9 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 #include "server/core/encoded_packet.h"
-#include "server/engineio/packet.h"
+#include "server/codec/engineio_packet.h"
 #include "server/engineio/session_state.h"
 #include "server/net/connection_limits.h"
 #include "server/net/http_types.h"
@@ -44,7 +44,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
                             private TimerWheel::Entry {
  public:
   EngineSession(std::string sid, Shard& shard, const EngineEndpoint& endpoint,
-                engineio::Transport transport, core::Counters& counters);
+                engineio::Transport transport, base::Counters& counters);
   ~EngineSession() override;
 
   const std::string& sid() const { return sid_; }
@@ -130,7 +130,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   std::string sid_;
   Shard& shard_;
   const EngineEndpoint& endpoint_;
-  core::Counters& counters_;
+  base::Counters& counters_;
   engineio::SessionState state_;
   std::unique_ptr<socketio::Handshake> handshake_;  // until the Socket.IO layer takes it
   std::unique_ptr<ConnectionLimits::Admission> admission_;

@@ -3,7 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "server/engineio/handshake.h"
+#include "server/codec/engineio_handshake.h"
 #include "server/net/handler_memory.h"
 
 namespace roomcast::net {

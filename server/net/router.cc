@@ -1,4 +1,4 @@
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "server/net/router.h"
 
 #include "server/net/http_connection.h"

@@ -1,4 +1,4 @@
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "server/net/session_listeners.h"
 
 #include "absl/strings/str_cat.h"
@@ -6,7 +6,7 @@
 namespace roomcast::net {
 
 SocketIoListener::SocketIoListener(EngineSession& session, const socketio::Namespaces& namespaces,
-                                   core::Counters& counters,
+                                   base::Counters& counters,
                                    std::chrono::milliseconds connect_timeout)
     : session_(session),
       connection_(namespaces, session, session.shard().rooms(), counters, session.TakeHandshake()) {
@@ -35,7 +35,7 @@ void SocketIoListener::OnClose(std::string_view reason) { connection_.OnClose(re
 
 void EchoListener::OnMessage(std::string_view data, bool binary) {
   session_.Send(binary ? core::MakePacket("", {std::string(data)})
-                       : core::MakePacket(absl::StrCat("4", ToAbsl(data))));
+                       : core::MakePacket(engineio::EncodeTextPacket(engineio::PacketType::kMessage, data)));
 }
 
 }  // namespace roomcast::net

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <memory>
 
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 #include "server/net/engine_session.h"
 #include "server/socketio/connection.h"
 #include "server/socketio/handler.h"
@@ -14,7 +14,7 @@ namespace roomcast::net {
 class SocketIoListener final : public SessionListener {
  public:
   SocketIoListener(EngineSession& session, const socketio::Namespaces& namespaces,
-                   core::Counters& counters, std::chrono::milliseconds connect_timeout);
+                   base::Counters& counters, std::chrono::milliseconds connect_timeout);
 
   void OnMessage(std::string_view data, bool binary) override;
   void OnClose(std::string_view reason) override;

@@ -2,7 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/core/ids.h"
+#include "server/base/ids.h"
 
 namespace roomcast::net {
 
@@ -20,7 +20,7 @@ void Shard::Join() {
 
 Shards::Shards(size_t count) {
   // Session ids carry the shard in one base64url character.
-  count = std::clamp<size_t>(count, 1, core::kIdAlphabet.size());
+  count = std::clamp<size_t>(count, 1, base::kIdAlphabet.size());
   for (size_t i = 0; i < count; ++i) {
     shards_.push_back(std::make_unique<Shard>(i));
   }
@@ -37,13 +37,13 @@ Shard* Shards::ForSessionId(std::string_view sid) {
   if (sid.empty()) {
     return nullptr;
   }
-  const size_t index = core::kIdAlphabet.find(sid.front());
+  const size_t index = base::kIdAlphabet.find(sid.front());
   return index < shards_.size() ? shards_[index].get() : nullptr;
 }
 
 std::string Shards::NewSessionId(const Shard& shard) const {
-  std::string sid = core::NewId();
-  sid[0] = core::kIdAlphabet[shard.index()];
+  std::string sid = base::NewId();
+  sid[0] = base::kIdAlphabet[shard.index()];
   return sid;
 }
 

@@ -16,8 +16,8 @@
 #include "server/core/encoded_packet.h"
 #include "server/net/http_types.h"
 #include "server/net/transport.h"
-#include "server/websocket/frame.h"
-#include "server/websocket/message_reader.h"
+#include "server/codec/websocket_frame.h"
+#include "server/codec/websocket_message_reader.h"
 
 namespace roomcast::net {
 

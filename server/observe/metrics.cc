@@ -64,7 +64,7 @@ double Quantile(const ClientMetric::Histogram& histogram, double q) {
 
 }  // namespace
 
-Metrics::Metrics(const core::Counters& counters)
+Metrics::Metrics(const base::Counters& counters)
     : counters_(counters), registry_(std::make_shared<prometheus::Registry>()) {
   emit_latency_ = &prometheus::BuildHistogram()
                        .Name("roomcast_emit_latency_seconds")
@@ -84,7 +84,7 @@ LatencyQuantiles Metrics::EmitLatency() const {
 }
 
 std::string Metrics::Scrape() const {
-  const core::Counters& c = counters_;
+  const base::Counters& c = counters_;
   std::vector<MetricFamily> families = registry_->Collect();
 
   MetricFamily sockets = Family("roomcast_sockets_connected",

@@ -7,7 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 
 namespace roomcast::observe {
 
@@ -22,7 +22,7 @@ struct LatencyQuantiles {
 // time, plus the histograms kept in a prometheus-cpp registry.
 class Metrics {
  public:
-  explicit Metrics(const core::Counters& counters);
+  explicit Metrics(const base::Counters& counters);
 
   void ObserveEmitLatency(std::chrono::steady_clock::duration latency);
   // Estimated from the histogram buckets (linear within a bucket).
@@ -32,7 +32,7 @@ class Metrics {
   std::string Scrape() const;
 
  private:
-  const core::Counters& counters_;
+  const base::Counters& counters_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Histogram* emit_latency_;
 };

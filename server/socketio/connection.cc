@@ -1,15 +1,15 @@
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "server/socketio/connection.h"
 
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "server/core/ids.h"
+#include "server/base/ids.h"
 
 namespace roomcast::socketio {
 
 Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex& rooms,
-                       core::Counters& counters, Handshake handshake)
+                       base::Counters& counters, Handshake handshake)
     : namespaces_(namespaces),
       link_(link),
       rooms_(rooms),
@@ -39,7 +39,7 @@ void Connection::OnDecoded(absl::StatusOr<std::optional<Packet>> packet) {
 }
 
 void Connection::Fail(std::string_view why) {
-  core::Counters::Bump(counters_.protocol_errors);
+  base::Counters::Bump(counters_.protocol_errors);
   link_.Close("parse error");
 }
 
@@ -64,7 +64,7 @@ void Connection::OnPacket(Packet packet) {
       return;
     case PacketType::kEvent:
     case PacketType::kBinaryEvent: {
-      core::Counters::Bump(counters_.client_events);
+      base::Counters::Bump(counters_.client_events);
       boost::json::array& array = packet.data->as_array();
       Event event;
       event.name = array.front().is_string() ? std::string(array.front().as_string())
@@ -102,7 +102,7 @@ void Connection::OnConnect(Packet packet) {
     auth = std::move(packet.data->as_object());
   }
   auto socket =
-      std::make_shared<Socket>(core::NewId(), packet.nsp, std::move(auth), link_, rooms_, *this);
+      std::make_shared<Socket>(base::NewId(), packet.nsp, std::move(auth), link_, rooms_, *this);
   if (absl::Status status = handler->Authorize(*socket); !status.ok()) {
     RefuseConnect(packet.nsp, ToStd(status.message()));
     return;
@@ -110,16 +110,17 @@ void Connection::OnConnect(Packet packet) {
   ever_connected_ = true;
   sockets_.emplace(packet.nsp, socket);
   socket->Attach();
-  core::Counters::Bump(counters_.sockets_connected);
+  base::Counters::Bump(counters_.sockets_connected);
   handler->OnConnected(*socket);
 }
 
 void Connection::RefuseConnect(std::string_view nsp, std::string_view message) {
-  core::Counters::Bump(counters_.connect_errors);
-  boost::json::object body;
-  body["message"] = message;
-  link_.Send(core::MakePacket(
-      absl::StrCat("44", NamespacePrefix(nsp), boost::json::serialize(body))));
+  base::Counters::Bump(counters_.connect_errors);
+  Packet refusal;
+  refusal.type = PacketType::kConnectError;
+  refusal.nsp = std::string(nsp);
+  refusal.data = boost::json::object{{"message", message}};
+  link_.Send(core::MakePacket(EncodeMessage(refusal)));
 }
 
 void Connection::RemoveSocket(std::string nsp, std::string_view reason) {
@@ -130,7 +131,7 @@ void Connection::RemoveSocket(std::string nsp, std::string_view reason) {
   std::shared_ptr<Socket> socket = std::move(it->second);
   sockets_.erase(it);
   socket->Detach();
-  core::Counters::Bump(counters_.sockets_disconnected);
+  base::Counters::Bump(counters_.sockets_disconnected);
   if (Handler* handler = namespaces_.Find(nsp)) {
     handler->OnDisconnect(*socket, reason);
   }
@@ -143,7 +144,10 @@ void Connection::Disconnect(const std::string& nsp) {
   if (!sockets_.contains(nsp)) {
     return;
   }
-  link_.Send(core::MakePacket(absl::StrCat("41", NamespacePrefix(nsp))));
+  Packet disconnect;
+  disconnect.type = PacketType::kDisconnect;
+  disconnect.nsp = nsp;
+  link_.Send(core::MakePacket(EncodeMessage(disconnect)));
   RemoveSocket(nsp, kReasonServerDisconnect);
 }
 

@@ -5,11 +5,11 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 #include "server/core/room_index.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
-#include "server/socketio/packet.h"
+#include "server/codec/socketio_packet.h"
 #include "server/socketio/socket.h"
 
 namespace roomcast::socketio {
@@ -23,7 +23,7 @@ inline constexpr std::string_view kReasonServerDisconnect = "server namespace di
 class Connection {
  public:
   Connection(const Namespaces& namespaces, Link& link, core::RoomIndex& rooms,
-             core::Counters& counters, Handshake handshake = {});
+             base::Counters& counters, Handshake handshake = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -54,7 +54,7 @@ class Connection {
   const Namespaces& namespaces_;
   Link& link_;
   core::RoomIndex& rooms_;
-  core::Counters& counters_;
+  base::Counters& counters_;
   // Only when the upgrade carried credentials: most connections hold none.
   std::unique_ptr<const Handshake> handshake_;
   Decoder decoder_;

@@ -8,7 +8,7 @@
 
 #include <boost/json/array.hpp>
 
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/socketio/connection.h"
-#include "server/socketio/packet.h"
+#include "server/codec/socketio_packet.h"
 
 namespace roomcast::socketio {
 
@@ -32,7 +32,7 @@ void Socket::SendPacket(int type, std::optional<uint64_t> ack_id, const boost::j
   packet.id = ack_id;
   packet.data = args;
   packet.attachments = std::move(attachments);
-  std::string text = absl::StrCat("4", EncodeText(packet));
+  std::string text = EncodeMessage(packet);
   link_.Send(core::MakePacket(std::move(text), std::move(packet.attachments)));
 }
 
@@ -142,10 +142,11 @@ void Socket::Attach() {
   for (const std::string& room : rooms_) {
     index_.Join(nsp_, room, this);
   }
-  boost::json::object reply;
-  reply["sid"] = id_;
-  link_.Send(core::MakePacket(
-      absl::StrCat("40", NamespacePrefix(nsp_), boost::json::serialize(reply))));
+  Packet reply;
+  reply.type = PacketType::kConnect;
+  reply.nsp = nsp_;
+  reply.data = boost::json::object{{"sid", id_}};
+  link_.Send(core::MakePacket(EncodeMessage(reply)));
 }
 
 void Socket::Detach() {

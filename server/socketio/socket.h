@@ -15,7 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "server/core/member.h"
 #include "server/core/room_index.h"
-#include "server/core/token_bucket.h"
+#include "server/base/token_bucket.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 
@@ -44,7 +44,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   const std::string& user_id() const;
   const boost::json::object& claims() const;
   // The socket's event rate budget, kept here for whoever enforces it.
-  std::optional<core::TokenBucket>& event_budget() { return event_budget_; }
+  std::optional<base::TokenBucket>& event_budget() { return event_budget_; }
   void set_identity(std::string user_id, boost::json::object claims) {
     identity_ = std::make_unique<Identity>(Identity{std::move(user_id), std::move(claims)});
   }
@@ -93,7 +93,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
     boost::json::object claims;
   };
   std::unique_ptr<Identity> identity_;
-  std::optional<core::TokenBucket> event_budget_;
+  std::optional<base::TokenBucket> event_budget_;
   Link& link_;
   core::RoomIndex& index_;
   Connection& connection_;

@@ -12,7 +12,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 #include "server/net/engine_endpoint.h"
 #include "server/net/http_server.h"
 #include "server/net/session_listeners.h"
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   options.protocol.max_payload = 1000000;
   constexpr auto kConnectTimeout = std::chrono::milliseconds(1000);
 
-  roomcast::core::Counters counters;
+  roomcast::base::Counters counters;
   ProtocolHandler handler;
   roomcast::socketio::Namespaces namespaces;
   namespaces.Add("/", handler);

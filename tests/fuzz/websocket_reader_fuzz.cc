@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "server/websocket/message_reader.h"
+#include "server/codec/websocket_message_reader.h"
 
 namespace {
 

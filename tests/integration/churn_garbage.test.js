@@ -370,7 +370,11 @@ test(`churn and garbage for ${kDurationMs} ms: the server forgets every session 
   function connectSocket(socket, ms = kStep + 1000) {
     const result = new Promise((resolve, reject) => {
       socket.once('connect', resolve);
-      socket.once('connect_error', reject);
+      // The transport's own words (an HTTP status, a socket error) say more than "xhr poll error".
+      socket.once('connect_error', (err) => {
+        const cause = err.description?.message ?? err.description;
+        reject(cause === undefined ? err : new Error(`${err.message} (${cause})`));
+      });
     });
     socket.connect();
     return withTimeout(result, ms, 'socket.io-client connect');

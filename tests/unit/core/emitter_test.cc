@@ -4,16 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include "server/storage/memory_event_store.h"
 #include "tests/unit/core/fake_member.h"
 
 namespace roomcast::core {
 namespace {
 
 // Remembers what was published and lets the test play another node.
-struct RecordingBroker : broker::Broker {
-  void Publish(const broker::Envelope& envelope) override { published.push_back(envelope); }
+struct RecordingBroker : core::Broker {
+  void Publish(const core::Event& envelope) override { published.push_back(envelope); }
   void SetHandler(Handler h) override { handler = std::move(h); }
-  std::vector<broker::Envelope> published;
+  std::vector<core::Event> published;
   Handler handler;
 };
 
@@ -39,6 +40,12 @@ class QueuedShards : public ShardSet {
   std::deque<std::pair<size_t, absl::AnyInvocable<void(RoomIndex&) &&>>> tasks_;
 };
 
+std::vector<uint64_t> Offsets(const std::vector<Event>& events) {
+  std::vector<uint64_t> out;
+  for (const Event& event : events) out.push_back(event.position.offset);
+  return out;
+}
+
 class EmitterTest : public ::testing::Test {
  protected:
   EmitterTest() : shards_(2), emitter_(shards_, broker_, store_, counters_) {
@@ -56,7 +63,7 @@ class EmitterTest : public ::testing::Test {
     return result;
   }
 
-  Counters counters_;
+  base::Counters counters_;
   QueuedShards shards_;
   RecordingBroker broker_;
   storage::MemoryEventStore store_{100};
@@ -165,14 +172,14 @@ TEST_F(EmitterTest, LogsNonVolatileEventsAndPublishesEveryEmit) {
   ASSERT_TRUE(Emit(request).ok());
   ASSERT_EQ(broker_.published.size(), 2u);
   EXPECT_EQ(broker_.published[0].rooms, std::vector<std::string>{"room"});
-  std::vector<broker::Envelope> logged = store_.ReadAfter("/", 0, 10);
+  std::vector<core::Event> logged = store_.ReadAfter("/", 0, 10);
   ASSERT_EQ(logged.size(), 1u);
-  EXPECT_EQ(logged[0].offset, 1u);
+  EXPECT_EQ(logged[0].position.offset, 1u);
   EXPECT_EQ(logged[0].packet->text, R"(42["kept"])");
 }
 
 TEST_F(EmitterTest, DeliversWhatOtherNodesPublish) {
-  broker::Envelope remote;
+  core::Event remote;
   remote.nsp = "/";
   remote.rooms = {"room"};
   remote.packet = MakePacket(R"(42["from-afar"])");
@@ -182,6 +189,40 @@ TEST_F(EmitterTest, DeliversWhatOtherNodesPublish) {
   ASSERT_EQ(sockets_[0].received.size(), 1u);
   EXPECT_EQ(sockets_[0].received[0]->text, R"(42["from-afar"])");
   EXPECT_TRUE(broker_.published.empty()) << "not echoed back to the cluster";
+}
+
+// A log that refuses every append, as Redis or PostgreSQL do while they are down.
+struct DownEventStore : EventStore {
+  absl::StatusOr<StreamPosition> Append(const Event&, bool) override {
+    return absl::UnavailableError("the event log is down");
+  }
+  std::vector<Event> ReadAfter(const std::string&, uint64_t, size_t) const override { return {}; }
+};
+
+TEST_F(EmitterTest, OffsetsComeFromTheLog) {
+  EmitRequest request;
+  request.rooms = {"room"};
+  request.event = "numbered";
+  absl::StatusOr<EmitResult> first = Emit(request);
+  absl::StatusOr<EmitResult> second = Emit(request);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->offset, 1u);
+  EXPECT_EQ(second->offset, 2u);
+  EXPECT_EQ(Offsets(store_.ReadAfter("/", 0, 10)), (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_F(EmitterTest, NothingIsDeliveredOrPublishedWhenTheLogRefuses) {
+  DownEventStore down;
+  Emitter emitter(shards_, broker_, down, counters_);
+  EmitRequest request;
+  request.rooms = {"room"};
+  request.event = "lost";
+  absl::StatusOr<EmitResult> result = absl::UnknownError("not done");
+  emitter.Emit(request, [&](absl::StatusOr<EmitResult> r) { result = r; });
+  shards_.RunAll();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(sockets_[0].received.empty());
+  EXPECT_TRUE(broker_.published.empty());
 }
 
 }  // namespace

@@ -8,7 +8,7 @@ namespace {
 boost::asio::ip::address Ip(const char* text) { return boost::asio::ip::make_address(text); }
 
 TEST(ConnectionLimitsTest, CapsPerAddressAndReleasesOnDestruction) {
-  core::Counters counters;
+  base::Counters counters;
   ConnectionLimits limits({.max_connections = 10, .max_connections_per_ip = 2}, counters);
   auto a = limits.Admit("10.0.0.1");
   auto b = limits.Admit("10.0.0.1");
@@ -21,7 +21,7 @@ TEST(ConnectionLimitsTest, CapsPerAddressAndReleasesOnDestruction) {
 }
 
 TEST(ConnectionLimitsTest, GlobalCap) {
-  core::Counters counters;
+  base::Counters counters;
   ConnectionLimits limits({.max_connections = 1}, counters);
   auto first = limits.Admit("a");
   EXPECT_TRUE(first.ok());
@@ -29,7 +29,7 @@ TEST(ConnectionLimitsTest, GlobalCap) {
 }
 
 TEST(ConnectionLimitsTest, ForwardedForOnlyFromTrustedProxies) {
-  core::Counters counters;
+  base::Counters counters;
   ConnectionLimits limits({.trusted_proxies = {Ip("127.0.0.1")}}, counters);
   EXPECT_EQ(limits.ClientAddress(Ip("127.0.0.1"), "203.0.113.9, 127.0.0.1"), "203.0.113.9");
   EXPECT_EQ(limits.ClientAddress(Ip("::ffff:127.0.0.1"), "203.0.113.9"), "203.0.113.9");
@@ -39,7 +39,7 @@ TEST(ConnectionLimitsTest, ForwardedForOnlyFromTrustedProxies) {
 }
 
 TEST(ConnectionLimitsTest, HandshakeRatePerAddress) {
-  core::Counters counters;
+  base::Counters counters;
   ConnectionLimits limits({.handshakes_per_ip_per_s = 1}, counters);  // Burst of 4.
   std::vector<std::unique_ptr<ConnectionLimits::Admission>> admitted;
   for (int i = 0; i < 4; ++i) {

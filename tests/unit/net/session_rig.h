@@ -13,15 +13,15 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/app/room_events.h"
-#include "server/broker/broker.h"
+#include "server/rooms/room_events.h"
+#include "server/broker/local_broker.h"
 #include "server/core/emitter.h"
 #include "server/net/engine_endpoint.h"
 #include "server/net/engine_session.h"
 #include "server/net/session_listeners.h"
 #include "server/net/shard.h"
 #include "server/net/transport.h"
-#include "server/storage/event_store.h"
+#include "server/storage/memory_event_store.h"
 
 namespace roomcast::net::testing {
 
@@ -167,7 +167,7 @@ class SessionRig {
   std::shared_ptr<EngineSession> session() const { return session_.lock(); }
   bool session_gone() const { return session_.expired(); }
   Shard& shard() { return shard_; }
-  core::Counters& counters() { return counters_; }
+  base::Counters& counters() { return counters_; }
   core::Emitter& emitter() { return emitter_; }
   const FakeChannel& websocket() const { return *websocket_; }
   // The last polling request's answer, if it has one.
@@ -255,8 +255,8 @@ class SessionRig {
   }
 
  private:
-  static app::RoomEvents::Options RoomOptions(const RigOptions& options) {
-    app::RoomEvents::Options room_options;
+  static rooms::RoomEvents::Options RoomOptions(const RigOptions& options) {
+    rooms::RoomEvents::Options room_options;
     room_options.enable_client_broadcast = options.client_broadcast;
     room_options.max_rooms_per_socket = 4;
     return room_options;
@@ -288,13 +288,13 @@ class SessionRig {
   }
 
   RigOptions options_;
-  core::Counters counters_;
+  base::Counters counters_;
   Shards shards_;
   Shard& shard_;
   broker::LocalBroker broker_;
   storage::MemoryEventStore store_;
   core::Emitter emitter_;
-  app::RoomEvents room_events_;
+  rooms::RoomEvents room_events_;
   socketio::Namespaces namespaces_;
   EngineEndpoint endpoint_;
   std::shared_ptr<FakeChannel> websocket_;  // over polling: unattached until an upgrade

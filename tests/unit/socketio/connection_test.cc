@@ -68,7 +68,7 @@ class ConnectionTest : public ::testing::Test {
   Namespaces namespaces_;
   FakeLink link_;
   core::RoomIndex rooms_;
-  core::Counters counters_;
+  base::Counters counters_;
   Connection connection_;
 };
 

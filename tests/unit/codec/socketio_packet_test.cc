@@ -1,4 +1,4 @@
-#include "server/socketio/packet.h"
+#include "server/codec/socketio_packet.h"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

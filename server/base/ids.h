@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace roomcast::core {
+namespace roomcast::base {
 
 // A fresh random id: 15 characters of base64url (90 bits). Socket.IO's are
 // 20; 15 fit in a std::string without a heap block, and ids are kept
@@ -15,4 +15,4 @@ std::string NewId();
 inline constexpr std::string_view kIdAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-}  // namespace roomcast::core
+}  // namespace roomcast::base

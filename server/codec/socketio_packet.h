@@ -38,6 +38,14 @@ inline constexpr size_t kDefaultMaxAttachments = 10;
 // Encodes the text part (`<type>[<n>-][<nsp>,][<id>][<json>]`); the binary
 // types take their attachment count from `attachments`.
 std::string EncodeText(const Packet& packet);
+// The Engine.IO message carrying `packet` (`4` + its text part): what the
+// Socket.IO layer hands its session. Attachments travel beside it.
+std::string EncodeMessage(const Packet& packet);
+// The Engine.IO message of an EVENT to `nsp` (a BINARY_EVENT when
+// `attachments` > 0) whose arguments are already serialized: built without a
+// JSON tree, for emits (see EventArrayJson).
+std::string EncodeEventMessage(std::string_view nsp, std::string_view event,
+                               std::string_view args_json, size_t attachments);
 
 // Decodes and validates one text packet (PROTOCOL.md §2.2). A binary packet
 // comes back with `attachments` empty and ExpectedAttachments() > 0.

@@ -5,11 +5,11 @@
 
 #include "server/auth/authenticator.h"
 #include "server/auth/room_policy.h"
-#include "server/core/counters.h"
+#include "server/base/counters.h"
 #include "server/core/emitter.h"
 #include "server/socketio/handler.h"
 
-namespace roomcast::app {
+namespace roomcast::rooms {
 
 // Roomcast's answers to browser events on every namespace: `join` and
 // `leave` (a room or a list), `rooms` (what am I in), and, when enabled,
@@ -28,7 +28,7 @@ class RoomEvents final : public socketio::Handler {
     double events_per_second = 0;  // Per socket; 0 = no limit.
   };
 
-  RoomEvents(core::Emitter& emitter, core::Counters& counters, Options options)
+  RoomEvents(core::Emitter& emitter, base::Counters& counters, Options options)
       : emitter_(emitter), counters_(counters), options_(std::move(options)) {}
 
   absl::Status Authorize(socketio::Socket& socket) override;
@@ -44,8 +44,8 @@ class RoomEvents final : public socketio::Handler {
   void Broadcast(socketio::Socket& socket, socketio::Event event);
 
   core::Emitter& emitter_;
-  core::Counters& counters_;
+  base::Counters& counters_;
   Options options_;
 };
 
-}  // namespace roomcast::app
+}  // namespace roomcast::rooms

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace roomcast::core {
+namespace roomcast::base {
 
 // Process-wide counters, bumped from any shard (relaxed: they are statistics).
 struct Counters {
@@ -32,4 +32,4 @@ struct Counters {
   }
 };
 
-}  // namespace roomcast::core
+}  // namespace roomcast::base

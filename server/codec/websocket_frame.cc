@@ -1,4 +1,4 @@
-#include "server/websocket/frame.h"
+#include "server/codec/websocket_frame.h"
 
 #include <cstring>
 

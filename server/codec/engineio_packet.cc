@@ -1,5 +1,5 @@
-#include "server/core/string_view.h"
-#include "server/engineio/packet.h"
+#include "server/base/string_view.h"
+#include "server/codec/engineio_packet.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"

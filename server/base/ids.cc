@@ -1,10 +1,10 @@
-#include "server/core/ids.h"
+#include "server/base/ids.h"
 
 #include <random>
 
 #include "absl/random/random.h"
 
-namespace roomcast::core {
+namespace roomcast::base {
 
 std::string NewId() {
   thread_local absl::BitGen gen;
@@ -15,4 +15,4 @@ std::string NewId() {
   return id;
 }
 
-}  // namespace roomcast::core
+}  // namespace roomcast::base

@@ -1,4 +1,4 @@
-#include "server/websocket/message_reader.h"
+#include "server/codec/websocket_message_reader.h"
 
 #include <string>
 #include <vector>

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/websocket/frame.h"
+#include "server/codec/websocket_frame.h"
 
 namespace roomcast::websocket {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-namespace roomcast::core {
+namespace roomcast::base {
 
 // `rate` tokens per second, at most `burst` saved up. Not thread-safe: each
 // bucket belongs to one socket or sits behind its owner's lock.
@@ -35,4 +35,4 @@ class TokenBucket {
   Clock::time_point last_;
 };
 
-}  // namespace roomcast::core
+}  // namespace roomcast::base

@@ -1,4 +1,4 @@
-#include "server/engineio/packet.h"
+#include "server/codec/engineio_packet.h"
 
 #include <gtest/gtest.h>
 

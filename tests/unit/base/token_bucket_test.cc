@@ -1,8 +1,8 @@
-#include "server/core/token_bucket.h"
+#include "server/base/token_bucket.h"
 
 #include <gtest/gtest.h>
 
-namespace roomcast::core {
+namespace roomcast::base {
 namespace {
 
 using std::chrono::milliseconds;
@@ -20,4 +20,4 @@ TEST(TokenBucketTest, AllowsABurstThenTheRate) {
 }
 
 }  // namespace
-}  // namespace roomcast::core
+}  // namespace roomcast::base

@@ -1,5 +1,7 @@
-#include "server/core/string_view.h"
-#include "server/socketio/packet.h"
+#include "server/base/string_view.h"
+#include "server/codec/socketio_packet.h"
+
+#include "server/codec/engineio_packet.h"
 
 #include <array>
 
@@ -116,19 +118,42 @@ std::string NamespacePrefix(std::string_view nsp) {
   return nsp == "/" ? std::string() : absl::StrCat(ToAbsl(nsp), ",");
 }
 
+namespace {
+
+// `<type>[<n>-][<nsp>,][<id>]`: everything before the JSON.
+std::string Header(PacketType type, size_t attachments, std::string_view nsp,
+                   std::optional<uint64_t> id) {
+  std::string out = absl::StrCat(static_cast<int>(type));
+  if (IsBinaryType(type)) {
+    absl::StrAppend(&out, attachments, "-");
+  }
+  out += NamespacePrefix(nsp);
+  if (id) {
+    absl::StrAppend(&out, *id);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string EncodeText(const Packet& packet) {
-  std::string out = absl::StrCat(static_cast<int>(packet.type));
-  if (IsBinaryType(packet.type)) {
-    absl::StrAppend(&out, packet.attachments.size(), "-");
-  }
-  out += NamespacePrefix(packet.nsp);
-  if (packet.id) {
-    absl::StrAppend(&out, *packet.id);
-  }
+  std::string out = Header(packet.type, packet.attachments.size(), packet.nsp, packet.id);
   if (packet.data) {
     out += boost::json::serialize(*packet.data);
   }
   return out;
+}
+
+std::string EncodeMessage(const Packet& packet) {
+  return engineio::EncodeTextPacket(engineio::PacketType::kMessage, EncodeText(packet));
+}
+
+std::string EncodeEventMessage(std::string_view nsp, std::string_view event,
+                               std::string_view args_json, size_t attachments) {
+  const PacketType type = attachments > 0 ? PacketType::kBinaryEvent : PacketType::kEvent;
+  return engineio::EncodeTextPacket(
+      engineio::PacketType::kMessage,
+      absl::StrCat(Header(type, attachments, nsp, std::nullopt), EventArrayJson(event, args_json)));
 }
 
 absl::StatusOr<DecodedText> DecodeText(std::string_view text, size_t max_attachments) {

@@ -1,4 +1,4 @@
-#include "server/storage/postgres_check.h"
+#include "server/observe/postgres_check.h"
 
 #include <cstdlib>
 

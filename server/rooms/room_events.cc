@@ -1,13 +1,13 @@
-#include "server/app/room_events.h"
+#include "server/rooms/room_events.h"
 
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "server/core/string_view.h"
+#include "server/base/string_view.h"
 #include "server/core/room_name.h"
 #include "server/socketio/socket.h"
 
-namespace roomcast::app {
+namespace roomcast::rooms {
 namespace {
 
 namespace json = boost::json;
@@ -116,7 +116,7 @@ std::optional<std::pair<std::string, std::string>> RoomEvents::FirstForbidden(
   }
   for (const std::string& room : rooms) {
     if (!options_.room_policy.Allows(room, socket.claims())) {
-      core::Counters::Bump(counters_.joins_forbidden);
+      base::Counters::Bump(counters_.joins_forbidden);
       return std::make_pair(room, absl::StrCat("room '", room, "' is not allowed for this user"));
     }
   }
@@ -152,12 +152,12 @@ absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
 
 void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
   if (options_.events_per_second > 0) {
-    std::optional<core::TokenBucket>& budget = socket.event_budget();
+    std::optional<base::TokenBucket>& budget = socket.event_budget();
     if (!budget) {
       budget.emplace(options_.events_per_second, 2 * options_.events_per_second);
     }
     if (!budget->Take()) {
-      core::Counters::Bump(counters_.client_events_throttled);
+      base::Counters::Bump(counters_.client_events_throttled);
       Reply(socket, event, ErrorAck({"limit", "too many events: slow down", std::nullopt}));
       return;
     }
@@ -171,7 +171,7 @@ void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
   } else if (event.name == "broadcast" && options_.enable_client_broadcast) {
     Broadcast(socket, std::move(event));
   } else {
-    core::Counters::Bump(counters_.unknown_events);
+    base::Counters::Bump(counters_.unknown_events);
     Reply(socket, event,
           ErrorAck({"unknown_event", absl::StrCat("no handler for event '", event.name, "'"),
                     std::nullopt}));
@@ -290,4 +290,4 @@ void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
   });
 }
 
-}  // namespace roomcast::app
+}  // namespace roomcast::rooms

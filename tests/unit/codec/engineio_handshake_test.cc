@@ -1,4 +1,4 @@
-#include "server/engineio/handshake.h"
+#include "server/codec/engineio_handshake.h"
 
 #include <gtest/gtest.h>
 
