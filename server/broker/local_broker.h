@@ -1,6 +1,6 @@
 #pragma once
 
-#include "server/broker/local_broker.h"
+#include "server/core/broker.h"
 
 namespace roomcast::broker {
 
