@@ -11,7 +11,7 @@ packages=(cmake ninja-build g++ pkg-config libssl-dev libabsl-dev libboost1.81-d
   libboost-json1.81-dev libboost-url1.81-dev libspdlog-dev libgrpc++-dev libgrpc-dev
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev prometheus-cpp-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev chromium postgresql curl)
+  packages+=(libgtest-dev libgmock-dev chromium postgresql curl clang-format git)
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)

@@ -9,8 +9,9 @@ scripts/install-deps.sh --test
 scripts/build.sh
 
 status=0
-echo "== layering (docs/ARCHITECTURE.md)"
+echo "== layering (docs/ARCHITECTURE.md) and format (.clang-format)"
 node scripts/check-layers.mjs || status=1
+git ls-files '*.h' '*.cc' | grep -v node_modules | xargs clang-format --dry-run --Werror || status=1
 echo "== unit tests"
 ctest --test-dir build --output-on-failure --timeout 120 || status=1
 echo "== integration, conformance and browser tests"

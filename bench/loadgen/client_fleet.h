@@ -15,13 +15,13 @@ namespace roomcast::bench {
 
 struct FleetOptions {
   sockaddr_in target{};
-  std::string host_header;       // "127.0.0.1:3001"
+  std::string host_header;  // "127.0.0.1:3001"
   int connections = 0;
   int rooms = 1;
-  int sources = 1;               // 127.0.0.1 .. 127.0.0.<sources>
-  double slow_fraction = 0;      // these clients stop reading once joined
-  bool broadcast = false;        // every client reads stream 0
-  int connect_concurrency = 256; // handshakes in flight at once
+  int sources = 1;                // 127.0.0.1 .. 127.0.0.<sources>
+  double slow_fraction = 0;       // these clients stop reading once joined
+  bool broadcast = false;         // every client reads stream 0
+  int connect_concurrency = 256;  // handshakes in flight at once
 };
 
 // N Socket.IO clients over WebSocket on one epoll thread, doing what
@@ -46,15 +46,23 @@ class ClientFleet {
   int stream_of(int client) const { return options_.broadcast ? 0 : client % options_.rooms; }
 
  private:
-  enum class State : uint8_t { kConnecting, kUpgrading, kOpening, kConnectingSocket, kJoining, kReady, kClosed };
+  enum class State : uint8_t {
+    kConnecting,
+    kUpgrading,
+    kOpening,
+    kConnectingSocket,
+    kJoining,
+    kReady,
+    kClosed
+  };
   struct Client {
     int fd = -1;
     State state = State::kConnecting;
     bool slow = false;
     bool watching_out = true;  // EPOLLOUT in the interest set
-    std::string pending;  // bytes of an incomplete frame (or the HTTP response)
-    std::string message;  // a fragmented message being put together
-    std::string unsent;   // our own frames the socket did not take yet
+    std::string pending;       // bytes of an incomplete frame (or the HTTP response)
+    std::string message;       // a fragmented message being put together
+    std::string unsent;        // our own frames the socket did not take yet
   };
 
   void Loop();

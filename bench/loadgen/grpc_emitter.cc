@@ -2,9 +2,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <iostream>
 #include <memory>
 #include <mutex>
-#include <iostream>
 #include <thread>
 #include <vector>
 

@@ -5,16 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
-#include <atomic>
 #include <iostream>
 #include <string_view>
 #include <thread>
 #include <vector>
-
 
 namespace roomcast::bench {
 
@@ -29,9 +28,10 @@ class HttpConnection {
 
   // Posts `body`; the response status, or 0 when the connection failed.
   int Post(std::string_view body) {
-    std::string request = "POST /api/socket/emit HTTP/1.1\r\nHost: " + host_ +
-                          "\r\nContent-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n";
+    std::string request =
+        "POST /api/socket/emit HTTP/1.1\r\nHost: " + host_ +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n";
     request.append(body);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (fd_ < 0 && !Connect()) return 0;

@@ -22,8 +22,10 @@
 #include "bench/loadgen/ledger.h"
 #include "bench/loadgen/proc_stats.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:3001", "Server address (IPv4 literal:port): Socket.IO and HTTP emits.");
-ABSL_FLAG(std::string, grpc_target, "127.0.0.1:50051", "Roomcast gRPC address for --emit=grpc|batch.");
+ABSL_FLAG(std::string, target, "127.0.0.1:3001",
+          "Server address (IPv4 literal:port): Socket.IO and HTTP emits.");
+ABSL_FLAG(std::string, grpc_target, "127.0.0.1:50051",
+          "Roomcast gRPC address for --emit=grpc|batch.");
 ABSL_FLAG(int, server_pid, 0, "The server's pid: its CPU and RSS are read from /proc.");
 ABSL_FLAG(int, connections, 100, "Socket.IO clients.");
 ABSL_FLAG(int, rooms, 1, "Client i joins room-<i % rooms>.");
@@ -35,7 +37,8 @@ ABSL_FLAG(bool, broadcast, false, "Emit to the whole namespace instead of one ro
 ABSL_FLAG(double, emit_rate, 0, "Emits per second; 0 = flat out (bounded by --max_undelivered).");
 ABSL_FLAG(int, emit_concurrency, 16, "HTTP connections or gRPC caller threads.");
 ABSL_FLAG(int, batch_size, 100, "Events per EmitBatch call.");
-ABSL_FLAG(int64_t, max_undelivered, 100000, "Flat out: no new emit while more deliveries are owed.");
+ABSL_FLAG(int64_t, max_undelivered, 100000,
+          "Flat out: no new emit while more deliveries are owed.");
 ABSL_FLAG(int, payload_bytes, 150, "Approximate size of one event's Socket.IO frame.");
 ABSL_FLAG(double, duration_s, 10, "Measurement window.");
 ABSL_FLAG(double, idle_s, 5, "--emit=none: how long the connections sit idle.");
@@ -94,8 +97,9 @@ int Run() {
   // flight at once: size each client's duplicate window for that.
   const int64_t in_flight_per_client =
       absl::GetFlag(FLAGS_max_undelivered) / std::max(1, fleet_options.connections / streams);
-  Ledger ledger(streams, fleet_options.connections,
-                static_cast<uint64_t>(std::clamp<int64_t>(2 * in_flight_per_client, 1024, 1 << 20)));
+  Ledger ledger(
+      streams, fleet_options.connections,
+      static_cast<uint64_t>(std::clamp<int64_t>(2 * in_flight_per_client, 1024, 1 << 20)));
   ClientFleet fleet(fleet_options, ledger);
   boost::json::object out;
   boost::json::object server_out;
@@ -154,9 +158,9 @@ int Run() {
     }
     // At a fixed rate the last emit goes before the window ends: the
     // window is still the whole duration.
-    std::this_thread::sleep_until(window_start + std::chrono::duration_cast<Clock::duration>(
-                                                      std::chrono::duration<double>(
-                                                          absl::GetFlag(FLAGS_duration_s))));
+    std::this_thread::sleep_until(
+        window_start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(absl::GetFlag(FLAGS_duration_s))));
     window_seconds = SecondsSince(window_start);
     Clock::time_point drain_start = Clock::now();
     while (ledger.Outstanding() > 0 && SecondsSince(drain_start) < absl::GetFlag(FLAGS_drain_s)) {
@@ -184,8 +188,11 @@ int Run() {
   out["dropped_clients"] = fleet.dropped();
   out["deliveries_per_s"] = measure_seconds > 0 ? delivered / measure_seconds : 0.0;
   out["measure_seconds"] = measure_seconds;
-  out["latency_us"] = {{"p50", latency.p50}, {"p90", latency.p90}, {"p99", latency.p99},
-                       {"max", latency.max}, {"samples", latency.samples}};
+  out["latency_us"] = {{"p50", latency.p50},
+                       {"p90", latency.p90},
+                       {"p99", latency.p99},
+                       {"max", latency.max},
+                       {"samples", latency.samples}};
   out["loadgen_cpu_s"] = own_cpu;
   server_out["rss_after_kb"] = ended.rss_kb;
   server_out["cpu_measure_s"] = server_cpu;

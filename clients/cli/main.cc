@@ -214,7 +214,8 @@ int Disconnect(const Arguments& args, bool json) {
   if (json) {
     std::printf("%s\n", Json(*response).c_str());
   } else {
-    std::printf("%llu socket(s) disconnected\n", static_cast<unsigned long long>(response->sockets()));
+    std::printf("%llu socket(s) disconnected\n",
+                static_cast<unsigned long long>(response->sockets()));
   }
   return kOk;
 }
@@ -237,7 +238,8 @@ int Tail(const Arguments& args, bool json) {
       },
       [&](const std::string& reply) {
         std::fprintf(stderr, "roomcast: tailing %s in %s (%s)\n",
-                     absl::StrJoin(options.rooms, ", ").c_str(), options.nsp.c_str(), reply.c_str());
+                     absl::StrJoin(options.rooms, ", ").c_str(), options.nsp.c_str(),
+                     reply.c_str());
       });
   return status.ok() ? kOk : ServerError(status);
 }
@@ -257,8 +259,9 @@ const std::map<std::string, Command>& Commands() {
       {"status", Command{"status\n  Connections, rooms, counters and latency of the server.",
                          Names{}, Names{"json"}, Status}},
       {"health",
-       Command{"health\n  SERVING / DEGRADED / NOT_SERVING with each check; exit 1 when NOT_SERVING.",
-               Names{}, Names{"json"}, Health}},
+       Command{
+           "health\n  SERVING / DEGRADED / NOT_SERVING with each check; exit 1 when NOT_SERVING.",
+           Names{}, Names{"json"}, Health}},
       {"join", Command{"join (--socket ID | --in-room R | --user U) --room R [--room R2] "
                        "[--namespace /]\n  Makes the selected sockets join rooms.",
                        selectors_and_rooms, Names{"json"}, Join}},
@@ -269,10 +272,11 @@ const std::map<std::string, Command>& Commands() {
        Command{"disconnect (--socket ID | --in-room R | --user U) [--close] [--namespace /]\n"
                "  Disconnects the selected sockets (--close ends their whole connection).",
                selectors, Names{"close", "json"}, Disconnect}},
-      {"tail", Command{"tail --room R [--room R2] [--namespace /]\n"
-                       "  Connects like a browser (Socket.IO over WebSocket) and prints each event\n"
-                       "  the rooms get as a JSON line, until interrupted.",
-                       Names{"room", "namespace"}, Names{"json"}, Tail}},
+      {"tail",
+       Command{"tail --room R [--room R2] [--namespace /]\n"
+               "  Connects like a browser (Socket.IO over WebSocket) and prints each event\n"
+               "  the rooms get as a JSON line, until interrupted.",
+               Names{"room", "namespace"}, Names{"json"}, Tail}},
   };
   return *commands;
 }
@@ -289,8 +293,8 @@ void PrintHelp() {
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   bool json = false;
-  while (!args.empty() && (args.front() == "--json" || args.front() == "--help" ||
-                           args.front() == "-h")) {
+  while (!args.empty() &&
+         (args.front() == "--json" || args.front() == "--help" || args.front() == "-h")) {
     if (args.front() == "--json") {
       json = true;
       args.erase(args.begin());

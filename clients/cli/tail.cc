@@ -51,12 +51,13 @@ std::string EventLine(const socketio::Packet& packet) {
 
 }  // namespace
 
-absl::Status Tail(const TailOptions& options, const std::function<void(const std::string&)>& on_event,
+absl::Status Tail(const TailOptions& options,
+                  const std::function<void(const std::string&)>& on_event,
                   const std::function<void(const std::string&)>& on_connected) {
   auto url = boost::urls::parse_uri(options.socket_url);
   if (!url || url->scheme() != "http") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("SOCKET_SERVER_URL must look like http://host:port, got '", options.socket_url, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SOCKET_SERVER_URL must look like http://host:port, got '", options.socket_url, "'"));
   }
   std::string host = url->host_address();
   if (host.size() >= 2 && host.front() == '[') {
@@ -78,7 +79,8 @@ absl::Status Tail(const TailOptions& options, const std::function<void(const std
   beast::error_code ec;
   ws.handshake(absl::StrCat(host, ":", port), "/socket.io/?EIO=4&transport=websocket", ec);
   if (ec) {
-    return absl::UnavailableError(absl::StrCat("WebSocket to ", options.socket_url, ": ", ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat("WebSocket to ", options.socket_url, ": ", ec.message()));
   }
 
   json::object auth;
@@ -139,8 +141,8 @@ absl::Status Tail(const TailOptions& options, const std::function<void(const std
         on_connected(packet.data ? json::serialize(*packet.data) : "{}");
         break;
       case socketio::PacketType::kConnectError:
-        return absl::PermissionDeniedError(absl::StrCat(
-            "connection refused: ", packet.data ? json::serialize(*packet.data) : ""));
+        return absl::PermissionDeniedError(
+            absl::StrCat("connection refused: ", packet.data ? json::serialize(*packet.data) : ""));
       case socketio::PacketType::kDisconnect:
         return absl::UnavailableError("disconnected by the server");
       case socketio::PacketType::kEvent:

@@ -19,7 +19,8 @@ struct TailOptions {
 // joins `rooms` in the CONNECT auth payload, answers pings, and hands every
 // event to `on_event` as a JSON line {"event":...,"args":[...]}. Returns
 // when the connection ends: an error unless the server closed it normally.
-absl::Status Tail(const TailOptions& options, const std::function<void(const std::string&)>& on_event,
+absl::Status Tail(const TailOptions& options,
+                  const std::function<void(const std::string&)>& on_event,
                   const std::function<void(const std::string&)>& on_connected);
 
 }  // namespace roomcast::cli

@@ -31,9 +31,8 @@ absl::Status BatchingEmitter::Emit(v1::EmitRequest request) {
 void BatchingEmitter::Flush() {
   absl::MutexLock lock(&mutex_);
   const uint64_t target = queued_total_;
-  auto sent = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    return done_total_ >= target;
-  };
+  auto sent = [this, target]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return done_total_ >= target; };
   mutex_.Await(absl::Condition(&sent));
 }
 
@@ -70,8 +69,7 @@ void BatchingEmitter::Run() {
     uint64_t failed = 0;
     if (!response.ok()) {
       failed = size;
-      ClientLog().warn("batch of {} events failed: {}", size,
-                                           response.status().ToString());
+      ClientLog().warn("batch of {} events failed: {}", size, response.status().ToString());
     } else {
       for (const v1::EmitBatchResult& result : response->results()) {
         failed += result.has_error() ? 1 : 0;

@@ -3,12 +3,12 @@
 #include <future>
 #include <thread>
 
-#include <boost/json.hpp>
-#include <boost/url/url.hpp>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
+#include <boost/json.hpp>
+#include <boost/url/url.hpp>
 
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
@@ -51,13 +51,13 @@ std::optional<std::string> ReachableTarget(const std::string& target) {
   boost::asio::io_context io;
   absl::StatusOr<boost::asio::ip::tcp::socket> probe = ConnectFirst(io, *endpoints, kProbeTimeout);
   boost::system::error_code ec;
-  const boost::asio::ip::tcp::endpoint reachable = probe.ok() ? probe->remote_endpoint(ec)
-                                                              : boost::asio::ip::tcp::endpoint();
+  const boost::asio::ip::tcp::endpoint reachable =
+      probe.ok() ? probe->remote_endpoint(ec) : boost::asio::ip::tcp::endpoint();
   if (!probe.ok() || ec) {
     return std::nullopt;
   }
   return reachable.address().is_v6() ? absl::StrCat("ipv6:[::1]:", host_port->second)
-                                      : absl::StrCat("ipv4:127.0.0.1:", host_port->second);
+                                     : absl::StrCat("ipv4:127.0.0.1:", host_port->second);
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
@@ -93,8 +93,8 @@ std::string WithQuery(const std::string& path, const std::string& json) {
   }
   for (const auto& [key, value] : fields.as_object()) {
     auto add = [&](const boost::json::value& item) {
-      url.params().append({key, item.is_string() ? std::string(item.as_string())
-                                                 : boost::json::serialize(item)});
+      url.params().append(
+          {key, item.is_string() ? std::string(item.as_string()) : boost::json::serialize(item)});
     };
     if (value.is_array()) {
       for (const boost::json::value& item : value.as_array()) {
@@ -177,8 +177,8 @@ void Client::MarkGrpcDown() {
   if (!grpc_down_) {
     grpc_down_ = true;
     next_probe_ = std::chrono::steady_clock::now() + kReprobeEvery;
-    ClientLog().warn("gRPC at {} unreachable, using the HTTP shim at {}",
-                 options_.grpc_target, options_.http_url);
+    ClientLog().warn("gRPC at {} unreachable, using the HTTP shim at {}", options_.grpc_target,
+                     options_.http_url);
   }
 }
 
@@ -236,8 +236,7 @@ absl::Status Client::CallGrpc(const std::string& method, const protobuf::Message
                  [&done](grpc::Status status) { done.set_value(std::move(status)); });
   const grpc::Status status = done.get_future().get();
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   std::vector<grpc::Slice> slices;
   std::string bytes;
@@ -270,8 +269,8 @@ absl::Status Client::CallHttp(const std::string& method, const protobuf::Message
     return reply.status();
   }
   // Health that is NOT_SERVING is a 503 with a full answer in the body.
-  const bool answered = (reply->status >= 200 && reply->status < 300) ||
-                        (method == "Health" && reply->status == 503);
+  const bool answered =
+      (reply->status >= 200 && reply->status < 300) || (method == "Health" && reply->status == 503);
   if (!answered) {
     return StatusFromHttp(reply->status, reply->body);
   }

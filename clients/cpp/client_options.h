@@ -8,11 +8,11 @@ namespace roomcast {
 // Where and how a service reaches Roomcast. FromEnvironment() reads the
 // variables the existing deployment uses.
 struct ClientOptions {
-  std::string grpc_target = "localhost:50051";     // ROOMCAST_GRPC_TARGET
-  std::string http_url = "http://localhost:3001";  // INTERNAL_API_URL (the HTTP shim)
-  std::string api_key;                             // INTERNAL_API_KEY
+  std::string grpc_target = "localhost:50051";       // ROOMCAST_GRPC_TARGET
+  std::string http_url = "http://localhost:3001";    // INTERNAL_API_URL (the HTTP shim)
+  std::string api_key;                               // INTERNAL_API_KEY
   std::string socket_url = "http://localhost:3001";  // SOCKET_SERVER_URL (for `tail`)
-  std::string token;                               // ROOMCAST_TOKEN (browser auth, for `tail`)
+  std::string token;                                 // ROOMCAST_TOKEN (browser auth, for `tail`)
 
   std::chrono::milliseconds deadline{5000};  // Per attempt.
   int max_attempts = 4;

@@ -33,8 +33,8 @@ absl::Status HttpTransport::Connect(std::chrono::milliseconds deadline) {
   }
   absl::StatusOr<boost::asio::ip::tcp::socket> socket = ConnectFirst(io_, *endpoints, deadline);
   if (!socket.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("HTTP shim at ", host_, ":", port_, " unreachable: ", socket.status().message()));
+    return absl::UnavailableError(absl::StrCat("HTTP shim at ", host_, ":", port_,
+                                               " unreachable: ", socket.status().message()));
   }
   stream_.emplace(*std::move(socket));
   return absl::OkStatus();

@@ -81,7 +81,8 @@ absl::StatusOr<tcp::socket> ConnectFirst(boost::asio::io_context& io,
   };
   for (size_t i = 0; i < endpoints.size(); ++i) {
     sockets.push_back(std::make_unique<tcp::socket>(io));
-    timers.push_back(std::make_unique<boost::asio::steady_timer>(io, stagger * static_cast<int>(i)));
+    timers.push_back(
+        std::make_unique<boost::asio::steady_timer>(io, stagger * static_cast<int>(i)));
     timers.back()->async_wait([&, i](boost::system::error_code ec) {
       if (!ec) {
         start(i);

@@ -1,11 +1,11 @@
-#include "server/base/string_view.h"
 #include "server/app/config.h"
+#include "server/base/string_view.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <limits>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/ip/address.hpp>
@@ -20,7 +20,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-ABSL_FLAG(int32_t, port, 3001, "HTTP port for Socket.IO and the HTTP API; 0 picks a free one. Env: PORT.");
+ABSL_FLAG(int32_t, port, 3001,
+          "HTTP port for Socket.IO and the HTTP API; 0 picks a free one. Env: PORT.");
 ABSL_FLAG(int32_t, grpc_port, 50051,
           "gRPC port (control plane, reflection, grpc.health.v1); 0 picks a free one. "
           "Env: GRPC_PORT.");
@@ -40,7 +41,8 @@ ABSL_FLAG(std::string, jwt_public_key_file, "",
           "PEM public key for RS256/ES256 tokens. Env: ROOMCAST_JWT_PUBLIC_KEY_FILE.");
 ABSL_FLAG(int32_t, jwt_leeway_s, 60,
           "Clock skew allowed on exp/nbf, in seconds. Env: ROOMCAST_JWT_LEEWAY_S.");
-ABSL_FLAG(std::string, jwt_issuer, "", "Required `iss` of tokens, if set. Env: ROOMCAST_JWT_ISSUER.");
+ABSL_FLAG(std::string, jwt_issuer, "",
+          "Required `iss` of tokens, if set. Env: ROOMCAST_JWT_ISSUER.");
 ABSL_FLAG(std::string, jwt_audience, "",
           "Required `aud` of tokens, if set. Env: ROOMCAST_JWT_AUDIENCE.");
 ABSL_FLAG(std::string, nextauth_secret, "",
@@ -85,13 +87,15 @@ ABSL_FLAG(int64_t, max_http_buffer_size, 1000000,
 ABSL_FLAG(int64_t, send_queue_bytes, 8 << 20,
           "Bytes queued for one client before it counts as too slow and is disconnected. "
           "Env: ROOMCAST_SEND_QUEUE_BYTES.");
-ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
-          "Rooms one socket may be in (its own id room aside). Env: ROOMCAST_MAX_ROOMS_PER_SOCKET.");
+ABSL_FLAG(
+    int32_t, max_rooms_per_socket, 1000,
+    "Rooms one socket may be in (its own id room aside). Env: ROOMCAST_MAX_ROOMS_PER_SOCKET.");
 ABSL_FLAG(int32_t, max_connections, 19000,
           "Browser connections (Engine.IO sessions) at once; more get HTTP 503. 0 = no limit. "
           "Env: ROOMCAST_MAX_CONNECTIONS.");
-ABSL_FLAG(int32_t, max_connections_per_ip, 1000,
-          "Connections from one client address. 0 = no limit. Env: ROOMCAST_MAX_CONNECTIONS_PER_IP.");
+ABSL_FLAG(
+    int32_t, max_connections_per_ip, 1000,
+    "Connections from one client address. 0 = no limit. Env: ROOMCAST_MAX_CONNECTIONS_PER_IP.");
 ABSL_FLAG(int32_t, handshakes_per_ip_per_s, 100,
           "New connections per second from one address (bursts of 4x). 0 = no limit. "
           "Env: ROOMCAST_HANDSHAKES_PER_IP_PER_S.");
@@ -249,7 +253,8 @@ class BoundedFlags {
     if ((value < min || value > max) && status_.ok()) {
       status_ = absl::InvalidArgumentError(
           max == std::numeric_limits<int64_t>::max()
-              ? absl::StrCat("invalid value ", value, " for ", SettingName(name), ": must be >= ", min)
+              ? absl::StrCat("invalid value ", value, " for ", SettingName(name),
+                             ": must be >= ", min)
               : absl::StrCat("invalid value ", value, " for ", SettingName(name), ": must be ", min,
                              "-", max));
     }
@@ -316,8 +321,8 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   if (!bounded.status().ok()) {
     return bounded.status();
   }
-  config.shards = shards == 0 ? std::max(1u, std::thread::hardware_concurrency())
-                              : static_cast<size_t>(shards);
+  config.shards =
+      shards == 0 ? std::max(1u, std::thread::hardware_concurrency()) : static_cast<size_t>(shards);
   config.internal_api_key = absl::GetFlag(FLAGS_internal_api_key);
   config.database_url = absl::GetFlag(FLAGS_database_url);
   config.insecure = absl::GetFlag(FLAGS_insecure);
@@ -346,21 +351,21 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
     if (absl::StatusOr<std::unique_ptr<auth::Authenticator>> check =
             auth::Authenticator::Create(config.auth);
         !check.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(check.status().message(), " (--jwt_public_key_file/ROOMCAST_JWT_PUBLIC_KEY_FILE)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          check.status().message(), " (--jwt_public_key_file/ROOMCAST_JWT_PUBLIC_KEY_FILE)"));
     }
   }
-  for (absl::string_view proxy : absl::StrSplit(absl::GetFlag(FLAGS_trusted_proxies), ',',
-                                               absl::SkipWhitespace())) {
+  for (absl::string_view proxy :
+       absl::StrSplit(absl::GetFlag(FLAGS_trusted_proxies), ',', absl::SkipWhitespace())) {
     proxy = absl::StripAsciiWhitespace(proxy);
     if (!IsIpLiteral(ToStd(proxy))) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid address '", proxy, "' in ",
-                                                     SettingName("trusted_proxies")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid address '", proxy, "' in ", SettingName("trusted_proxies")));
     }
     config.trusted_proxies.emplace_back(proxy);
   }
-  for (absl::string_view nsp : absl::StrSplit(absl::GetFlag(FLAGS_public_namespaces), ',',
-                                             absl::SkipWhitespace())) {
+  for (absl::string_view nsp :
+       absl::StrSplit(absl::GetFlag(FLAGS_public_namespaces), ',', absl::SkipWhitespace())) {
     config.public_namespaces.emplace_back(absl::StripAsciiWhitespace(nsp));
   }
 
@@ -372,8 +377,8 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
     config.host = hostname != nullptr && IsIpLiteral(hostname) ? hostname : "::";
   }
   if (!IsIpLiteral(config.host)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value '", config.host, "' for --host/ROOMCAST_HOST: not an IP address"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value '", config.host, "' for --host/ROOMCAST_HOST: not an IP address"));
   }
 
   config.node_env = absl::GetFlag(FLAGS_node_env);
@@ -389,12 +394,13 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   }
   config.cors_origin = absl::GetFlag(FLAGS_cors_origin);
 
-  for (absl::string_view nsp : absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',',
-                                             absl::SkipWhitespace())) {
+  for (absl::string_view nsp :
+       absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',', absl::SkipWhitespace())) {
     nsp = absl::StripAsciiWhitespace(nsp);
     if (nsp.empty() || nsp.front() != '/') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid namespace '", nsp, "' in --namespaces/ROOMCAST_NAMESPACES: must start with '/'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid namespace '", nsp,
+                       "' in --namespaces/ROOMCAST_NAMESPACES: must start with '/'"));
     }
     config.namespaces.emplace_back(nsp);
   }
@@ -406,8 +412,8 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   config.log_level = absl::GetFlag(FLAGS_log_level);
   config.log_format = absl::GetFlag(FLAGS_log_format);
   if (config.log_format != "text" && config.log_format != "json") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid value '", config.log_format, "' for --log_format/LOG_FORMAT: text or json"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid value '", config.log_format,
+                                                   "' for --log_format/LOG_FORMAT: text or json"));
   }
   return config;
 }

@@ -4,9 +4,9 @@
 #include <cstdlib>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/app/config.h"
 #include "server/app/server.h"

@@ -69,11 +69,11 @@ Server::Server(Config config)
       event_log_(config_.event_log_size),
       emitter_(http_.shards(), broker_, event_log_, counters_),
       authenticator_(config_.auth.enabled() ? *auth::Authenticator::Create(config_.auth) : nullptr),
-      room_events_(emitter_, counters_,
-                   rooms::RoomEvents::Options{config_.max_rooms_per_socket,
-                                       config_.enable_client_broadcast, authenticator_.get(),
-                                       config_.public_namespaces, config_.room_policy,
-                                       config_.client_events_per_s}),
+      room_events_(
+          emitter_, counters_,
+          rooms::RoomEvents::Options{config_.max_rooms_per_socket, config_.enable_client_broadcast,
+                                     authenticator_.get(), config_.public_namespaces,
+                                     config_.room_policy, config_.client_events_per_s}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
       api_key_(config_.internal_api_key) {
@@ -148,8 +148,8 @@ absl::Status Server::StartGrpc() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || selected_port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen for gRPC on ", HostPort(config_.host, config_.grpc_port)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", HostPort(config_.host, config_.grpc_port)));
   }
   grpc_port_ = static_cast<uint16_t>(selected_port);
   grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);

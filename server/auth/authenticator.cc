@@ -20,10 +20,9 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthConfig 
   return std::unique_ptr<Authenticator>(new Authenticator(std::move(config), std::move(jwt)));
 }
 
-absl::StatusOr<Identity> Authenticator::Authenticate(const boost::json::object& auth,
-                                                     std::string_view authorization_header,
-                                                     std::string_view cookie_header,
-                                                     std::chrono::system_clock::time_point now) const {
+absl::StatusOr<Identity> Authenticator::Authenticate(
+    const boost::json::object& auth, std::string_view authorization_header,
+    std::string_view cookie_header, std::chrono::system_clock::time_point now) const {
   std::string_view token;
   if (const boost::json::value* value = auth.if_contains("token")) {
     if (!value->is_string()) {

@@ -19,12 +19,14 @@ namespace json = boost::json;
 absl::StatusOr<json::object> DecodeJsonPart(std::string_view part, std::string_view what) {
   std::string bytes;
   if (!absl::WebSafeBase64Unescape(ToAbsl(part), &bytes)) {
-    return absl::UnauthenticatedError(absl::StrCat("malformed token: ", ToAbsl(what), " is not base64url"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("malformed token: ", ToAbsl(what), " is not base64url"));
   }
   boost::system::error_code ec;
   json::value value = json::parse(bytes, ec);
   if (ec || !value.is_object()) {
-    return absl::UnauthenticatedError(absl::StrCat("malformed token: ", ToAbsl(what), " is not a JSON object"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("malformed token: ", ToAbsl(what), " is not a JSON object"));
   }
   return std::move(value.as_object());
 }
@@ -139,10 +141,10 @@ absl::StatusOr<Identity> JwtVerifier::Verify(std::string_view token,
   } else if ((alg == "RS256" || alg == "ES256") && public_key_) {
     const std::string der = alg == "ES256" ? EcdsaToDer(signature) : signature;
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    valid = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, public_key_->key) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
-                             reinterpret_cast<const unsigned char*>(input.data()),
-                             input.size()) == 1;
+    valid =
+        EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, public_key_->key) == 1 &&
+        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
+                         reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
     EVP_MD_CTX_free(ctx);
   } else {
     return absl::UnauthenticatedError(
@@ -156,8 +158,7 @@ absl::StatusOr<Identity> JwtVerifier::Verify(std::string_view token,
 
 absl::StatusOr<Identity> CheckClaims(json::object claims, const JwtConfig& config,
                                      std::chrono::system_clock::time_point now) {
-  const double seconds =
-      std::chrono::duration<double>(now.time_since_epoch()).count();
+  const double seconds = std::chrono::duration<double>(now.time_since_epoch()).count();
   const double leeway = static_cast<double>(config.leeway.count());
   absl::StatusOr<std::optional<double>> exp = TimeClaim(claims, "exp");
   absl::StatusOr<std::optional<double>> nbf = TimeClaim(claims, "nbf");

@@ -23,10 +23,12 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::array<std::string_view, 4> kCookieNames = {
-    "__Secure-next-auth.session-token", "next-auth.session-token",
-    "__Secure-authjs.session-token", "authjs.session-token"};
+    "__Secure-next-auth.session-token", "next-auth.session-token", "__Secure-authjs.session-token",
+    "authjs.session-token"};
 
-bool IsAuthJs(std::string_view cookie_name) { return absl::StrContains(ToAbsl(cookie_name), "authjs"); }
+bool IsAuthJs(std::string_view cookie_name) {
+  return absl::StrContains(ToAbsl(cookie_name), "authjs");
+}
 
 absl::StatusOr<std::string> Hkdf(std::string_view secret, std::string_view salt,
                                  std::string_view info, size_t length) {
@@ -60,17 +62,19 @@ absl::StatusOr<std::string> DecryptGcm(const std::string& key, const std::string
   const bool ok =
       ctx && tag.size() == 16 &&
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()), nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()),
+                          nullptr) == 1 &&
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr,
                          reinterpret_cast<const unsigned char*>(key.data()),
                          reinterpret_cast<const unsigned char*>(iv.data())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &length, reinterpret_cast<const unsigned char*>(aad.data()),
+      EVP_DecryptUpdate(ctx.get(), nullptr, &length,
+                        reinterpret_cast<const unsigned char*>(aad.data()),
                         static_cast<int>(aad.size())) == 1 &&
       EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &length,
                         reinterpret_cast<const unsigned char*>(ciphertext.data()),
                         static_cast<int>(ciphertext.size())) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16,
-                          const_cast<char*>(tag.data())) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, const_cast<char*>(tag.data())) ==
+          1 &&
       EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + length,
                           &final_length) == 1;
   if (!ok) {
@@ -123,7 +127,8 @@ absl::StatusOr<std::string> DecryptCbcHs512(const std::string& key, const std::s
 
 std::optional<SessionCookie> FindSessionCookie(std::string_view cookie_header) {
   std::map<std::string, std::string> cookies;
-  for (absl::string_view pair : absl::StrSplit(ToAbsl(cookie_header), ';', absl::SkipWhitespace())) {
+  for (absl::string_view pair :
+       absl::StrSplit(ToAbsl(cookie_header), ';', absl::SkipWhitespace())) {
     pair = absl::StripAsciiWhitespace(pair);
     const size_t equals = pair.find('=');
     if (equals != absl::string_view::npos) {
@@ -173,8 +178,7 @@ absl::StatusOr<json::object> DecryptSessionToken(std::string_view token,
   const std::string_view aad = ToStd(parts[0]);
   absl::StatusOr<std::string> plain;
   if (enc->as_string() == "A256GCM" && !IsAuthJs(cookie_name)) {
-    absl::StatusOr<std::string> key =
-        Hkdf(secret, "", "NextAuth.js Generated Encryption Key", 32);
+    absl::StatusOr<std::string> key = Hkdf(secret, "", "NextAuth.js Generated Encryption Key", 32);
     plain = key.ok() ? DecryptGcm(*key, iv, ciphertext, tag, aad) : key.status();
   } else if (enc->as_string() == "A256CBC-HS512" && IsAuthJs(cookie_name)) {
     absl::StatusOr<std::string> key =
@@ -182,8 +186,8 @@ absl::StatusOr<json::object> DecryptSessionToken(std::string_view token,
              absl::StrCat("Auth.js Generated Encryption Key (", ToAbsl(cookie_name), ")"), 64);
     plain = key.ok() ? DecryptCbcHs512(*key, iv, ciphertext, tag, aad) : key.status();
   } else {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "unsupported session token encryption ", std::string(enc->as_string())));
+    return absl::UnauthenticatedError(
+        absl::StrCat("unsupported session token encryption ", std::string(enc->as_string())));
   }
   if (!plain.ok()) {
     return plain.status();

@@ -16,7 +16,8 @@ class TokenBucket {
 
   // Takes one token if there is one.
   bool Take(Clock::time_point now = Clock::now()) {
-    tokens_ = std::min(burst_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+    tokens_ =
+        std::min(burst_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
     last_ = now;
     if (tokens_ < 1) {
       return false;

@@ -1,5 +1,5 @@
-#include "server/base/string_view.h"
 #include "server/codec/engineio_packet.h"
+#include "server/base/string_view.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -13,8 +13,8 @@ absl::StatusOr<Packet> DecodeTextPacket(std::string_view frame) {
   }
   const char type = frame.front();
   if (type < '0' || type > '6') {
-    return absl::InvalidArgumentError(absl::StrCat("unknown Engine.IO packet type '",
-                                                   absl::CHexEscape(ToAbsl(frame.substr(0, 1))), "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown Engine.IO packet type '", absl::CHexEscape(ToAbsl(frame.substr(0, 1))), "'"));
   }
   return Packet{static_cast<PacketType>(type), std::string(frame.substr(1)), false};
 }

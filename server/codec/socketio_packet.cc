@@ -1,5 +1,5 @@
-#include "server/base/string_view.h"
 #include "server/codec/socketio_packet.h"
+#include "server/base/string_view.h"
 
 #include "server/codec/engineio_packet.h"
 

@@ -18,7 +18,8 @@ void AppendFrameHeader(std::string& out, Opcode opcode, size_t payload_bytes) {
   } else {
     header[1] = 127;
     for (int i = 0; i < 8; ++i) {
-      header[2 + i] = static_cast<char>((static_cast<uint64_t>(payload_bytes) >> (56 - 8 * i)) & 0xff);
+      header[2 + i] =
+          static_cast<char>((static_cast<uint64_t>(payload_bytes) >> (56 - 8 * i)) & 0xff);
     }
     size = 10;
   }

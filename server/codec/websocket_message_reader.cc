@@ -8,9 +8,7 @@ namespace {
 
 bool IsControl(Opcode opcode) { return static_cast<uint8_t>(opcode) & 0x8; }
 
-bool IsKnown(uint8_t opcode) {
-  return opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xA);
-}
+bool IsKnown(uint8_t opcode) { return opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xA); }
 
 // Clients mask every frame with a 4-byte key (RFC 6455 §5.3).
 void Unmask(char* payload, uint64_t size, const unsigned char key[4]) {
@@ -66,8 +64,7 @@ MessageReader::Step MessageReader::ParseHeader(char* data, size_t size, Header& 
   header.header_bytes = offset + 4;
   header.payload_bytes = length;
   if (size < header.header_bytes + length) return Step::kNeedMore;
-  Unmask(data + header.header_bytes, length,
-         reinterpret_cast<const unsigned char*>(data + offset));
+  Unmask(data + header.header_bytes, length, reinterpret_cast<const unsigned char*>(data + offset));
   return Step::kFrame;
 }
 

@@ -2,14 +2,14 @@
 
 #include <algorithm>
 
-#include <boost/json.hpp>
 #include <google/protobuf/util/json_util.h>
+#include <boost/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/core/room_name.h"
 #include "server/base/string_view.h"
+#include "server/core/room_name.h"
 
 namespace roomcast::control {
 namespace {
@@ -98,9 +98,12 @@ absl::StatusOr<std::vector<std::string>> TargetRooms(const v1::SocketSelector& s
 
 v1::ServingStatus ToProto(observe::Serving status) {
   switch (status) {
-    case observe::Serving::kServing: return v1::SERVING;
-    case observe::Serving::kDegraded: return v1::DEGRADED;
-    case observe::Serving::kNotServing: return v1::NOT_SERVING;
+    case observe::Serving::kServing:
+      return v1::SERVING;
+    case observe::Serving::kDegraded:
+      return v1::DEGRADED;
+    case observe::Serving::kNotServing:
+      return v1::NOT_SERVING;
   }
   return v1::SERVING_STATUS_UNSPECIFIED;
 }
@@ -163,15 +166,14 @@ absl::StatusOr<std::string> ControlApi::KnownNamespace(const std::string& nsp) c
   std::string name = NamespaceOf(nsp);
   if (std::find(parts_.namespaces.begin(), parts_.namespaces.end(), name) ==
       parts_.namespaces.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("namespace \"", name, "\" is not configured (configured: ",
-                     absl::StrJoin(parts_.namespaces, ", "), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "namespace \"", name,
+        "\" is not configured (configured: ", absl::StrJoin(parts_.namespaces, ", "), ")"));
   }
   return name;
 }
 
-absl::StatusOr<core::EmitRequest> ControlApi::CheckedCoreRequest(
-    const v1::EmitRequest& request) {
+absl::StatusOr<core::EmitRequest> ControlApi::CheckedCoreRequest(const v1::EmitRequest& request) {
   if (absl::StatusOr<std::string> nsp = KnownNamespace(request.namespace_()); !nsp.ok()) {
     return nsp.status();
   }
@@ -198,8 +200,8 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
     const bool first_time = parts_.idempotency.Claim(
         emit->nsp, key, [shared_reply](std::optional<IdempotencyCache::Result> first) {
           if (!first) {
-            std::move (*shared_reply)(absl::AbortedError(
-                "the first emit with this idempotency key failed; retry"));
+            std::move (*shared_reply)(
+                absl::AbortedError("the first emit with this idempotency key failed; retry"));
             return;
           }
           v1::EmitResponse response;
@@ -220,8 +222,8 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
   const auto started = std::chrono::steady_clock::now();
   std::string nsp = emit->nsp;
   parts_.emitter.Emit(
-      *std::move(emit), [this, started, nsp = std::move(nsp), key,
-                         reply = std::move(reply)](absl::StatusOr<core::EmitResult> result) mutable {
+      *std::move(emit), [this, started, nsp = std::move(nsp), key, reply = std::move(reply)](
+                            absl::StatusOr<core::EmitResult> result) mutable {
         parts_.metrics.ObserveEmitLatency(std::chrono::steady_clock::now() - started);
         if (!result.ok()) {
           if (!key.empty()) {
@@ -260,10 +262,9 @@ void ControlApi::EmitBatch(const v1::EmitBatchRequest& request, Caller caller,
         "a batch holds at most ", parts_.max_batch_size, " emits, not ", request.emits_size())));
     return;
   }
-  const bool keyed = std::any_of(request.emits().begin(), request.emits().end(),
-                                 [](const v1::EmitRequest& emit) {
-                                   return !emit.idempotency_key().empty();
-                                 });
+  const bool keyed =
+      std::any_of(request.emits().begin(), request.emits().end(),
+                  [](const v1::EmitRequest& emit) { return !emit.idempotency_key().empty(); });
   if (!keyed) {
     EmitAll(request, caller, std::move(reply));
     return;
@@ -296,9 +297,9 @@ void ControlApi::EmitAll(const v1::EmitBatchRequest& request, Caller caller,
     emits.push_back(*std::move(emit));
     positions.push_back(i);
   }
-  base::Counters::Bump(caller == Caller::kGrpc ? parts_.counters.emits_via_grpc
-                                               : parts_.counters.emits_via_http,
-                       emits.size());
+  base::Counters::Bump(
+      caller == Caller::kGrpc ? parts_.counters.emits_via_grpc : parts_.counters.emits_via_http,
+      emits.size());
   const auto started = std::chrono::steady_clock::now();
   parts_.emitter.EmitAll(
       std::move(emits),
@@ -407,7 +408,8 @@ void ControlApi::Status(const v1::StatusRequest& request, Reply<v1::StatusRespon
         (*counters->mutable_emits_by_transport())["http"] = c.emits_via_http.load();
         counters->set_deliveries(c.deliveries.load());
         (*counters->mutable_drops_by_reason())["volatile"] = c.dropped_volatile.load();
-        (*counters->mutable_drops_by_reason())["slow_consumer"] = c.slow_consumer_disconnects.load();
+        (*counters->mutable_drops_by_reason())["slow_consumer"] =
+            c.slow_consumer_disconnects.load();
         counters->set_sessions_opened(c.sessions_opened.load());
         counters->set_protocol_errors(c.protocol_errors.load());
         counters->set_client_events(c.client_events.load());
@@ -498,7 +500,8 @@ void ControlApi::DisconnectSockets(const v1::DisconnectSocketsRequest& request,
   const std::string nsp = *std::move(known);
   core::GatherFromShards<uint64_t>(
       parts_.shards,
-      [nsp, targets = *std::move(targets), close = request.close_connection()](core::RoomIndex& index) {
+      [nsp, targets = *std::move(targets),
+       close = request.close_connection()](core::RoomIndex& index) {
         // By id, looked up again one at a time: closing a connection also
         // removes its other sockets, which may be on this list.
         std::vector<std::string> ids;

@@ -1,21 +1,21 @@
 #include "server/control/http_gateway.h"
 
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <google/protobuf/dynamic_message.h>
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/api/annotations.pb.h"
 #include "roomcast/v1/health.pb.h"
 #include "roomcast/v1/roomcast.pb.h"
-#include "server/control/grpc_service.h"
-#include "server/control/method_table.h"
-#include "server/control/json_shape.h"
-#include "server/control/status_map.h"
 #include "server/base/string_view.h"
+#include "server/control/grpc_service.h"
+#include "server/control/json_shape.h"
+#include "server/control/method_table.h"
+#include "server/control/status_map.h"
 #include "server/net/http_connection.h"
 
 namespace roomcast::control {
@@ -52,8 +52,8 @@ absl::StatusOr<boost::json::value> ParseJsonSyntax(std::string_view body) {
 absl::Status ParseJson(std::string_view json, protobuf::Message& message) {
   protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = protobuf::util::JsonStringToMessage(
-      protobuf::StringPiece(json.data(), json.size()), &message, options);
+  auto status = protobuf::util::JsonStringToMessage(protobuf::StringPiece(json.data(), json.size()),
+                                                    &message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid request: ", status.message().as_string()));
@@ -113,7 +113,8 @@ absl::Status ParseBody(boost::json::value body, protobuf::Message& message) {
       for (boost::json::value& emit : emits->as_array()) data.push_back(TakeEmitData(emit));
     }
     absl::Status status = ParseJson(boost::json::serialize(body), message);
-    for (size_t i = 0; status.ok() && i < data.size() && i < static_cast<size_t>(batch->emits_size()); ++i) {
+    for (size_t i = 0;
+         status.ok() && i < data.size() && i < static_cast<size_t>(batch->emits_size()); ++i) {
       if (data[i]) batch->mutable_emits(static_cast<int>(i))->set_data_json(*std::move(data[i]));
     }
     return status;
@@ -138,8 +139,8 @@ absl::StatusOr<std::string> QueryAsJson(std::string_view target, const protobuf:
     boost::json::value value(param.value);
     if (field->type() == protobuf::FieldDescriptor::TYPE_BOOL) {
       if (param.value != "true" && param.value != "false") {
-        return absl::InvalidArgumentError(absl::StrCat("query parameter '", param.key,
-                                                       "' must be true or false"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("query parameter '", param.key, "' must be true or false"));
       }
       value = param.value == "true";
     }
@@ -168,12 +169,23 @@ http::status SuccessStatus(const protobuf::Message& response) {
 
 std::optional<http::verb> VerbOf(const google::api::HttpRule& rule, std::string* path) {
   switch (rule.pattern_case()) {
-    case google::api::HttpRule::kGet: *path = rule.get(); return http::verb::get;
-    case google::api::HttpRule::kPost: *path = rule.post(); return http::verb::post;
-    case google::api::HttpRule::kPut: *path = rule.put(); return http::verb::put;
-    case google::api::HttpRule::kDelete: *path = rule.delete_(); return http::verb::delete_;
-    case google::api::HttpRule::kPatch: *path = rule.patch(); return http::verb::patch;
-    default: return std::nullopt;
+    case google::api::HttpRule::kGet:
+      *path = rule.get();
+      return http::verb::get;
+    case google::api::HttpRule::kPost:
+      *path = rule.post();
+      return http::verb::post;
+    case google::api::HttpRule::kPut:
+      *path = rule.put();
+      return http::verb::put;
+    case google::api::HttpRule::kDelete:
+      *path = rule.delete_();
+      return http::verb::delete_;
+    case google::api::HttpRule::kPatch:
+      *path = rule.patch();
+      return http::verb::patch;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -229,8 +241,8 @@ void HttpGateway::Handle(const std::shared_ptr<net::HttpConnection>& connection,
     }
     allowed.emplace_back(http::to_string(binding.verb));
   }
-  net::Response response = ErrorResponse(
-      request, absl::Status(absl::StatusCode::kUnimplemented, "method not allowed"));
+  net::Response response =
+      ErrorResponse(request, absl::Status(absl::StatusCode::kUnimplemented, "method not allowed"));
   response.result(http::status::method_not_allowed);
   response.set(http::field::allow, absl::StrJoin(allowed, ", "));
   connection->Reply(std::move(response));
@@ -244,8 +256,8 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
   if (!IsOpenMethod(method.name()) &&
       !key_.Accepts(net::HeaderValue(request, http::field::authorization),
                     net::HeaderValue(request, "x-api-key"))) {
-    connection->Reply(ErrorResponse(
-        request, absl::UnauthenticatedError("a valid internal API key is required")));
+    connection->Reply(
+        ErrorResponse(request, absl::UnauthenticatedError("a valid internal API key is required")));
     return;
   }
   std::unique_ptr<protobuf::Message> message = NewMessage(*method.input_type());

@@ -12,14 +12,20 @@ using protobuf::FieldDescriptor;
 
 const char* KindOf(const boost::json::value& value) {
   switch (value.kind()) {
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::bool_: return "a boolean";
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "a boolean";
     case boost::json::kind::int64:
     case boost::json::kind::uint64:
-    case boost::json::kind::double_: return "a number";
-    case boost::json::kind::string: return "a string";
-    case boost::json::kind::array: return "an array";
-    case boost::json::kind::object: return "an object";
+    case boost::json::kind::double_:
+      return "a number";
+    case boost::json::kind::string:
+      return "a string";
+    case boost::json::kind::array:
+      return "an array";
+    case boost::json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -70,7 +76,8 @@ absl::Status CheckField(const boost::json::value& value, const FieldDescriptor& 
     }
     const FieldDescriptor& map_value = *field.message_type()->map_value();
     for (const auto& [key, item] : value.as_object()) {
-      if (absl::Status status = CheckSingle(item, map_value, absl::StrCat(path, ".", std::string(key)));
+      if (absl::Status status =
+              CheckSingle(item, map_value, absl::StrCat(path, ".", std::string(key)));
           !status.ok()) {
         return status;
       }

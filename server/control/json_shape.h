@@ -1,7 +1,7 @@
 #pragma once
 
-#include <boost/json/value.hpp>
 #include <google/protobuf/descriptor.h>
+#include <boost/json/value.hpp>
 
 #include "absl/status/status.h"
 

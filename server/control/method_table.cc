@@ -22,8 +22,10 @@ MethodInvoker Bind(Call call) {
 
 absl::flat_hash_map<std::string, MethodInvoker> MethodTable(ControlApi& api, Caller caller) {
   absl::flat_hash_map<std::string, MethodInvoker> table;
-  table["Emit"] = Bind<v1::EmitRequest, v1::EmitResponse>(
-      [&api, caller](const auto& request, auto reply) { api.Emit(request, caller, std::move(reply)); });
+  table["Emit"] =
+      Bind<v1::EmitRequest, v1::EmitResponse>([&api, caller](const auto& request, auto reply) {
+        api.Emit(request, caller, std::move(reply));
+      });
   table["EmitBatch"] = Bind<v1::EmitBatchRequest, v1::EmitBatchResponse>(
       [&api, caller](const auto& request, auto reply) {
         api.EmitBatch(request, caller, std::move(reply));

@@ -116,9 +116,9 @@ uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event) {
 
 void Emitter::Deliver(std::shared_ptr<const Event> event, Done done) {
   GatherFromShards<uint64_t>(
-      shards_,
-      [this, event](RoomIndex& rooms) { return DeliverOnShard(rooms, *event); },
-      [offset = event->position.offset, done = std::move(done)](std::vector<uint64_t> delivered) mutable {
+      shards_, [this, event](RoomIndex& rooms) { return DeliverOnShard(rooms, *event); },
+      [offset = event->position.offset,
+       done = std::move(done)](std::vector<uint64_t> delivered) mutable {
         uint64_t recipients = 0;
         for (uint64_t count : delivered) {
           recipients += count;

@@ -43,8 +43,7 @@ class Emitter {
   using Done = absl::AnyInvocable<void(absl::StatusOr<EmitResult>) &&>;
   using DoneAll = absl::AnyInvocable<void(std::vector<absl::StatusOr<EmitResult>>) &&>;
 
-  Emitter(ShardSet& shards, Broker& broker, EventStore& store,
-          base::Counters& counters);
+  Emitter(ShardSet& shards, Broker& broker, EventStore& store, base::Counters& counters);
 
   // `done` runs once every shard has queued the event (on one of their
   // threads), or at once with the reason the request is invalid.

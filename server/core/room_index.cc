@@ -1,5 +1,5 @@
-#include "server/base/string_view.h"
 #include "server/core/room_index.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::core {
 
@@ -52,9 +52,8 @@ void RoomIndex::Leave(std::string_view nsp, std::string_view room, Member* membe
   }
 }
 
-std::vector<Member*> RoomIndex::Select(std::string_view nsp,
-                                          std::span<const std::string> rooms,
-                                          std::span<const std::string> except) const {
+std::vector<Member*> RoomIndex::Select(std::string_view nsp, std::span<const std::string> rooms,
+                                       std::span<const std::string> except) const {
   std::vector<Member*> out;
   const Namespace* ns = Find(nsp);
   if (ns == nullptr) {

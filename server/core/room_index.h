@@ -27,7 +27,7 @@ class RoomIndex {
   // Every member of any of `rooms` (the whole namespace when `rooms` is
   // empty) that is in none of `except`, each exactly once.
   std::vector<Member*> Select(std::string_view nsp, std::span<const std::string> rooms,
-                                 std::span<const std::string> except) const;
+                              std::span<const std::string> except) const;
 
   size_t MemberCount(std::string_view nsp) const;
   // Every namespace with members, and its rooms with their sizes (own id rooms included).

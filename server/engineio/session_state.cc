@@ -4,8 +4,7 @@
 
 namespace roomcast::engineio {
 
-SessionState::SessionState(Transport transport, const ServerOptions& options,
-                           Clock::time_point now)
+SessionState::SessionState(Transport transport, const ServerOptions& options, Clock::time_point now)
     : options_(options), transport_(transport), heartbeat_deadline_(now + options.ping_interval) {}
 
 Reaction SessionState::OnPacket(const Packet& packet, Clock::time_point now) {

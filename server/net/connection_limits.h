@@ -1,8 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,8 +20,8 @@
 namespace roomcast::net {
 
 struct ConnectionLimitOptions {
-  size_t max_connections = 0;         // 0: no limit.
-  size_t max_connections_per_ip = 0;  // 0: no limit.
+  size_t max_connections = 0;          // 0: no limit.
+  size_t max_connections_per_ip = 0;   // 0: no limit.
   double handshakes_per_ip_per_s = 0;  // 0: no limit; bursts of 4x that.
   // Peers whose X-Forwarded-For is believed (reverse proxies).
   std::vector<boost::asio::ip::address> trusted_proxies;

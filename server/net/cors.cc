@@ -1,5 +1,5 @@
-#include "server/base/string_view.h"
 #include "server/net/cors.h"
+#include "server/base/string_view.h"
 
 #include <algorithm>
 

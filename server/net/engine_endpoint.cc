@@ -65,8 +65,7 @@ void EngineEndpoint::AddCorsHeaders(const Request& request, Response& response) 
 
 Response EngineEndpoint::PollResponse(const Request& request, http::status status,
                                       std::string body) const {
-  Response response =
-      MakeResponse(request, status, std::move(body), "text/plain; charset=UTF-8");
+  Response response = MakeResponse(request, status, std::move(body), "text/plain; charset=UTF-8");
   AddCorsHeaders(request, response);
   return response;
 }
@@ -93,8 +92,8 @@ void EngineEndpoint::Preflight(const std::shared_ptr<HttpConnection>& connection
 
 void EngineEndpoint::Handle(const std::shared_ptr<HttpConnection>& connection, Request request) {
   if (!cors_.Allows(HeaderValue(request, http::field::origin))) {
-    Response response = JsonResponse(request, http::status::forbidden,
-                                     engineio::ErrorBody(engineio::kForbidden));
+    Response response =
+        JsonResponse(request, http::status::forbidden, engineio::ErrorBody(engineio::kForbidden));
     connection->Reply(std::move(response));
     return;
   }
@@ -142,12 +141,13 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
                           Transport transport) {
   std::unique_ptr<ConnectionLimits::Admission> admission;
   if (limits_ != nullptr) {
-    absl::StatusOr<std::unique_ptr<ConnectionLimits::Admission>> admitted = limits_->Admit(
-        limits_->ClientAddress(connection->remote_address(), HeaderValue(request, "x-forwarded-for")));
+    absl::StatusOr<std::unique_ptr<ConnectionLimits::Admission>> admitted =
+        limits_->Admit(limits_->ClientAddress(connection->remote_address(),
+                                              HeaderValue(request, "x-forwarded-for")));
     if (!admitted.ok()) {
-      connection->Reply(JsonResponse(request, http::status::service_unavailable,
-                                     engineio::ErrorBody(engineio::RequestError{
-                                         3, ToStd(admitted.status().message()), 503})));
+      connection->Reply(JsonResponse(
+          request, http::status::service_unavailable,
+          engineio::ErrorBody(engineio::RequestError{3, ToStd(admitted.status().message()), 503})));
       return;
     }
     admission = *std::move(admitted);
@@ -166,8 +166,8 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
     connection->Reply(PollResponse(request, http::status::ok, open));
     return;
   }
-  auto channel =
-      std::make_shared<WebSocketChannel>(connection->shard().io(), connection->TakeStream(), options_.protocol.max_payload);
+  auto channel = std::make_shared<WebSocketChannel>(
+      connection->shard().io(), connection->TakeStream(), options_.protocol.max_payload);
   std::weak_ptr<EngineSession> weak = session;
   channel->Accept(std::move(request), [weak, channel, open, this](boost::beast::error_code ec) {
     auto session = weak.lock();
@@ -187,26 +187,26 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
 void EngineEndpoint::Upgrade(const std::shared_ptr<HttpConnection>& connection, Request request,
                              EngineSession& session) {
   const std::optional<uint64_t> attempt = session.BeginUpgrade();
-  auto channel = std::make_shared<WebSocketChannel>(connection->shard().io(), connection->TakeStream(),
-                                                    options_.protocol.max_payload);
-  channel->Accept(std::move(request), [weak = session.weak_from_this(), channel,
-                                       attempt](boost::beast::error_code ec) {
-    auto session = weak.lock();
-    if (!attempt || !session) {
-      // Refused (already upgraded, another probe runs): as the reference
-      // server does, the WebSocket opens and is closed at once.
-      if (!ec) {
-        channel->StartReading({}, {});
-        channel->Close();
-      }
-      return;
-    }
-    if (ec) {
-      session->OnProbeFailed(*attempt);
-    } else {
-      session->OnProbeOpened(*attempt, channel);
-    }
-  });
+  auto channel = std::make_shared<WebSocketChannel>(
+      connection->shard().io(), connection->TakeStream(), options_.protocol.max_payload);
+  channel->Accept(std::move(request),
+                  [weak = session.weak_from_this(), channel, attempt](boost::beast::error_code ec) {
+                    auto session = weak.lock();
+                    if (!attempt || !session) {
+                      // Refused (already upgraded, another probe runs): as the reference
+                      // server does, the WebSocket opens and is closed at once.
+                      if (!ec) {
+                        channel->StartReading({}, {});
+                        channel->Close();
+                      }
+                      return;
+                    }
+                    if (ec) {
+                      session->OnProbeFailed(*attempt);
+                    } else {
+                      session->OnProbeOpened(*attempt, channel);
+                    }
+                  });
 }
 
 void EngineEndpoint::CloseAll(std::string_view reason) {

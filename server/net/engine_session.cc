@@ -16,7 +16,8 @@ using engineio::Transport;
 constexpr auto kCloseTimeout = std::chrono::seconds(30);
 
 const core::SharedPacket& PingPacket() {
-  static const core::SharedPacket packet = core::MakePacket(engineio::EncodeTextPacket(PacketType::kPing));
+  static const core::SharedPacket packet =
+      core::MakePacket(engineio::EncodeTextPacket(PacketType::kPing));
   return packet;
 }
 
@@ -259,8 +260,8 @@ void EngineSession::OnProbeOpened(uint64_t attempt, std::shared_ptr<MessageChann
 
 void EngineSession::OnProbeFrame(std::string_view data, bool binary) {
   absl::StatusOr<engineio::Packet> packet = engineio::DecodeTextPacket(data);
-  const Reaction reaction = packet.ok() && !binary ? state_.OnProbePacket(*packet)
-                                                   : Reaction::kProtocolError;
+  const Reaction reaction =
+      packet.ok() && !binary ? state_.OnProbePacket(*packet) : Reaction::kProtocolError;
   switch (reaction) {
     case Reaction::kAnswerProbe:
       probe_->WritePacket(core::MakePacket(engineio::EncodeTextPacket(PacketType::kPong, "probe")),
@@ -377,19 +378,20 @@ void EngineSession::FlushWebSocket() {
   queue_.clear();
   size_t batch_bytes = 0;
   for (const core::SharedPacket& packet : batch) batch_bytes += packet->bytes();
-  websocket_->WritePackets(batch, [weak = weak_from_this(), batch_bytes](boost::beast::error_code ec) {
-    auto self = weak.lock();
-    if (!self) {
-      return;
-    }
-    self->websocket_writing_ = false;
-    self->queued_bytes_ -= std::min(batch_bytes, self->queued_bytes_);
-    if (ec) {
-      self->End(engineio::kReasonTransportError, Ending::kDropped);
-      return;
-    }
-    self->FlushWebSocket();
-  });
+  websocket_->WritePackets(batch,
+                           [weak = weak_from_this(), batch_bytes](boost::beast::error_code ec) {
+                             auto self = weak.lock();
+                             if (!self) {
+                               return;
+                             }
+                             self->websocket_writing_ = false;
+                             self->queued_bytes_ -= std::min(batch_bytes, self->queued_bytes_);
+                             if (ec) {
+                               self->End(engineio::kReasonTransportError, Ending::kDropped);
+                               return;
+                             }
+                             self->FlushWebSocket();
+                           });
 }
 
 void EngineSession::AnswerPoll(std::string payload) {
@@ -398,7 +400,8 @@ void EngineSession::AnswerPoll(std::string payload) {
   }
   PendingPoll poll = std::move(*pending_poll_);
   pending_poll_.reset();
-  poll.connection->Reply(endpoint_.PollResponse(poll.request, http::status::ok, std::move(payload)));
+  poll.connection->Reply(
+      endpoint_.PollResponse(poll.request, http::status::ok, std::move(payload)));
 }
 
 std::function<void(socketio::Link::Task)> EngineSession::Poster() const {

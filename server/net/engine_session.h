@@ -9,8 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "server/base/counters.h"
-#include "server/core/encoded_packet.h"
 #include "server/codec/engineio_packet.h"
+#include "server/core/encoded_packet.h"
 #include "server/engineio/session_state.h"
 #include "server/net/connection_limits.h"
 #include "server/net/http_types.h"
@@ -136,9 +136,10 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   std::unique_ptr<ConnectionLimits::Admission> admission_;
   std::unique_ptr<SessionListener> listener_;
   engineio::Clock::time_point listener_deadline_ = engineio::Clock::time_point::max();
-  using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                  boost::asio::wait_traits<std::chrono::steady_clock>,
-                                                  boost::asio::io_context::executor_type>;
+  using Timer =
+      boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                        boost::asio::wait_traits<std::chrono::steady_clock>,
+                                        boost::asio::io_context::executor_type>;
   // Answers polls that arrive mid-upgrade; made when first needed.
   std::unique_ptr<Timer> noop_timer_;
   bool closed_ = false;

@@ -24,7 +24,9 @@ struct HandlerAllocator {
   T* allocate(size_t n) { return static_cast<T*>(AllocateHandlerMemory(n * sizeof(T))); }
   void deallocate(T* block, size_t n) noexcept { FreeHandlerMemory(block, n * sizeof(T)); }
   template <typename U>
-  bool operator==(const HandlerAllocator<U>&) const noexcept { return true; }
+  bool operator==(const HandlerAllocator<U>&) const noexcept {
+    return true;
+  }
 };
 
 template <typename Handler>

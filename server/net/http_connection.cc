@@ -46,8 +46,9 @@ void HttpConnection::OnRead(beast::error_code ec) {
   }
   if (ec == http::error::header_limit) {
     Request request;
-    Response response = JsonResponse(request, http::status::request_header_fields_too_large,
-                                     R"({"code":3,"message":"request headers too large","details":[]})");
+    Response response =
+        JsonResponse(request, http::status::request_header_fields_too_large,
+                     R"({"code":3,"message":"request headers too large","details":[]})");
     response.keep_alive(false);
     waiting_reply_ = true;
     Reply(std::move(response));
@@ -121,20 +122,21 @@ void HttpConnection::LingerAndClose() {
 
 void HttpConnection::WatchForClose(absl::AnyInvocable<void() &&> on_close) {
   auto callback = std::make_shared<absl::AnyInvocable<void() &&>>(std::move(on_close));
-  stream_.socket().async_wait(
-      tcp::socket::wait_read, [self = shared_from_this(), callback](beast::error_code ec) {
-        if (ec || !self->waiting_reply_) {
-          return;  // Cancelled: the reply was written.
-        }
-        beast::error_code available_ec;
-        if (self->stream_.socket().available(available_ec) == 0) {
-          self->waiting_reply_ = false;  // EOF or reset: the client left.
-          beast::error_code ignored;
-          self->stream_.socket().close(ignored);
-          std::move (*callback)();
-        }
-        // Otherwise the client pipelined a request; it is read after the reply.
-      });
+  stream_.socket().async_wait(tcp::socket::wait_read,
+                              [self = shared_from_this(), callback](beast::error_code ec) {
+                                if (ec || !self->waiting_reply_) {
+                                  return;  // Cancelled: the reply was written.
+                                }
+                                beast::error_code available_ec;
+                                if (self->stream_.socket().available(available_ec) == 0) {
+                                  self->waiting_reply_ = false;  // EOF or reset: the client left.
+                                  beast::error_code ignored;
+                                  self->stream_.socket().close(ignored);
+                                  std::move (*callback)();
+                                }
+                                // Otherwise the client pipelined a request; it is read after the
+                                // reply.
+                              });
 }
 
 beast::tcp_stream HttpConnection::TakeStream() {
@@ -154,15 +156,15 @@ void HttpConnection::MoveTo(Shard& target, Request request) {
     return;
   }
   taken_ = true;
-  boost::asio::post(target.io(), [&target, &router = router_, fd, protocol = local.protocol(),
-                                  buffer = std::move(buffer_),
-                                  request = std::move(request)]() mutable {
-    tcp::socket socket(target.io(), protocol, fd);
-    auto moved = std::make_shared<HttpConnection>(std::move(socket), target, router);
-    moved->buffer_ = std::move(buffer);
-    moved->stream_.expires_never();
-    moved->Dispatch(std::move(request));
-  });
+  boost::asio::post(
+      target.io(), [&target, &router = router_, fd, protocol = local.protocol(),
+                    buffer = std::move(buffer_), request = std::move(request)]() mutable {
+        tcp::socket socket(target.io(), protocol, fd);
+        auto moved = std::make_shared<HttpConnection>(std::move(socket), target, router);
+        moved->buffer_ = std::move(buffer);
+        moved->stream_.expires_never();
+        moved->Dispatch(std::move(request));
+      });
 }
 
 }  // namespace roomcast::net

@@ -48,27 +48,27 @@ void Listener::Start() {
 void Listener::Accept() {
   Shard& shard = shards_[next_shard_];
   next_shard_ = (next_shard_ + 1) % shards_.size();
-  acceptor_.async_accept(shard.io(), [this, &shard](boost::system::error_code ec,
-                                                    tcp::socket socket) {
-    if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) {
-      return;
-    }
-    if (ec) {
-      // Such as EMFILE: transient, so back off a little and keep accepting.
-      backoff_.expires_after(std::chrono::milliseconds(50));
-      backoff_.async_wait([this](boost::system::error_code wait_ec) {
-        if (!wait_ec) {
-          Accept();
+  acceptor_.async_accept(
+      shard.io(), [this, &shard](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) {
+          return;
         }
+        if (ec) {
+          // Such as EMFILE: transient, so back off a little and keep accepting.
+          backoff_.expires_after(std::chrono::milliseconds(50));
+          backoff_.async_wait([this](boost::system::error_code wait_ec) {
+            if (!wait_ec) {
+              Accept();
+            }
+          });
+          return;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        auto connection = std::make_shared<HttpConnection>(std::move(socket), shard, router_);
+        // Started on its own shard's thread, which owns it from now on.
+        boost::asio::post(shard.io(), [connection] { connection->Start(); });
+        Accept();
       });
-      return;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto connection = std::make_shared<HttpConnection>(std::move(socket), shard, router_);
-    // Started on its own shard's thread, which owns it from now on.
-    boost::asio::post(shard.io(), [connection] { connection->Start(); });
-    Accept();
-  });
 }
 
 void Listener::Stop() {

@@ -1,5 +1,5 @@
-#include "server/base/string_view.h"
 #include "server/net/router.h"
+#include "server/base/string_view.h"
 
 #include "server/net/http_connection.h"
 

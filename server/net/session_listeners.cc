@@ -1,5 +1,5 @@
-#include "server/base/string_view.h"
 #include "server/net/session_listeners.h"
+#include "server/base/string_view.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -34,8 +34,9 @@ void SocketIoListener::OnDeadline() {
 void SocketIoListener::OnClose(std::string_view reason) { connection_.OnClose(reason); }
 
 void EchoListener::OnMessage(std::string_view data, bool binary) {
-  session_.Send(binary ? core::MakePacket("", {std::string(data)})
-                       : core::MakePacket(engineio::EncodeTextPacket(engineio::PacketType::kMessage, data)));
+  session_.Send(
+      binary ? core::MakePacket("", {std::string(data)})
+             : core::MakePacket(engineio::EncodeTextPacket(engineio::PacketType::kMessage, data)));
 }
 
 }  // namespace roomcast::net

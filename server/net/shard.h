@@ -29,9 +29,7 @@ class Shard {
   boost::asio::io_context& io() { return io_; }
   core::RoomIndex& rooms() { return rooms_; }
   TimerWheel& timers() { return timers_; }
-  absl::flat_hash_map<std::string, std::shared_ptr<EngineSession>>& sessions() {
-    return sessions_;
-  }
+  absl::flat_hash_map<std::string, std::shared_ptr<EngineSession>>& sessions() { return sessions_; }
 
   void Start();
   // Lets run() return once no work is left (sessions closed, sockets gone).

@@ -108,8 +108,8 @@ void TimerWheel::Rearm() {
     Clock::time_point earliest = Clock::time_point::max();
     for (Entry* entry = Head(number); entry != nullptr; entry = entry->next_) {
       // An entry filed here for lack of reach is due for refiling at the slot's start.
-      earliest = std::min(earliest, SlotNumber(entry->deadline_) > number ? SlotStart(number)
-                                                                           : entry->deadline_);
+      earliest = std::min(
+          earliest, SlotNumber(entry->deadline_) > number ? SlotStart(number) : entry->deadline_);
     }
     if (earliest != Clock::time_point::max()) {
       ArmAt(std::max(earliest, SlotStart(number)));

@@ -54,7 +54,9 @@ class TimerWheel {
 
  private:
   uint64_t SlotNumber(Clock::time_point time) const;
-  Clock::time_point SlotStart(uint64_t number) const { return epoch_ + static_cast<int64_t>(number) * kSlot; }
+  Clock::time_point SlotStart(uint64_t number) const {
+    return epoch_ + static_cast<int64_t>(number) * kSlot;
+  }
   Entry*& Head(uint64_t number) { return slots_[number % slots_.size()]; }
   void Link(Entry& entry);
   void Unlink(Entry& entry);

@@ -148,9 +148,9 @@ void WebSocketChannel::OnIncoming(const Incoming& incoming) {
         socket_.close(ignored);
       } else {
         // Echo the code (RFC 6455 §5.5.1), then the socket closes.
-        QueueClose(incoming.close_code ? static_cast<CloseCode>(incoming.close_code)
-                                       : CloseCode::kNormal,
-                   {});
+        QueueClose(
+            incoming.close_code ? static_cast<CloseCode>(incoming.close_code) : CloseCode::kNormal,
+            {});
       }
       End(beast::websocket::error::closed);
       return;
@@ -179,9 +179,8 @@ void WebSocketChannel::End(beast::error_code ec) {
 void WebSocketChannel::WritePackets(std::span<const core::SharedPacket> packets, Callback on_done) {
   if (close_queued_) {
     // Nothing goes after a close frame.
-    asio::post(socket_.get_executor(), [on_done = std::move(on_done)] {
-      on_done(asio::error::operation_aborted);
-    });
+    asio::post(socket_.get_executor(),
+               [on_done = std::move(on_done)] { on_done(asio::error::operation_aborted); });
     return;
   }
   for (const core::SharedPacket& packet : packets) {
@@ -264,10 +263,9 @@ void WebSocketChannel::StartWrite() {
   *first += skip;
   writes.buffers.erase(writes.buffers.begin(), first);
   writes.in_flight = true;
-  asio::async_write(socket_, writes.buffers,
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->FinishWrite(ec);
-                    });
+  asio::async_write(
+      socket_, writes.buffers,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->FinishWrite(ec); });
 }
 
 void WebSocketChannel::FinishWrite(beast::error_code ec) {

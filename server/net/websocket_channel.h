@@ -13,11 +13,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "server/codec/websocket_frame.h"
+#include "server/codec/websocket_message_reader.h"
 #include "server/core/encoded_packet.h"
 #include "server/net/http_types.h"
 #include "server/net/transport.h"
-#include "server/codec/websocket_frame.h"
-#include "server/codec/websocket_message_reader.h"
 
 namespace roomcast::net {
 
@@ -29,7 +29,6 @@ namespace roomcast::net {
 class WebSocketChannel final : public MessageChannel,
                                public std::enable_shared_from_this<WebSocketChannel> {
  public:
-
   // `io` is the shard's: the socket moves onto it with the concrete
   // executor type, which keeps the socket and its pending wait small.
   WebSocketChannel(boost::asio::io_context& io, boost::beast::tcp_stream stream,
@@ -84,10 +83,11 @@ class WebSocketChannel final : public MessageChannel,
 
   std::optional<boost::beast::websocket::stream<boost::beast::tcp_stream>> handshake_;
   using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
-                                                 boost::asio::io_context::executor_type>;
-  using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                  boost::asio::wait_traits<std::chrono::steady_clock>,
                                                   boost::asio::io_context::executor_type>;
+  using Timer =
+      boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                        boost::asio::wait_traits<std::chrono::steady_clock>,
+                                        boost::asio::io_context::executor_type>;
   Socket socket_;
   websocket::MessageReader reader_;
   std::string partial_;  // an incomplete frame, until the rest arrives

@@ -36,8 +36,8 @@ double Load(const std::atomic<uint64_t>& counter) {
 
 // Bucket bounds in seconds: 25 us to 2.5 s.
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
-    0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-    0.005,    0.01,    0.025,  0.05,    0.1,    0.25,  0.5, 1, 2.5};
+    0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+    0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5};
 
 double Quantile(const ClientMetric::Histogram& histogram, double q) {
   if (histogram.sample_count == 0) {
@@ -87,40 +87,40 @@ std::string Metrics::Scrape() const {
   const base::Counters& c = counters_;
   std::vector<MetricFamily> families = registry_->Collect();
 
-  MetricFamily sockets = Family("roomcast_sockets_connected",
-                                "Socket.IO sockets connected now.", MetricType::Gauge);
+  MetricFamily sockets =
+      Family("roomcast_sockets_connected", "Socket.IO sockets connected now.", MetricType::Gauge);
   AddSample(sockets, Load(c.sockets_connected) - Load(c.sockets_disconnected));
-  MetricFamily sessions = Family("roomcast_sessions_open",
-                                 "Engine.IO sessions (browser connections) open now.",
-                                 MetricType::Gauge);
+  MetricFamily sessions =
+      Family("roomcast_sessions_open", "Engine.IO sessions (browser connections) open now.",
+             MetricType::Gauge);
   AddSample(sessions, Load(c.sessions_opened) - Load(c.sessions_closed));
-  MetricFamily emits = Family("roomcast_emits_total",
-                              "Emits accepted, by the transport that carried them.",
-                              MetricType::Counter);
+  MetricFamily emits =
+      Family("roomcast_emits_total", "Emits accepted, by the transport that carried them.",
+             MetricType::Counter);
   AddSample(emits, Load(c.emits_via_grpc), {{"transport", "grpc"}});
   AddSample(emits, Load(c.emits_via_http), {{"transport", "http"}});
   AddSample(emits, Load(c.emits) - Load(c.emits_via_grpc) - Load(c.emits_via_http),
             {{"transport", "socket"}});
-  MetricFamily deliveries = Family("roomcast_deliveries_total",
-                                   "Packets queued for a socket.", MetricType::Counter);
+  MetricFamily deliveries =
+      Family("roomcast_deliveries_total", "Packets queued for a socket.", MetricType::Counter);
   AddSample(deliveries, Load(c.deliveries));
-  MetricFamily drops = Family("roomcast_drops_total", "Packets not delivered, by reason.",
-                              MetricType::Counter);
+  MetricFamily drops =
+      Family("roomcast_drops_total", "Packets not delivered, by reason.", MetricType::Counter);
   AddSample(drops, Load(c.dropped_volatile), {{"reason", "volatile"}});
   AddSample(drops, Load(c.slow_consumer_disconnects), {{"reason", "slow_consumer"}});
-  MetricFamily protocol_errors = Family("roomcast_protocol_errors_total",
-                                        "Sessions closed for breaking the protocol.",
-                                        MetricType::Counter);
+  MetricFamily protocol_errors =
+      Family("roomcast_protocol_errors_total", "Sessions closed for breaking the protocol.",
+             MetricType::Counter);
   AddSample(protocol_errors, Load(c.protocol_errors));
-  MetricFamily client_events = Family("roomcast_client_events_total",
-                                      "Events browsers sent.", MetricType::Counter);
+  MetricFamily client_events =
+      Family("roomcast_client_events_total", "Events browsers sent.", MetricType::Counter);
   AddSample(client_events, Load(c.client_events));
   MetricFamily unknown_events = Family("roomcast_unknown_events_total",
                                        "Browser events no handler knows.", MetricType::Counter);
   AddSample(unknown_events, Load(c.unknown_events));
-  MetricFamily joins_refused = Family("roomcast_joins_refused_total",
-                                      "Rooms a client asked to join and was refused, by reason.",
-                                      MetricType::Counter);
+  MetricFamily joins_refused =
+      Family("roomcast_joins_refused_total",
+             "Rooms a client asked to join and was refused, by reason.", MetricType::Counter);
   AddSample(joins_refused, Load(c.joins_forbidden), {{"reason", "forbidden"}});
   MetricFamily refused = Family("roomcast_limit_refusals_total",
                                 "Requests refused by a limit, by limit.", MetricType::Counter);
@@ -128,13 +128,13 @@ std::string Metrics::Scrape() const {
   AddSample(refused, Load(c.handshakes_throttled), {{"limit", "handshake_rate"}});
   AddSample(refused, Load(c.client_events_throttled), {{"limit", "client_event_rate"}});
   AddSample(refused, Load(c.emits_refused), {{"limit", "emit_size"}});
-  MetricFamily connect_errors = Family("roomcast_connect_errors_total",
-                                       "Namespace CONNECTs refused.", MetricType::Counter);
+  MetricFamily connect_errors =
+      Family("roomcast_connect_errors_total", "Namespace CONNECTs refused.", MetricType::Counter);
   AddSample(connect_errors, Load(c.connect_errors));
 
-  for (MetricFamily* family : {&sockets, &sessions, &emits, &deliveries, &drops,
-                               &protocol_errors, &client_events, &unknown_events,
-                               &joins_refused, &refused, &connect_errors}) {
+  for (MetricFamily* family :
+       {&sockets, &sessions, &emits, &deliveries, &drops, &protocol_errors, &client_events,
+        &unknown_events, &joins_refused, &refused, &connect_errors}) {
     families.push_back(std::move(*family));
   }
   return prometheus::TextSerializer().Serialize(families);

@@ -37,8 +37,8 @@ observe::CheckResult PostgresCheck::Run() {
     // libpqxx reports by exception; here it becomes the check's result.
     connection_.reset();
     result.status = observe::Serving::kNotServing;
-    result.detail = absl::StrCat(
-        "database unreachable: ", absl::StripTrailingAsciiWhitespace(error.what()));
+    result.detail =
+        absl::StrCat("database unreachable: ", absl::StripTrailingAsciiWhitespace(error.what()));
   }
   result.latency = std::chrono::steady_clock::now() - start;
   return result;

@@ -206,10 +206,10 @@ void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
   }
   if (RoomsAfterJoin(socket, *rooms) > options_.max_rooms_per_socket) {
     Reply(socket, event,
-          ErrorAck({"limit",
-                    absl::StrCat("a socket may be in at most ", options_.max_rooms_per_socket,
-                                 " rooms"),
-                    rooms->front()}));
+          ErrorAck(
+              {"limit",
+               absl::StrCat("a socket may be in at most ", options_.max_rooms_per_socket, " rooms"),
+               rooms->front()}));
     return;
   }
   for (const std::string& room : *rooms) {
@@ -231,8 +231,7 @@ void RoomEvents::Leave(socketio::Socket& socket, const socketio::Event& event) {
 
 // {room | rooms, except, event, data, volatile} -> an emit, acked with its recipients.
 void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
-  const json::object* spec =
-      event.args.empty() ? nullptr : event.args.front().if_object();
+  const json::object* spec = event.args.empty() ? nullptr : event.args.front().if_object();
   core::EmitRequest request;
   request.nsp = socket.nsp();
   Refusal refusal;
@@ -280,10 +279,10 @@ void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
   emitter_.Emit(std::move(request), [reply = socket.Deferred(),
                                      ack_id](absl::StatusOr<core::EmitResult> result) {
     // Runs on whichever shard finished last: answer on the socket's own.
-    json::object body = result.ok()
-                            ? json::object{{"ok", true}, {"recipients", result->recipients}}
-                            : ErrorAck({"invalid_request", std::string(ToStd(result.status().message())),
-                                        std::nullopt});
+    json::object body =
+        result.ok() ? json::object{{"ok", true}, {"recipients", result->recipients}}
+                    : ErrorAck({"invalid_request", std::string(ToStd(result.status().message())),
+                                std::nullopt});
     reply([ack_id, body = std::move(body)](socketio::Socket& socket) mutable {
       socket.Ack(*ack_id, json::array{std::move(body)});
     });

@@ -1,5 +1,5 @@
-#include "server/base/string_view.h"
 #include "server/socketio/connection.h"
+#include "server/base/string_view.h"
 
 #include <boost/json.hpp>
 

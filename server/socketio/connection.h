@@ -6,10 +6,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "server/base/counters.h"
+#include "server/codec/socketio_packet.h"
 #include "server/core/room_index.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
-#include "server/codec/socketio_packet.h"
 #include "server/socketio/socket.h"
 
 namespace roomcast::socketio {
@@ -49,7 +49,8 @@ class Connection {
   void OnConnect(Packet packet);
   void Fail(std::string_view why);
   void RefuseConnect(std::string_view nsp, std::string_view message);
-  void RemoveSocket(std::string nsp, std::string_view reason);  // By value: it may name a key it erases.
+  void RemoveSocket(std::string nsp,
+                    std::string_view reason);  // By value: it may name a key it erases.
 
   const Namespaces& namespaces_;
   Link& link_;

@@ -8,9 +8,9 @@
 
 #include <boost/json/array.hpp>
 
-#include "server/base/string_view.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "server/base/string_view.h"
 
 namespace roomcast::socketio {
 

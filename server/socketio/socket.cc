@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "server/socketio/connection.h"
 #include "server/codec/socketio_packet.h"
+#include "server/socketio/connection.h"
 
 namespace roomcast::socketio {
 
@@ -19,15 +19,14 @@ Socket::Socket(std::string id, std::string nsp, boost::json::object auth, Link& 
 
 Socket::~Socket() { Detach(); }
 
-bool Socket::Deliver(const core::SharedPacket& packet) {
-  return attached_ && link_.Send(packet);
-}
+bool Socket::Deliver(const core::SharedPacket& packet) { return attached_ && link_.Send(packet); }
 
 void Socket::SendPacket(int type, std::optional<uint64_t> ack_id, const boost::json::array& args,
                         std::vector<std::string> attachments) {
   Packet packet;
   const bool binary = !attachments.empty();
-  packet.type = static_cast<PacketType>(binary ? type + 3 : type);  // EVENT->BINARY_EVENT, ACK->BINARY_ACK
+  packet.type =
+      static_cast<PacketType>(binary ? type + 3 : type);  // EVENT->BINARY_EVENT, ACK->BINARY_ACK
   packet.nsp = nsp_;
   packet.id = ack_id;
   packet.data = args;

@@ -13,9 +13,9 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "server/base/token_bucket.h"
 #include "server/core/member.h"
 #include "server/core/room_index.h"
-#include "server/base/token_bucket.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 
@@ -61,8 +61,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
             std::vector<std::string> attachments = {});
   void EmitWithAck(std::string_view event, const boost::json::array& args,
                    std::vector<std::string> attachments, AckCallback on_ack);
-  void Ack(uint64_t id, const boost::json::array& args,
-           std::vector<std::string> attachments = {});
+  void Ack(uint64_t id, const boost::json::array& args, std::vector<std::string> attachments = {});
 
   // A function, callable from any thread, that runs a task later on this
   // socket's thread if the socket is still connected by then.

@@ -6,8 +6,7 @@
 
 namespace roomcast::storage {
 
-MemoryEventStore::MemoryEventStore(size_t capacity)
-    : capacity_(capacity), epoch_(base::NewId()) {}
+MemoryEventStore::MemoryEventStore(size_t capacity) : capacity_(capacity), epoch_(base::NewId()) {}
 
 absl::StatusOr<core::StreamPosition> MemoryEventStore::Append(const core::Event& event,
                                                               bool is_volatile) {
@@ -34,10 +33,9 @@ std::vector<core::Event> MemoryEventStore::ReadAfter(const std::string& nsp, uin
   }
   const std::deque<core::Event>& ring = it->second.ring;
   // Offsets grow along the ring, so the first newer event is found by bisection.
-  auto first = std::upper_bound(ring.begin(), ring.end(), after,
-                                [](uint64_t offset, const core::Event& event) {
-                                  return offset < event.position.offset;
-                                });
+  auto first = std::upper_bound(
+      ring.begin(), ring.end(), after,
+      [](uint64_t offset, const core::Event& event) { return offset < event.position.offset; });
   for (; first != ring.end() && out.size() < limit; ++first) {
     out.push_back(*first);
   }

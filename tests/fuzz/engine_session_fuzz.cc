@@ -35,24 +35,59 @@ using roomcast::net::testing::SessionRig;
 
 void Step(SessionRig& rig, char op, std::string_view arg) {
   switch (op) {
-    case 'T': rig.WebSocketText(arg); break;
-    case 'B': rig.WebSocketBinary(arg); break;
-    case 'P': rig.Post(arg); break;
-    case 'G': rig.Get(); break;
-    case 'A': rig.AbandonGets(); break;
-    case 'U': rig.Upgrade(/*handshake_ok=*/true); break;
-    case 'u': rig.Upgrade(/*handshake_ok=*/false); break;
-    case 'Q': rig.ProbeText(arg); break;
-    case 'E': rig.WebSocketEnds(); break;
-    case 'e': rig.ProbeEnds(); break;
-    case 'W': rig.FinishWrites(/*fail=*/false); break;
-    case 'X': rig.FinishWrites(/*fail=*/true); break;
-    case 'R': rig.RunLoop(); break;
-    case 'D': rig.DisconnectAll(/*close_connection=*/true); break;
-    case 'd': rig.DisconnectAll(/*close_connection=*/false); break;
-    case 'M': rig.Emit(arg); break;
-    case 'K': rig.Shutdown(); break;
-    default: break;
+    case 'T':
+      rig.WebSocketText(arg);
+      break;
+    case 'B':
+      rig.WebSocketBinary(arg);
+      break;
+    case 'P':
+      rig.Post(arg);
+      break;
+    case 'G':
+      rig.Get();
+      break;
+    case 'A':
+      rig.AbandonGets();
+      break;
+    case 'U':
+      rig.Upgrade(/*handshake_ok=*/true);
+      break;
+    case 'u':
+      rig.Upgrade(/*handshake_ok=*/false);
+      break;
+    case 'Q':
+      rig.ProbeText(arg);
+      break;
+    case 'E':
+      rig.WebSocketEnds();
+      break;
+    case 'e':
+      rig.ProbeEnds();
+      break;
+    case 'W':
+      rig.FinishWrites(/*fail=*/false);
+      break;
+    case 'X':
+      rig.FinishWrites(/*fail=*/true);
+      break;
+    case 'R':
+      rig.RunLoop();
+      break;
+    case 'D':
+      rig.DisconnectAll(/*close_connection=*/true);
+      break;
+    case 'd':
+      rig.DisconnectAll(/*close_connection=*/false);
+      break;
+    case 'M':
+      rig.Emit(arg);
+      break;
+    case 'K':
+      rig.Shutdown();
+      break;
+    default:
+      break;
   }
 }
 

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& packet : *packets) {
       roomcast::engineio::AppendToPayload(
           payload,
-          packet.binary ? packet.data : roomcast::engineio::EncodeTextPacket(packet.type, packet.data),
+          packet.binary ? packet.data
+                        : roomcast::engineio::EncodeTextPacket(packet.type, packet.data),
           packet.binary);
     }
     auto again = roomcast::engineio::DecodePayload(payload);

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include <google/protobuf/util/json_util.h>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <google/protobuf/util/json_util.h>
 
 #include "roomcast/v1/emit.pb.h"
 #include "server/control/json_shape.h"

@@ -5,13 +5,13 @@
 #include <atomic>
 #include <thread>
 
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-#include <google/protobuf/util/json_util.h>
-#include <gtest/gtest.h>
 
 #include "clients/cpp/batching_emitter.h"
 #include "clients/cpp/client.h"
@@ -223,7 +223,8 @@ TEST(ClientTest, ARetryAfterADroppedResponseDoesNotDeliverTwice) {
   ClientOptions options = Options(FreePort(), proxy.port());  // gRPC closed: the shim it is.
   options.initial_backoff = milliseconds(20);
   auto client = MakeClient(options);
-  absl::StatusOr<v1::EmitResponse> response = client->Emit(EmitOf("once", "charge", R"({"cents":500})"));
+  absl::StatusOr<v1::EmitResponse> response =
+      client->Emit(EmitOf("once", "charge", R"({"cents":500})"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(proxy.dropped(), 1);
   EXPECT_TRUE(response->duplicate()) << "the retry was recognised by its idempotency key";
@@ -239,7 +240,8 @@ TEST(BatchingEmitterTest, ConcurrentProducersEachDeliveredOnceInOrder) {
   constexpr int kProducers = 4;
   constexpr int kPerProducer = 50;
   {
-    BatchingEmitter emitter(*client, {.max_batch = 16, .max_delay = milliseconds(5), .max_queue = 1000});
+    BatchingEmitter emitter(*client,
+                            {.max_batch = 16, .max_delay = milliseconds(5), .max_queue = 1000});
     std::vector<std::thread> producers;
     for (int p = 0; p < kProducers; ++p) {
       producers.emplace_back([&, p] {
@@ -277,7 +279,8 @@ TEST(BatchingEmitterTest, AFullQueueIsAnErrorNotGrowth) {
   options.deadline = milliseconds(200);
   options.max_attempts = 1;
   auto client = MakeClient(options);
-  BatchingEmitter emitter(*client, {.max_batch = 1000, .max_delay = milliseconds(10000), .max_queue = 3});
+  BatchingEmitter emitter(*client,
+                          {.max_batch = 1000, .max_delay = milliseconds(10000), .max_queue = 3});
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(emitter.Emit(EmitOf("r", "e", "1")).ok());
   }

@@ -1,10 +1,10 @@
 // The control plane from a C++ gRPC client, delivered to a real
 // socket.io-client (Node.js) in a room.
 
-#include <boost/json.hpp>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "roomcast/v1/roomcast.grpc.pb.h"
 #include "server/app/server.h"
@@ -44,7 +44,8 @@ class GrpcEmitTest : public ::testing::Test {
     v1::EmitRequest request;
     request.add_rooms(std::move(room));
     request.set_event(std::move(event));
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(data_json, request.mutable_data()).ok());
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(data_json, request.mutable_data()).ok());
     return request;
   }
 
@@ -57,7 +58,8 @@ TEST_F(GrpcEmitTest, EmitReachesASocketIoClientInTheRoomExactlyAsSent) {
   SocketIoListener listener(server_->port(), "orders", "order.created");
   ASSERT_EQ(listener.ReadLine(), R"(joined {"ok":true,"rooms":["orders"]})");
 
-  const std::string data = R"({"id":42,"name":"Zoë ☕","tags":["a","b"],"nested":{"ok":true,"none":null},"price":12.5})";
+  const std::string data =
+      R"({"id":42,"name":"Zoë ☕","tags":["a","b"],"nested":{"ok":true,"none":null},"price":12.5})";
   v1::EmitRequest request = EmitOf("orders", "order.created", data);
   v1::EmitResponse response;
   grpc::ClientContext context;
@@ -84,8 +86,9 @@ TEST_F(GrpcEmitTest, DataJsonIsSentAsIs) {
   grpc::ClientContext context;
   Authorize(context);
   ASSERT_TRUE(Stub()->Emit(&context, request, &response).ok());
-  EXPECT_EQ(listener.ReadLine(),
-            R"({"event":"raw.event","args":[{"zeta":1,"alpha":[1,2,3],"mid":{"y":true,"b":null}}]})");
+  EXPECT_EQ(
+      listener.ReadLine(),
+      R"({"event":"raw.event","args":[{"zeta":1,"alpha":[1,2,3],"mid":{"y":true,"b":null}}]})");
 }
 
 TEST_F(GrpcEmitTest, EmitBatchKeepsOrderAndReportsEachItem) {

@@ -27,7 +27,8 @@ class SocketIoListener {
       dup2(in[0], STDIN_FILENO);
       close(out[0]);
       close(in[1]);
-      const std::string script = std::string(ROOMCAST_SOURCE_DIR) + "/tests/support/sio_listener.mjs";
+      const std::string script =
+          std::string(ROOMCAST_SOURCE_DIR) + "/tests/support/sio_listener.mjs";
       const std::string url = "http://localhost:" + std::to_string(port);
       execlp("node", "node", script.c_str(), url.c_str(), rooms.c_str(), events.c_str(), nullptr);
       _exit(127);

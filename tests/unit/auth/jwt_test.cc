@@ -2,8 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -63,7 +63,8 @@ TEST_F(JwtTest, SaysWhichCheckFailed) {
   EXPECT_EQ(Message(Hs256(Claims(60), "other")), "bad signature");
   EXPECT_EQ(Message("a.b"), "malformed token: expected three dot-separated parts");
   EXPECT_EQ(Message(Hs256(R"({"sub":"u1","nbf":1700000031})", "s3cret")), "token not yet valid");
-  EXPECT_EQ(Message(Hs256(Claims(60), "s3cret", R"({"alg":"none"})")), "unsupported algorithm none");
+  EXPECT_EQ(Message(Hs256(Claims(60), "s3cret", R"({"alg":"none"})")),
+            "unsupported algorithm none");
 }
 
 TEST_F(JwtTest, LeewayAllowsSmallClockSkew) {
@@ -77,9 +78,11 @@ TEST(JwtClaimsTest, ChecksIssuerAndAudience) {
   config.audience = "browsers";
   const auto now = system_clock::now();
   auto claims = [](std::string json) { return boost::json::parse(json).as_object(); };
-  EXPECT_TRUE(CheckClaims(claims(R"({"iss":"roomcast","aud":["x","browsers"]})"), config, now).ok());
-  EXPECT_EQ(CheckClaims(claims(R"({"iss":"other","aud":"browsers"})"), config, now).status().message(),
-            "wrong issuer");
+  EXPECT_TRUE(
+      CheckClaims(claims(R"({"iss":"roomcast","aud":["x","browsers"]})"), config, now).ok());
+  EXPECT_EQ(
+      CheckClaims(claims(R"({"iss":"other","aud":"browsers"})"), config, now).status().message(),
+      "wrong issuer");
   EXPECT_EQ(CheckClaims(claims(R"({"iss":"roomcast","aud":"x"})"), config, now).status().message(),
             "wrong audience");
 }

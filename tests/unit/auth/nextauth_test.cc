@@ -11,7 +11,8 @@ TEST(FindSessionCookieTest, FindsEachNameAndJoinsChunksInOrder) {
   EXPECT_EQ(v4->name, "next-auth.session-token");
   EXPECT_EQ(v4->value, "abc");
 
-  auto chunked = FindSessionCookie("__Secure-authjs.session-token.1=def; __Secure-authjs.session-token.0=abc");
+  auto chunked =
+      FindSessionCookie("__Secure-authjs.session-token.1=def; __Secure-authjs.session-token.0=abc");
   ASSERT_TRUE(chunked);
   EXPECT_EQ(chunked->name, "__Secure-authjs.session-token");
   EXPECT_EQ(chunked->value, "abcdef");

@@ -1,7 +1,7 @@
 #include "server/auth/room_policy.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace roomcast::auth {
 namespace {

@@ -55,10 +55,12 @@ TEST(OpenPacketTest, ListsUpgradesOnlyForPolling) {
   ServerOptions options;
   options.ping_interval = std::chrono::milliseconds(300);
   options.ping_timeout = std::chrono::milliseconds(200);
-  EXPECT_EQ(OpenPacket("abc", Transport::kPolling, options),
-            R"(0{"sid":"abc","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
-  EXPECT_EQ(OpenPacket("abc", Transport::kWebSocket, options),
-            R"(0{"sid":"abc","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
+  EXPECT_EQ(
+      OpenPacket("abc", Transport::kPolling, options),
+      R"(0{"sid":"abc","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
+  EXPECT_EQ(
+      OpenPacket("abc", Transport::kWebSocket, options),
+      R"(0{"sid":"abc","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
 }
 
 TEST(ErrorBodyTest, IsTheReferenceJson) {

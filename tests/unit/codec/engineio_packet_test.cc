@@ -26,20 +26,28 @@ TEST(EnginePacketTest, PayloadRoundTripsTextAndBinary) {
   AppendToPayload(payload, "4hello", false);
   AppendToPayload(payload, std::string("\x01\x02\x03\x04", 4), true);
   AppendToPayload(payload, "2", false);
-  EXPECT_EQ(payload, "4hello\x1e" "bAQIDBA==\x1e" "2");
+  EXPECT_EQ(payload,
+            "4hello\x1e"
+            "bAQIDBA==\x1e"
+            "2");
 
   auto packets = DecodePayload(payload);
   ASSERT_TRUE(packets.ok());
   ASSERT_EQ(packets->size(), 3u);
   EXPECT_EQ((*packets)[0], (Packet{PacketType::kMessage, "hello", false}));
-  EXPECT_EQ((*packets)[1], (Packet{PacketType::kMessage, std::string("\x01\x02\x03\x04", 4), true}));
+  EXPECT_EQ((*packets)[1],
+            (Packet{PacketType::kMessage, std::string("\x01\x02\x03\x04", 4), true}));
   EXPECT_EQ((*packets)[2], (Packet{PacketType::kPing, "", false}));
 }
 
 TEST(EnginePacketTest, PayloadWithBadPacketOrBase64Fails) {
-  EXPECT_FALSE(DecodePayload("4ok\x1e" "abc").ok());
+  EXPECT_FALSE(DecodePayload("4ok\x1e"
+                             "abc")
+                   .ok());
   EXPECT_FALSE(DecodePayload("b!!!").ok());
-  EXPECT_FALSE(DecodePayload("4a\x1e\x1e" "4b").ok());  // An empty packet between separators.
+  EXPECT_FALSE(DecodePayload("4a\x1e\x1e"
+                             "4b")
+                   .ok());  // An empty packet between separators.
 }
 
 TEST(EnginePacketTest, EncodesTextPacket) {

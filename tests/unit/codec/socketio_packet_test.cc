@@ -1,7 +1,7 @@
 #include "server/codec/socketio_packet.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace roomcast::socketio {
 namespace {
@@ -53,19 +53,19 @@ TEST(SocketPacketTest, EncodesLikeTheReference) {
 
 TEST(SocketPacketTest, RejectsWhatTheReferenceDecoderRejects) {
   for (std::string_view bad : {
-           "",                            // empty
-           "7",                           // unknown type
-           "2abc[\"x\"]",                 // JSON that does not parse
-           "0\"not an object\"",          // CONNECT payload not an object
-           "1{}",                         // DISCONNECT with payload
-           "2{}",                         // EVENT payload not an array
-           "2[]",                         // EVENT payload empty
-           "2[{}]",                       // event name not string/number
-           "2[\"connect\"]",              // reserved name
-           "2[\"disconnecting\",1]",      // reserved name
-           "3{}",                         // ACK payload not an array
-           "5[\"x\"]",                    // BINARY_EVENT without count
-           "511-[\"x\"]",                 // more than 10 attachments
+           "",                                              // empty
+           "7",                                             // unknown type
+           "2abc[\"x\"]",                                   // JSON that does not parse
+           "0\"not an object\"",                            // CONNECT payload not an object
+           "1{}",                                           // DISCONNECT with payload
+           "2{}",                                           // EVENT payload not an array
+           "2[]",                                           // EVENT payload empty
+           "2[{}]",                                         // event name not string/number
+           "2[\"connect\"]",                                // reserved name
+           "2[\"disconnecting\",1]",                        // reserved name
+           "3{}",                                           // ACK payload not an array
+           "5[\"x\"]",                                      // BINARY_EVENT without count
+           "511-[\"x\"]",                                   // more than 10 attachments
            "51-[\"x\",{\"_placeholder\":true,\"num\":1}]",  // placeholder past the end
        }) {
     EXPECT_FALSE(DecodeText(bad).ok()) << bad;
@@ -76,7 +76,8 @@ TEST(SocketPacketTest, AcceptsNumericEventNames) { EXPECT_TRUE(DecodeText("2[1,2
 
 TEST(DecoderTest, ReassemblesBinaryEvents) {
   Decoder decoder;
-  auto first = decoder.OnText(R"(52-["bin",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+  auto first =
+      decoder.OnText(R"(52-["bin",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->has_value());
   auto second = decoder.OnBinary("one");

@@ -21,10 +21,12 @@ std::string ClientFrame(uint8_t opcode, std::string_view payload, bool fin = tru
     frame.push_back(static_cast<char>(payload.size() & 0xff));
   } else {
     frame.push_back(static_cast<char>(0x80 | 127));
-    for (int i = 7; i >= 0; --i) frame.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
+    for (int i = 7; i >= 0; --i)
+      frame.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
   }
   frame.append(key);
-  for (size_t i = 0; i < payload.size(); ++i) frame.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+  for (size_t i = 0; i < payload.size(); ++i)
+    frame.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
   return frame;
 }
 
@@ -50,7 +52,8 @@ Reading ReadAll(MessageReader& reader, std::string bytes) {
 
 TEST(MessageReaderTest, UnmasksTextAndBinaryMessages) {
   MessageReader reader(1000);
-  Reading run = ReadAll(reader, ClientFrame(0x1, "42[\"join\",\"a\"]") + ClientFrame(0x2, "\x01\x02\xff"));
+  Reading run =
+      ReadAll(reader, ClientFrame(0x1, "42[\"join\",\"a\"]") + ClientFrame(0x2, "\x01\x02\xff"));
   ASSERT_FALSE(run.result.failed());
   ASSERT_EQ(run.seen.size(), 2u);
   EXPECT_EQ(run.seen[0].data, "42[\"join\",\"a\"]");
@@ -84,7 +87,7 @@ TEST(MessageReaderTest, ReadsA64BitLength) {
 TEST(MessageReaderTest, JoinsFragmentsWithControlFramesBetween) {
   MessageReader reader(1000);
   Reading run = ReadAll(reader, ClientFrame(0x1, "42[\"a\",", false) + ClientFrame(0x9, "hb") +
-                                ClientFrame(0x0, "1,", false) + ClientFrame(0x0, "2]"));
+                                    ClientFrame(0x0, "1,", false) + ClientFrame(0x0, "2]"));
   ASSERT_FALSE(run.result.failed());
   ASSERT_EQ(run.seen.size(), 2u);
   EXPECT_EQ(run.seen[0].kind, Incoming::Kind::kPing);
@@ -127,8 +130,8 @@ TEST(MessageReaderTest, RefusesWhatRfc6455Forbids) {
       {"bad utf-8 over fragments", ClientFrame(0x1, "\xe2\x82", false) + ClientFrame(0x0, "\x28"),
        CloseCode::kInvalidPayload},
       {"too big", ClientFrame(0x2, std::string(101, 'z')), CloseCode::kTooBig},
-      {"too big over fragments", ClientFrame(0x2, std::string(60, 'z'), false) +
-                                     ClientFrame(0x0, std::string(60, 'z')),
+      {"too big over fragments",
+       ClientFrame(0x2, std::string(60, 'z'), false) + ClientFrame(0x0, std::string(60, 'z')),
        CloseCode::kTooBig},
   };
   for (const BadCase& bad : cases) {
@@ -146,7 +149,8 @@ TEST(MessageReaderTest, KnowsTooBigFromTheHeaderAlone) {
 }
 
 TEST(FrameTest, HeadersUseTheShortestLength) {
-  for (auto [size, header_bytes] : {std::pair<size_t, size_t>{125, 2}, {126, 4}, {65535, 4}, {65536, 10}}) {
+  for (auto [size, header_bytes] :
+       {std::pair<size_t, size_t>{125, 2}, {126, 4}, {65535, 4}, {65536, 10}}) {
     std::string out;
     AppendFrameHeader(out, Opcode::kText, size);
     EXPECT_EQ(out.size(), header_bytes) << size;

@@ -50,7 +50,8 @@ TEST(EngineSessionTest, MalformedEventOverPollingClosesTheSession) {
 TEST(EngineSessionTest, ConnectTimeoutAndPingTimeoutDueInOneTurn) {
   // Both deadlines pass before the loop runs: the first to fire closes the
   // session, the second must find it closed, not freed.
-  SessionRig rig(RigOptions{.websocket = true, .pong_due_at_once = true, .connect_due_at_once = true});
+  SessionRig rig(
+      RigOptions{.websocket = true, .pong_due_at_once = true, .connect_due_at_once = true});
   rig.RunLoop();
   EXPECT_TRUE(rig.session_gone());
   EXPECT_EQ(rig.counters().sessions_closed.load(), 1u);
@@ -143,12 +144,14 @@ TEST(EngineSessionTest, ServerCloseWithNoPollPendingAnswersTheNextPollWithNoopAn
   rig.Get();
   rig.RunLoop();
   rig.DisconnectAll(/*close_connection=*/true);  // no GET is pending
-  EXPECT_EQ(rig.shard().sessions().size(), 1u);   // it waits for the poll
+  EXPECT_EQ(rig.shard().sessions().size(), 1u);  // it waits for the poll
   EXPECT_EQ(rig.shard().rooms().MemberCount("/"), 0u);
   rig.Post(R"(42["ignored"])");
   EXPECT_EQ(rig.last_answer(), "ok");
   rig.Get();
-  EXPECT_EQ(rig.last_answer(), "6\x1e" "1");
+  EXPECT_EQ(rig.last_answer(),
+            "6\x1e"
+            "1");
   EXPECT_TRUE(rig.shard().sessions().empty());
   EXPECT_TRUE(rig.CloseAndDrain());
 }
@@ -162,7 +165,9 @@ TEST(EngineSessionTest, ServerCloseKeepsWhatWasQueuedForTheLastPoll) {
   rig.RunLoop();
   rig.DisconnectAll(/*close_connection=*/true);
   rig.Get();
-  EXPECT_EQ(rig.last_answer(), "42[\"news\",1,\"two\"]\x1e" "1");
+  EXPECT_EQ(rig.last_answer(),
+            "42[\"news\",1,\"two\"]\x1e"
+            "1");
   EXPECT_TRUE(rig.CloseAndDrain());
 }
 

@@ -13,7 +13,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/rooms/room_events.h"
 #include "server/broker/local_broker.h"
 #include "server/core/emitter.h"
 #include "server/net/engine_endpoint.h"
@@ -21,6 +20,7 @@
 #include "server/net/session_listeners.h"
 #include "server/net/shard.h"
 #include "server/net/transport.h"
+#include "server/rooms/room_events.h"
 #include "server/storage/memory_event_store.h"
 
 namespace roomcast::net::testing {
@@ -71,9 +71,8 @@ class FakeChannel final : public MessageChannel, public std::enable_shared_from_
   }
   void WritePackets(std::span<const core::SharedPacket> packets, Callback on_done) override {
     if (closed_ || ended_) {
-      boost::asio::post(io_, [on_done = std::move(on_done)] {
-        on_done(boost::asio::error::operation_aborted);
-      });
+      boost::asio::post(
+          io_, [on_done = std::move(on_done)] { on_done(boost::asio::error::operation_aborted); });
       return;
     }
     for (const core::SharedPacket& packet : packets) {
@@ -128,11 +127,11 @@ class FakeChannel final : public MessageChannel, public std::enable_shared_from_
 };
 
 struct RigOptions {
-  bool websocket = false;          // the session starts on WebSocket (else polling)
-  bool ping_due_at_once = false;   // pingInterval 0
-  bool pong_due_at_once = false;   // pingTimeout 0 too
+  bool websocket = false;         // the session starts on WebSocket (else polling)
+  bool ping_due_at_once = false;  // pingInterval 0
+  bool pong_due_at_once = false;  // pingTimeout 0 too
   bool connect_due_at_once = false;
-  bool sync_writes = false;        // WebSocket writes finish before WritePackets returns
+  bool sync_writes = false;  // WebSocket writes finish before WritePackets returns
   bool client_broadcast = false;
   size_t send_queue_bytes = 2048;  // small: slow-consumer closes happen
 };
@@ -154,8 +153,8 @@ class SessionRig {
     namespaces_.set_max_attachments(2);
     const engineio::Transport transport =
         options.websocket ? engineio::Transport::kWebSocket : engineio::Transport::kPolling;
-    auto session = std::make_shared<EngineSession>(shards_.NewSessionId(shard_), shard_,
-                                                   endpoint_, transport, counters_);
+    auto session = std::make_shared<EngineSession>(shards_.NewSessionId(shard_), shard_, endpoint_,
+                                                   transport, counters_);
     shard_.sessions().emplace(session->sid(), session);
     session->Start(MakeListener()(*session));
     if (options.websocket) {

@@ -28,7 +28,9 @@ TEST(TimerWheelTest, FiresInDeadlineOrderAndNeverEarly) {
   std::vector<std::pair<int, Clock::time_point>> fired;
   std::vector<std::unique_ptr<Probe>> probes;
   for (int ms : {50, 10, 30, 0}) {
-    probes.push_back(std::make_unique<Probe>([&fired, ms] { fired.push_back({ms, Clock::now()}); }));
+    probes.push_back(std::make_unique<Probe>([&fired, ms] {
+      fired.push_back({ms, Clock::now()});
+    }));
     wheel.Schedule(*probes.back(), start + milliseconds(ms));
   }
   io.run_for(std::chrono::milliseconds(200));
@@ -106,7 +108,9 @@ TEST(TimerWheelTest, AFarEntryDoesNotHoldBackNearerOnes) {
   // The far one is filed first, in the farthest slot; each turn reaches it
   // before its deadline and must file it again, not stop at it.
   for (int ms : {150, 20, 95}) {
-    probes.push_back(std::make_unique<Probe>([&fired, ms] { fired.push_back({ms, Clock::now()}); }));
+    probes.push_back(std::make_unique<Probe>([&fired, ms] {
+      fired.push_back({ms, Clock::now()});
+    }));
     wheel.Schedule(*probes.back(), start + milliseconds(ms));
   }
   io.run_for(std::chrono::milliseconds(400));

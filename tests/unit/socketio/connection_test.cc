@@ -1,7 +1,7 @@
 #include "server/socketio/connection.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace roomcast::socketio {
 namespace {
