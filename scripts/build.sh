@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Configures (Release unless BUILD_TYPE says otherwise) and builds into build/.
+# Configures and builds a CMakePresets.json preset (default: release, into
+# build/). BUILD_TYPE=Debug picks the debug preset.
+#   scripts/build.sh [PRESET] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build_type="${BUILD_TYPE:-Release}"
-if [[ ! -f build/CMakeCache.txt ]]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+preset="${1:-$([[ "${BUILD_TYPE:-}" == "Debug" ]] && echo debug || echo release)}"
+shift || true
+flags=()
+# CI: the release tree (g++) treats every warning as an error.
+if [[ "${CI:-}" == "true" && "$preset" == "release" ]]; then
+  flags+=(-DCMAKE_COMPILE_WARNING_AS_ERROR=ON)
 fi
-cmake --build build --parallel "$(nproc)"
+cmake --preset "$preset" "${flags[@]}" >/dev/null
+targets=()
+for target in "$@"; do targets+=(--target "$target"); done
+cmake --build --preset "$preset" --parallel "$(nproc)" "${targets[@]}"

@@ -7,9 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 scripts/install-deps.sh --fuzz
-cmake -S . -B build-fuzz -G Ninja -DROOMCAST_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-cmake --build build-fuzz --parallel "$(nproc)"
+scripts/build.sh fuzz
 
 for target in engineio_payload socketio_decoder auth_tokens http_shim websocket_reader engine_session; do
   work="$(mktemp -d)"

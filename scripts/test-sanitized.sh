@@ -6,9 +6,7 @@
 # Run after scripts/test.sh (it installs the tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROOMCAST_SANITIZE=ON >/dev/null
-cmake --build build-asan --parallel "$(nproc)" \
-  --target roomcast_unit_tests roomcast_integration_tests roomcastd protocol_server
+scripts/build.sh asan roomcast_unit_tests roomcast_integration_tests roomcastd protocol_server
 logs="$PWD/build-asan/sanitizer-logs"
 rm -rf "$logs" && mkdir -p "$logs"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$logs/asan"

@@ -24,7 +24,7 @@ struct ConnectionLimitOptions {
   size_t max_connections_per_ip = 0;   // 0: no limit.
   double handshakes_per_ip_per_s = 0;  // 0: no limit; bursts of 4x that.
   // Peers whose X-Forwarded-For is believed (reverse proxies).
-  std::vector<boost::asio::ip::address> trusted_proxies;
+  std::vector<boost::asio::ip::address> trusted_proxies = {};
 };
 
 // Admission of new Engine.IO sessions: a global cap, a cap per client IP,
