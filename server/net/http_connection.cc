@@ -1,5 +1,9 @@
 #include "server/net/http_connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -122,21 +126,33 @@ void HttpConnection::LingerAndClose() {
 
 void HttpConnection::WatchForClose(absl::AnyInvocable<void() &&> on_close) {
   auto callback = std::make_shared<absl::AnyInvocable<void() &&>>(std::move(on_close));
-  stream_.socket().async_wait(tcp::socket::wait_read,
-                              [self = shared_from_this(), callback](beast::error_code ec) {
-                                if (ec || !self->waiting_reply_) {
-                                  return;  // Cancelled: the reply was written.
-                                }
-                                beast::error_code available_ec;
-                                if (self->stream_.socket().available(available_ec) == 0) {
-                                  self->waiting_reply_ = false;  // EOF or reset: the client left.
-                                  beast::error_code ignored;
-                                  self->stream_.socket().close(ignored);
-                                  std::move (*callback)();
-                                }
-                                // Otherwise the client pipelined a request; it is read after the
-                                // reply.
-                              });
+  WaitForPeerClose(std::move(callback));
+}
+
+void HttpConnection::WaitForPeerClose(std::shared_ptr<absl::AnyInvocable<void() &&>> on_close) {
+  stream_.socket().async_wait(
+      tcp::socket::wait_read, [self = shared_from_this(), on_close](beast::error_code ec) {
+        if (ec || !self->waiting_reply_) {
+          return;  // Cancelled: the reply was written.
+        }
+        // Readable: a pipelined request (read after the reply), the client's
+        // FIN or reset, or a wakeup with nothing behind it. Only a peek tells
+        // them apart: `available()` is 0 for the last two alike.
+        char byte;
+        const ssize_t peeked =
+            ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (peeked > 0) {
+          return;
+        }
+        if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+          self->WaitForPeerClose(on_close);  // nothing there yet: keep watching
+          return;
+        }
+        self->waiting_reply_ = false;  // EOF or reset: the client left.
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+        std::move (*on_close)();
+      });
 }
 
 beast::tcp_stream HttpConnection::TakeStream() {
