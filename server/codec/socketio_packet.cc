@@ -114,46 +114,69 @@ bool IsReservedEvent(std::string_view name) {
   return false;
 }
 
-std::string NamespacePrefix(std::string_view nsp) {
-  return nsp == "/" ? std::string() : absl::StrCat(ToAbsl(nsp), ",");
-}
-
 namespace {
 
-// `<type>[<n>-][<nsp>,][<id>]`: everything before the JSON.
-std::string Header(PacketType type, size_t attachments, std::string_view nsp,
-                   std::optional<uint64_t> id) {
-  std::string out = absl::StrCat(static_cast<int>(type));
+// Appends `<type>[<n>-][<nsp>,][<id>]`: everything before the JSON.
+void AppendHeader(std::string& out, PacketType type, size_t attachments, std::string_view nsp,
+                  std::optional<uint64_t> id) {
+  absl::StrAppend(&out, static_cast<int>(type));
   if (IsBinaryType(type)) {
     absl::StrAppend(&out, attachments, "-");
   }
-  out += NamespacePrefix(nsp);
+  if (nsp != "/") {
+    absl::StrAppend(&out, ToAbsl(nsp), ",");
+  }
   if (id) {
     absl::StrAppend(&out, *id);
   }
+}
+
+void AppendText(std::string& out, const Packet& packet) {
+  AppendHeader(out, packet.type, packet.attachments.size(), packet.nsp, packet.id);
+  if (packet.data) {
+    out += boost::json::serialize(*packet.data);
+  }
+}
+
+void AppendEventArray(std::string& out, std::string_view event, std::string_view args_json) {
+  out += '[';
+  out += boost::json::serialize(boost::json::string_view(event.data(), event.size()));
+  if (!args_json.empty()) {
+    out += ',';
+    out += args_json;
+  }
+  out += ']';
+}
+
+// An Engine.IO message so far: its one-character prefix, written by the Engine.IO codec.
+std::string StartMessage(size_t expected_size) {
+  std::string out = engineio::EncodeTextPacket(engineio::PacketType::kMessage);
+  out.reserve(expected_size);
   return out;
 }
 
 }  // namespace
 
 std::string EncodeText(const Packet& packet) {
-  std::string out = Header(packet.type, packet.attachments.size(), packet.nsp, packet.id);
-  if (packet.data) {
-    out += boost::json::serialize(*packet.data);
-  }
+  std::string out;
+  AppendText(out, packet);
   return out;
 }
 
 std::string EncodeMessage(const Packet& packet) {
-  return engineio::EncodeTextPacket(engineio::PacketType::kMessage, EncodeText(packet));
+  std::string out = StartMessage(32);
+  AppendText(out, packet);
+  return out;
 }
 
 std::string EncodeEventMessage(std::string_view nsp, std::string_view event,
                                std::string_view args_json, size_t attachments) {
-  const PacketType type = attachments > 0 ? PacketType::kBinaryEvent : PacketType::kEvent;
-  return engineio::EncodeTextPacket(
-      engineio::PacketType::kMessage,
-      absl::StrCat(Header(type, attachments, nsp, std::nullopt), EventArrayJson(event, args_json)));
+  // One buffer for the whole message: this runs once per emit.
+  std::string out = StartMessage(16 + nsp.size() + event.size() + args_json.size());
+  AppendHeader(out, attachments > 0 ? PacketType::kBinaryEvent : PacketType::kEvent, attachments,
+               nsp, std::nullopt);
+  AppendEventArray(out, event, args_json);
+  return out;
 }
 
 absl::StatusOr<DecodedText> DecodeText(std::string_view text, size_t max_attachments) {
@@ -244,13 +267,8 @@ absl::StatusOr<std::optional<Packet>> Decoder::OnBinary(std::string_view bytes) 
 }
 
 std::string EventArrayJson(std::string_view event, std::string_view args_json) {
-  std::string out = "[";
-  out += boost::json::serialize(boost::json::string_view(event.data(), event.size()));
-  if (!args_json.empty()) {
-    out += ',';
-    out += args_json;
-  }
-  out += ']';
+  std::string out;
+  AppendEventArray(out, event, args_json);
   return out;
 }
 

@@ -81,7 +81,4 @@ std::string EventArrayJson(std::string_view event, std::string_view args_json);
 // Event names Socket.IO keeps for itself (`connect`, `disconnect`, ...).
 bool IsReservedEvent(std::string_view name);
 
-// The nsp prefix of an encoded packet: empty for "/", else "<nsp>,".
-std::string NamespacePrefix(std::string_view nsp);
-
 }  // namespace roomcast::socketio

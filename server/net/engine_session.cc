@@ -77,11 +77,7 @@ void EngineSession::OnDeadline() {
       return;
     }
   }
-  if (state_.NextDeadline() > now) {
-    ArmTimer();
-    return;
-  }
-  switch (state_.Expire(now)) {
+  switch (state_.Expire(now)) {  // kNothing when only the listener's deadline was due
     case engineio::Due::kSendPing:
       Enqueue(PingPacket());
       break;

@@ -1,8 +1,6 @@
 #include "server/net/session_listeners.h"
 #include "server/base/string_view.h"
 
-#include "absl/strings/str_cat.h"
-
 namespace roomcast::net {
 
 SocketIoListener::SocketIoListener(EngineSession& session, const socketio::Namespaces& namespaces,

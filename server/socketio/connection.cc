@@ -3,7 +3,6 @@
 
 #include <boost/json.hpp>
 
-#include "absl/strings/str_cat.h"
 #include "server/base/ids.h"
 
 namespace roomcast::socketio {

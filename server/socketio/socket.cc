@@ -2,7 +2,6 @@
 
 #include <boost/json.hpp>
 
-#include "absl/strings/str_cat.h"
 #include "server/codec/socketio_packet.h"
 #include "server/socketio/connection.h"
 
