@@ -11,13 +11,21 @@ packages=(cmake ninja-build g++ pkg-config libssl-dev libabsl-dev libboost1.81-d
   libboost-json1.81-dev libboost-url1.81-dev libspdlog-dev libgrpc++-dev libgrpc-dev
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev prometheus-cpp-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev chromium postgresql curl clang-format git)
+  # clang builds the sanitizer tree (ASan/UBSan, -Wthread-safety); ccache is shared by the trees.
+  packages+=(libgtest-dev libgmock-dev chromium postgresql curl clang-format clang-tidy git
+    clang libclang-rt-14-dev ccache)
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(gnuplot-nox)
+fi
+# Node.js for the tests and the benchmarks: the one on PATH (CI's image has Node 20),
+# else Debian's nodejs and npm (18.x; scripts/test.sh picks the node:test flags it has).
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()
@@ -33,11 +41,11 @@ if ((${#missing[@]})); then
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
-  command -v node >/dev/null || { echo "install-deps: Node.js 20+ is required for the tests" >&2; exit 1; }
+  command -v node >/dev/null || { echo "install-deps: Node.js 18.19+ is required for the tests" >&2; exit 1; }
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
 # The reference server: for the benchmarks, and for the tests' smoke run of them.
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
-  command -v node >/dev/null || { echo "install-deps: Node.js 20+ is required" >&2; exit 1; }
+  command -v node >/dev/null || { echo "install-deps: Node.js 18.19+ is required" >&2; exit 1; }
   (cd bench/reference && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -11,50 +11,58 @@
 
 namespace roomcast::app {
 
-// Everything roomcastd is told at startup, from flags and environment.
+// Everything roomcastd is told at startup. The defaults live in the
+// settings table (settings.cc), not here: DefaultConfig() has them.
 struct Config {
-  std::string host;  // Resolved: an IP literal, `::` (dual-stack) by default.
-  uint16_t port = 3001;
-  uint16_t grpc_port = 50051;
+  std::string host;  // An IP literal once resolved; `::` (dual-stack) by default.
+  uint16_t port{};
+  uint16_t grpc_port{};
   std::string internal_api_key;  // Empty: control calls need no key.
   std::string database_url;      // Empty: no database.
-  bool insecure = false;
+  bool insecure{};
   auth::AuthConfig auth;
   std::vector<std::string> public_namespaces;
   auth::RoomPolicy room_policy;
-  std::chrono::milliseconds idempotency_window{300000};
-  size_t memory_soft_limit_bytes = 0;
-  std::chrono::milliseconds health_interval{2000};
+  std::chrono::milliseconds idempotency_window{};
+  size_t memory_soft_limit_bytes{};
+  std::chrono::milliseconds health_interval{};
   std::string node_env;
-  bool production = false;
+  bool production{};        // NODE_ENV=production, once resolved.
   std::string cors_origin;  // As given; empty = unset.
   std::vector<std::string> namespaces;
-  std::chrono::milliseconds ping_interval{25000};
-  std::chrono::milliseconds ping_timeout{20000};
-  std::chrono::milliseconds upgrade_timeout{10000};
-  std::chrono::milliseconds connect_timeout{45000};
-  size_t max_http_buffer_size = 1000000;
-  size_t send_queue_bytes = 8 << 20;
-  size_t max_rooms_per_socket = 1000;
-  size_t max_connections = 19000;
-  size_t max_connections_per_ip = 1000;
-  double handshakes_per_ip_per_s = 100;
+  std::chrono::milliseconds ping_interval{};
+  std::chrono::milliseconds ping_timeout{};
+  std::chrono::milliseconds upgrade_timeout{};
+  std::chrono::milliseconds connect_timeout{};
+  size_t max_http_buffer_size{};
+  size_t send_queue_bytes{};
+  size_t max_rooms_per_socket{};
+  size_t max_connections{};
+  size_t max_connections_per_ip{};
+  double handshakes_per_ip_per_s{};
   std::vector<std::string> trusted_proxies;
-  double client_events_per_s = 100;
-  size_t max_attachments = 10;
-  size_t max_emit_bytes = 1000000;
-  size_t max_batch_size = 1000;
-  size_t event_log_size = 1000;
-  size_t shards = 0;
-  std::chrono::milliseconds drain_grace{2000};
-  std::chrono::milliseconds drain_deadline{10000};
-  bool enable_client_broadcast = false;
+  double client_events_per_s{};
+  size_t max_attachments{};
+  size_t max_emit_bytes{};
+  size_t max_batch_size{};
+  size_t event_log_size{};
+  size_t shards{};  // 0 = one per core, until resolved.
+  std::chrono::milliseconds drain_grace{};
+  std::chrono::milliseconds drain_deadline{};
+  bool enable_client_broadcast{};
   std::string log_level;
   std::string log_format;
 };
 
-// Parses flags (which win) and environment variables into a Config. Errors
-// name the setting; `argv` usage and --help are handled by absl.
+// The defaults, then the environment, then the flags (which win), each
+// checked by its setting (settings.h); then what follows from them (the
+// bind address, shards per core) and the checks across settings. Errors
+// name the setting. --help and --version print and exit 0.
 absl::StatusOr<Config> LoadConfig(int argc, char** argv);
+
+// What follows from the settings, and the checks across them (production
+// requirements, a usable key): done by LoadConfig, and by embedders that
+// build a Config themselves.
+absl::Status ResolveConfig(Config& config);
 
 }  // namespace roomcast::app

@@ -31,7 +31,8 @@ struct NodeInfo {
 };
 
 // The control plane's one implementation, behind both the gRPC service and
-// the HTTP shim. Replies may come on any thread; nothing here blocks.
+// the HTTP shim. Replies may come on any thread; nothing here blocks. The
+// methods are defined by subject: api_emit.cc, api_rooms.cc, api_status.cc.
 class ControlApi {
  public:
   struct Parts {
@@ -49,25 +50,27 @@ class ControlApi {
 
   ControlApi(Parts parts, NodeInfo node) : parts_(parts), node_(std::move(node)) {}
 
+  // Every method has the same shape, so that one list (methods.h) can drive
+  // both adapters; `caller` only counts emits.
   void Emit(const v1::EmitRequest& request, Caller caller, Reply<v1::EmitResponse> reply);
   void EmitBatch(const v1::EmitBatchRequest& request, Caller caller,
                  Reply<v1::EmitBatchResponse> reply);
   void SendTestEvent(const v1::SendTestEventRequest& request, Caller caller,
                      Reply<v1::SendTestEventResponse> reply);
-  void Status(const v1::StatusRequest& request, Reply<v1::StatusResponse> reply);
-  void Health(Reply<v1::HealthResponse> reply);
-  void JoinRooms(const v1::ChangeRoomsRequest& request, Reply<v1::ChangeRoomsResponse> reply);
-  void LeaveRooms(const v1::ChangeRoomsRequest& request, Reply<v1::ChangeRoomsResponse> reply);
-  void DisconnectSockets(const v1::DisconnectSocketsRequest& request,
+  void Status(const v1::StatusRequest& request, Caller caller, Reply<v1::StatusResponse> reply);
+  void Health(const v1::HealthRequest& request, Caller caller, Reply<v1::HealthResponse> reply);
+  void JoinRooms(const v1::ChangeRoomsRequest& request, Caller caller,
+                 Reply<v1::ChangeRoomsResponse> reply);
+  void LeaveRooms(const v1::ChangeRoomsRequest& request, Caller caller,
+                  Reply<v1::ChangeRoomsResponse> reply);
+  void DisconnectSockets(const v1::DisconnectSocketsRequest& request, Caller caller,
                          Reply<v1::DisconnectSocketsResponse> reply);
-  void ListRoomSockets(const v1::ListRoomSocketsRequest& request,
+  void ListRoomSockets(const v1::ListRoomSocketsRequest& request, Caller caller,
                        Reply<v1::ListRoomSocketsResponse> reply);
 
  private:
   void ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
                    Reply<v1::ChangeRoomsResponse> reply);
-  // `nsp` ("" = "/") if it is configured, else INVALID_ARGUMENT naming it.
-  absl::StatusOr<std::string> KnownNamespace(const std::string& nsp) const;
   // An emit as the core takes it, to a known namespace, within the size limit.
   absl::StatusOr<core::EmitRequest> CheckedCoreRequest(const v1::EmitRequest& request);
   void EmitAll(const v1::EmitBatchRequest& request, Caller caller,

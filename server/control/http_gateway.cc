@@ -12,7 +12,6 @@
 #include "roomcast/v1/health.pb.h"
 #include "roomcast/v1/roomcast.pb.h"
 #include "server/base/string_view.h"
-#include "server/control/grpc_service.h"
 #include "server/control/json_shape.h"
 #include "server/control/method_table.h"
 #include "server/control/status_map.h"
@@ -253,7 +252,7 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
   const protobuf::MethodDescriptor& method = *binding.method;
   // The service checks the key too; checked here first so that anonymous
   // callers learn nothing from parse errors.
-  if (!IsOpenMethod(method.name()) &&
+  if (binding.invoke->access == Access::kApiKey &&
       !key_.Accepts(net::HeaderValue(request, http::field::authorization),
                     net::HeaderValue(request, "x-api-key"))) {
     connection->Reply(
@@ -284,25 +283,26 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
   shape.keep_alive(request.keep_alive());
   // The request lives until the reply: the API may read it until then.
   std::shared_ptr<const protobuf::Message> held = std::move(message);
-  (*binding.invoke)(*held, [held, connection, shape = std::move(shape)](
-                               absl::StatusOr<std::unique_ptr<protobuf::Message>> result) mutable {
-    net::Response response;
-    std::string json;
-    protobuf::util::JsonPrintOptions options;
-    options.always_print_primitive_fields = true;
-    if (!result.ok()) {
-      response = ErrorResponse(shape, result.status());
-    } else if (!protobuf::util::MessageToJsonString(**result, &json, options).ok()) {
-      response = ErrorResponse(shape, absl::InternalError("could not encode the response"));
-    } else {
-      response = net::JsonResponse(shape, SuccessStatus(**result), std::move(json));
-    }
-    // Replies may come on any thread: the connection is answered on its own shard.
-    boost::asio::post(connection->shard().io(),
-                      [connection, response = std::move(response)]() mutable {
-                        connection->Reply(std::move(response));
-                      });
-  });
+  binding.invoke->invoke(
+      *held, [held, connection, shape = std::move(shape)](
+                 absl::StatusOr<std::unique_ptr<protobuf::Message>> result) mutable {
+        net::Response response;
+        std::string json;
+        protobuf::util::JsonPrintOptions options;
+        options.always_print_primitive_fields = true;
+        if (!result.ok()) {
+          response = ErrorResponse(shape, result.status());
+        } else if (!protobuf::util::MessageToJsonString(**result, &json, options).ok()) {
+          response = ErrorResponse(shape, absl::InternalError("could not encode the response"));
+        } else {
+          response = net::JsonResponse(shape, SuccessStatus(**result), std::move(json));
+        }
+        // Replies may come on any thread: the connection is answered on its own shard.
+        boost::asio::post(connection->shard().io(),
+                          [connection, response = std::move(response)]() mutable {
+                            connection->Reply(std::move(response));
+                          });
+      });
 }
 
 }  // namespace roomcast::control

@@ -33,13 +33,13 @@ class HttpGateway final : public net::HttpRoute {
     net::http::verb verb;
     std::string body;  // "*": the whole JSON body is the request; "": query parameters.
     const google::protobuf::MethodDescriptor* method;
-    const MethodInvoker* invoke;
+    const MessageMethod* invoke;
   };
   void AddBindings(const google::protobuf::MethodDescriptor& method);
   void Call(const std::shared_ptr<net::HttpConnection>& connection, const net::Request& request,
             const Binding& binding);
 
-  absl::flat_hash_map<std::string, MethodInvoker> methods_;
+  absl::flat_hash_map<std::string, MessageMethod> methods_;
   absl::flat_hash_map<std::string, std::vector<Binding>> routes_;
   const auth::ApiKey& key_;
 };

@@ -16,6 +16,7 @@
 #include "clients/cpp/batching_emitter.h"
 #include "clients/cpp/client.h"
 #include "server/app/server.h"
+#include "server/app/settings.h"
 #include "tests/integration/cpp/socketio_listener.h"
 
 namespace roomcast {
@@ -32,7 +33,7 @@ uint16_t FreePort() {
 
 std::unique_ptr<app::Server> StartServer(const std::string& host, uint16_t port = 0,
                                          uint16_t grpc_port = 0) {
-  app::Config config;
+  app::Config config = app::DefaultConfig();
   config.host = host;
   config.port = port;
   config.grpc_port = grpc_port;

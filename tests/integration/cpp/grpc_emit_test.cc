@@ -8,6 +8,7 @@
 
 #include "roomcast/v1/roomcast.grpc.pb.h"
 #include "server/app/server.h"
+#include "server/app/settings.h"
 #include "tests/integration/cpp/socketio_listener.h"
 
 namespace roomcast {
@@ -18,7 +19,7 @@ namespace v1 = ::roomcast::v1;
 class GrpcEmitTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    app::Config config;
+    app::Config config = app::DefaultConfig();
     config.host = "::";
     config.port = 0;
     config.grpc_port = 0;

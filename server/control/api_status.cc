@@ -1,0 +1,147 @@
+#include "server/control/api.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace roomcast::control {
+namespace {
+
+v1::ServingStatus ToProto(observe::Serving status) {
+  switch (status) {
+    case observe::Serving::kServing:
+      return v1::SERVING;
+    case observe::Serving::kDegraded:
+      return v1::DEGRADED;
+    case observe::Serving::kNotServing:
+      return v1::NOT_SERVING;
+  }
+  return v1::SERVING_STATUS_UNSPECIFIED;
+}
+
+// One shard's contribution to Status.
+struct ShardStatus {
+  absl::flat_hash_map<std::string, uint64_t> sockets_by_nsp;
+  std::vector<v1::RoomSize> rooms;  // Own id rooms excluded.
+};
+
+ShardStatus CollectStatus(core::RoomIndex& index) {
+  ShardStatus status;
+  for (const std::string& nsp : index.Namespaces()) {
+    status.sockets_by_nsp[nsp] = index.MemberCount(nsp);
+  }
+  index.ForEachRoom([&](std::string_view nsp, std::string_view room, size_t size) {
+    if (size == 1) {
+      const std::string name(room);
+      std::vector<core::Member*> members = index.Select(nsp, {&name, 1}, {});
+      if (!members.empty() && members.front()->id() == room) {
+        return;  // A socket's own room.
+      }
+    }
+    v1::RoomSize entry;
+    entry.set_namespace_(std::string(nsp));
+    entry.set_room(std::string(room));
+    entry.set_members(size);
+    status.rooms.push_back(std::move(entry));
+  });
+  return status;
+}
+
+}  // namespace
+
+void ControlApi::Status(const v1::StatusRequest& request, Caller, Reply<v1::StatusResponse> reply) {
+  const size_t top = request.top_rooms() == 0 ? 10 : request.top_rooms();
+  core::GatherFromShards<ShardStatus>(
+      parts_.shards, CollectStatus,
+      [this, top, reply = std::move(reply)](std::vector<ShardStatus> shards) mutable {
+        v1::StatusResponse response;
+        absl::flat_hash_map<std::string, uint64_t> sockets_by_nsp;
+        // The same room may have members on several shards.
+        absl::flat_hash_map<std::pair<std::string, std::string>, uint64_t> rooms;
+        absl::flat_hash_map<std::string, uint64_t> rooms_by_nsp;
+        for (const ShardStatus& shard : shards) {
+          for (const auto& [nsp, count] : shard.sockets_by_nsp) {
+            sockets_by_nsp[nsp] += count;
+          }
+          for (const v1::RoomSize& room : shard.rooms) {
+            uint64_t& size = rooms[{room.namespace_(), room.room()}];
+            if (size == 0) {
+              ++rooms_by_nsp[room.namespace_()];
+            }
+            size += room.members();
+          }
+        }
+        uint64_t connections = 0;
+        for (const auto& [nsp, count] : sockets_by_nsp) {
+          connections += count;
+          v1::NamespaceStatus* ns = response.add_namespaces();
+          ns->set_name(nsp);
+          ns->set_sockets(count);
+          ns->set_rooms(rooms_by_nsp[nsp]);
+        }
+        std::sort(response.mutable_namespaces()->begin(), response.mutable_namespaces()->end(),
+                  [](const auto& a, const auto& b) { return a.name() < b.name(); });
+        response.set_connections(connections);
+        response.set_rooms(rooms.size());
+
+        std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> largest;
+        for (const auto& [key, size] : rooms) {
+          largest.emplace_back(size, key);
+        }
+        std::sort(largest.begin(), largest.end(), [](const auto& a, const auto& b) {
+          return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        for (size_t i = 0; i < std::min(top, largest.size()); ++i) {
+          v1::RoomSize* room = response.add_top_rooms();
+          room->set_namespace_(largest[i].second.first);
+          room->set_room(largest[i].second.second);
+          room->set_members(largest[i].first);
+        }
+
+        response.set_node_id(node_.node_id);
+        response.set_version(node_.version);
+        response.set_uptime_seconds(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::steady_clock::now() - node_.started)
+                                        .count());
+        const base::Counters& c = parts_.counters;
+        v1::Counters* counters = response.mutable_counters();
+        (*counters->mutable_emits_by_transport())["grpc"] = c.emits_via_grpc.load();
+        (*counters->mutable_emits_by_transport())["http"] = c.emits_via_http.load();
+        counters->set_deliveries(c.deliveries.load());
+        (*counters->mutable_drops_by_reason())["volatile"] = c.dropped_volatile.load();
+        (*counters->mutable_drops_by_reason())["slow_consumer"] =
+            c.slow_consumer_disconnects.load();
+        counters->set_sessions_opened(c.sessions_opened.load());
+        counters->set_protocol_errors(c.protocol_errors.load());
+        counters->set_client_events(c.client_events.load());
+        counters->set_unknown_events(c.unknown_events.load());
+        const observe::LatencyQuantiles latency = parts_.metrics.EmitLatency();
+        v1::LatencySummary* summary = response.mutable_emit_latency();
+        summary->set_count(latency.count);
+        summary->set_p50_ms(latency.p50_ms);
+        summary->set_p90_ms(latency.p90_ms);
+        summary->set_p99_ms(latency.p99_ms);
+        std::move(reply)(std::move(response));
+      });
+}
+
+void ControlApi::Health(const v1::HealthRequest&, Caller, Reply<v1::HealthResponse> reply) {
+  auto shared_reply = std::make_shared<Reply<v1::HealthResponse>>(std::move(reply));
+  parts_.health.CheckNow([this, shared_reply](const observe::HealthReport& report) {
+    v1::HealthResponse response;
+    response.set_status(ToProto(report.status));
+    for (const observe::CheckResult& check : report.checks) {
+      v1::HealthCheck* out = response.add_checks();
+      out->set_name(check.name);
+      out->set_status(ToProto(check.status));
+      out->set_latency_ms(check.latency.count());
+      out->set_detail(check.detail);
+    }
+    response.set_uptime_seconds(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::steady_clock::now() - node_.started)
+                                    .count());
+    std::move (*shared_reply)(std::move(response));
+  });
+}
+
+}  // namespace roomcast::control
