@@ -1,11 +1,10 @@
 #include "server/core/emitter.h"
 
-#include <deque>
-
 #include <gtest/gtest.h>
 
 #include "server/storage/memory_event_store.h"
 #include "tests/unit/core/fake_member.h"
+#include "tests/unit/core/queued_shards.h"
 
 namespace roomcast::core {
 namespace {
@@ -16,28 +15,6 @@ struct RecordingBroker : core::Broker {
   void SetHandler(Handler h) override { handler = std::move(h); }
   std::vector<core::Event> published;
   Handler handler;
-};
-
-// Shards run their tasks when the test says so, like posted work would.
-class QueuedShards : public ShardSet {
- public:
-  explicit QueuedShards(size_t n) : rooms_(n) {}
-  size_t size() const override { return rooms_.size(); }
-  void Run(size_t shard, absl::AnyInvocable<void(RoomIndex&) &&> task) override {
-    tasks_.emplace_back(shard, std::move(task));
-  }
-  void RunAll() {
-    while (!tasks_.empty()) {
-      auto [shard, task] = std::move(tasks_.front());
-      tasks_.pop_front();
-      std::move(task)(rooms_[shard]);
-    }
-  }
-  RoomIndex& rooms(size_t shard) { return rooms_[shard]; }
-
- private:
-  std::vector<RoomIndex> rooms_;
-  std::deque<std::pair<size_t, absl::AnyInvocable<void(RoomIndex&) &&>>> tasks_;
 };
 
 std::vector<uint64_t> Offsets(const std::vector<Event>& events) {
