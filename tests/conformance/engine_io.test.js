@@ -10,6 +10,12 @@
 //   - every wait is bounded (waitFor() and fetch() time out with a message);
 //   - per-test timeouts are mocha's (2000 ms, 5000 ms for "heartbeat");
 //   - WebSockets opened by a test are terminated in after().
+// Some assertions (in engine_io_cases.js, marked "Not upstream") are stricter
+// than upstream's: where upstream accepts several outcomes or leaves a status,
+// body or packet unchecked, they pin what the reference server (npm socket.io
+// 4.8.4 / engine.io 6.6.12) does: the exact 400 of a duplicate poll, the JSON
+// body of every 400, "ok" for a POST, "3probe" before "5", and the refused
+// upgrade of an unknown transport.
 // The last describe() block ("protocol_server profile") holds a few extra
 // checks that are NOT in the upstream suite; they cover the configured
 // behaviours the suite does not measure (ping timing windows, CORS,
@@ -147,6 +153,7 @@ describe('Engine.IO protocol_server profile (beyond the upstream suite)', () => 
     assert.ok(data === exact, 'echoed frame differs from the frame sent');
 
     socket.send('4' + 'c'.repeat(1000000)); // 1000001 bytes
-    await waitFor(socket, 'close');
+    const closeEvent = await waitFor(socket, 'close');
+    assert.equal(closeEvent.code, 1009, 'close code "message too big", as the reference server');
   });
 });

@@ -19,6 +19,11 @@
 //   - the two WebSocket "invalid query parameter" cases await the `close`
 //     event (upstream calls waitFor() without await, so it checks nothing);
 //   - WebSockets opened by a test are terminated in after().
+// Some assertions (marked "Not upstream", here and in engine_io_cases.js) are
+// stricter than upstream's: where upstream leaves a status, body or packet
+// unchecked, they pin what the reference server (npm socket.io 4.8.4 /
+// engine.io 6.6.12) does (the CONNECT reply and "auth" packet of each connect,
+// the ping, the JSON body of every 400).
 // The upstream "Engine.IO protocol" section is the Engine.IO suite's cases at
 // /socket.io/, without the "message" cases and with shorter upgrade cases:
 // it is declared by describeEngineIOProtocol() from engine_io_cases.js (shared
@@ -88,8 +93,11 @@ async function initSocketIOConnection() {
 
   socket.send('40');
 
-  await waitFor(socket, 'message'); // Socket.IO handshake
-  await waitFor(socket, 'message'); // "auth" packet
+  // Not upstream, which does not look at these two packets.
+  const { data } = await waitFor(socket, 'message'); // Socket.IO handshake
+  assertStartsWith(data, '40');
+  assertAllKeys(JSON.parse(data.substring(2)), ['sid']);
+  assert.deepEqual((await waitFor(socket, 'message')).data, '42["auth",{}]'); // "auth" packet
 
   return socket;
 }
@@ -187,12 +195,15 @@ describe('Socket.IO protocol', () => {
     it('should connect then disconnect from a custom namespace', T, async () => {
       const socket = await initSocketIOConnection();
 
-      await waitFor(socket, 'message'); // ping
+      assert.deepEqual((await waitFor(socket, 'message')).data, '2'); // ping
 
       socket.send('40/custom');
 
-      await waitFor(socket, 'message'); // Socket.IO handshake
-      await waitFor(socket, 'message'); // auth packet
+      // Not upstream, which does not look at these two packets.
+      const handshake = (await waitFor(socket, 'message')).data; // Socket.IO handshake
+      assertStartsWith(handshake, '40/custom,');
+      assertAllKeys(JSON.parse(handshake.substring(10)), ['sid']);
+      assert.deepEqual((await waitFor(socket, 'message')).data, '42/custom,["auth",{}]'); // auth packet
 
       socket.send('41/custom');
       socket.send('42["message","message to main namespace"]');
