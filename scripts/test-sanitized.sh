@@ -20,7 +20,7 @@ ctest --test-dir build-asan --output-on-failure --timeout 240 || status=1
 echo "== node suites against the ASan/UBSan roomcastd and protocol_server"
 # Under ASan the servers run 2-3x slower: timing-bound tests read the scale.
 (cd tests && ROOMCAST_BUILD_DIR="$PWD/../build-asan" ROOMCAST_TIME_SCALE=3 \
-  node --test --test-concurrency=1 --test-timeout=240000 \
+  ../scripts/node-test.sh 240000 \
   integration/bad_input.test.js integration/websocket_frames.test.js \
   integration/limits_policy.test.js integration/slow_consumers.test.js \
   integration/transports.test.js integration/heartbeat_reconnect.test.js \

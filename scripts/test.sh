@@ -15,8 +15,7 @@ git ls-files '*.h' '*.cc' | grep -v node_modules | xargs clang-format --dry-run 
 echo "== unit tests"
 ctest --test-dir build --output-on-failure --timeout 120 || status=1
 echo "== integration, conformance and browser tests"
-(cd tests && node --test --test-concurrency=1 --test-timeout=120000 \
-  integration/ conformance/ e2e/) || status=1
+(cd tests && ../scripts/node-test.sh 120000 integration/ conformance/ e2e/) || status=1
 echo "== clients/node"
 (cd clients/node && npm ci --no-audit --no-fund --loglevel=error && npm test) || status=1
 exit $status

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 
@@ -42,7 +43,7 @@ ClientFleet::ClientFleet(FleetOptions options, Ledger& ledger)
   // The first clients (by index) of each stream are never slow: spread the
   // slow ones evenly instead.
   if (options_.slow_fraction > 0) {
-    int every = static_cast<int>(1.0 / options_.slow_fraction + 0.5);
+    int every = static_cast<int>(std::lround(1.0 / options_.slow_fraction));
     for (int i = 0; i < options_.connections; ++i) clients_[i].slow = (i % every) == every - 1;
   }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -95,7 +96,8 @@ void ClientFleet::OpenNext() {
     sockaddr_in source{};
     source.sin_family = AF_INET;
     source.sin_addr.s_addr = htonl(0x7f000001 + index % options_.sources);
-    bind(client.fd, reinterpret_cast<sockaddr*>(&source), sizeof(source));
+    // A failed bind leaves the kernel to pick the source; connect still works.
+    (void)bind(client.fd, reinterpret_cast<sockaddr*>(&source), sizeof(source));
   }
   int rc = connect(client.fd, reinterpret_cast<const sockaddr*>(&options_.target),
                    sizeof(options_.target));

@@ -55,7 +55,7 @@ class UnaryCaller {
     item_ = plan_.Make();
     request_ = RequestFor(item_);
     context_ = std::make_unique<grpc::ClientContext>();
-    stub_.async()->Emit(context_.get(), &request_, &response_, [this](grpc::Status status) {
+    stub_.async()->Emit(context_.get(), &request_, &response_, [this](const grpc::Status& status) {
       if (status.ok()) {
         plan_.Succeeded(1);
       } else {
@@ -112,6 +112,7 @@ void RunGrpcEmitters(EmitPlan& plan, const std::string& target, int concurrency,
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   std::unique_ptr<v1::Roomcast::Stub> stub = v1::Roomcast::NewStub(channel);
   std::vector<std::thread> threads;
+  threads.reserve(concurrency);
   for (int i = 0; i < concurrency; ++i) {
     threads.emplace_back([&] {
       if (batch_size > 0) {

@@ -133,6 +133,7 @@ void EmitOverHttp(EmitPlan& plan, const sockaddr_in& target, const std::string& 
 void RunHttpEmitters(EmitPlan& plan, const sockaddr_in& target, const std::string& host_header,
                      int concurrency) {
   std::vector<std::thread> threads;
+  threads.reserve(concurrency);
   for (int i = 0; i < concurrency; ++i) {
     threads.emplace_back([&] { EmitOverHttp(plan, target, host_header); });
   }

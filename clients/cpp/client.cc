@@ -91,7 +91,9 @@ std::string WithQuery(const std::string& path, const std::string& json) {
   if (ec || !fields.is_object()) {
     return path;
   }
-  for (const auto& [key, value] : fields.as_object()) {
+  for (const auto& field : fields.as_object()) {
+    const boost::json::string_view key = field.key();
+    const boost::json::value& value = field.value();
     auto add = [&](const boost::json::value& item) {
       url.params().append(
           {key, item.is_string() ? std::string(item.as_string()) : boost::json::serialize(item)});

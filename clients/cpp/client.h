@@ -18,8 +18,6 @@
 
 namespace roomcast {
 
-namespace v1 = ::roomcast::v1;
-
 // A service's handle on Roomcast's control plane. Every call goes over gRPC
 // first; when the gRPC endpoint cannot be reached (not when the server
 // answers with an error) the same call goes to the HTTP shim — counted,

@@ -134,7 +134,7 @@ absl::Status ResolveConfig(Config& config) {
     config.shards = std::max(1u, std::thread::hardware_concurrency());
   }
   if (config.namespaces.empty()) {
-    config.namespaces.push_back("/");
+    config.namespaces.emplace_back("/");
   }
   config.production = config.node_env == "production";
   if (config.production && config.internal_api_key.empty() && !config.insecure) {

@@ -107,7 +107,8 @@ Setting Switch(std::string_view flag, std::string_view env, Field field, std::st
 // A comma-separated list; `check` vets each item.
 template <typename Field>
 Setting List(std::string_view flag, std::string_view env, std::string_view fallback, Field field,
-             std::string_view help, std::function<absl::Status(std::string_view)> check = nullptr) {
+             std::string_view help,
+             const std::function<absl::Status(std::string_view)>& check = nullptr) {
   return Setting{flag,
                  env,
                  fallback,
@@ -129,7 +130,7 @@ Setting List(std::string_view flag, std::string_view env, std::string_view fallb
 
 template <typename Field>
 Setting Choice(std::string_view flag, std::string_view env, std::string_view fallback, Field field,
-               std::vector<std::string> choices, std::string_view help) {
+               const std::vector<std::string>& choices, std::string_view help) {
   return Setting{
       flag,
       env,

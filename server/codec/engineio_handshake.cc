@@ -35,6 +35,7 @@ VerifyResult VerifyRequest(const RequestFacts& facts) {
     result.target.sid = std::string(*facts.sid);
   }
   const bool is_websocket = result.target.transport == Transport::kWebSocket;
+  // NOLINTNEXTLINE(bugprone-branch-clone): the order of the checks is the errors' priority.
   if (is_websocket != facts.websocket_upgrade) {
     // A websocket transport must be an upgrade request, and an upgrade must ask for websocket.
     result.error = &kBadRequest;

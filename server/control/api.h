@@ -48,7 +48,7 @@ class ControlApi {
     std::vector<std::string> namespaces = {"/"};
   };
 
-  ControlApi(Parts parts, NodeInfo node) : parts_(parts), node_(std::move(node)) {}
+  ControlApi(const Parts& parts, NodeInfo node) : parts_(parts), node_(std::move(node)) {}
 
   // Every method has the same shape, so that one list (methods.h) can drive
   // both adapters; `caller` only counts emits.

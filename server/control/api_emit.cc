@@ -183,7 +183,7 @@ void ControlApi::EmitBatch(const v1::EmitBatchRequest& request, Caller caller,
   auto batch = std::make_shared<Batch>(request.emits_size(), std::move(reply));
   // Emitted one after another without waiting: each shard runs them in this order.
   for (int i = 0; i < request.emits_size(); ++i) {
-    Emit(request.emits(i), caller, [batch, i](absl::StatusOr<v1::EmitResponse> result) {
+    Emit(request.emits(i), caller, [batch, i](const absl::StatusOr<v1::EmitResponse>& result) {
       SetResult(*batch->response.mutable_results(i), result);
       if (batch->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::move(batch->reply)(std::move(batch->response));

@@ -75,7 +75,7 @@ void ControlApi::ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
         }
         return static_cast<uint64_t>(members.size());
       },
-      [reply = std::move(reply)](std::vector<uint64_t> counts) mutable {
+      [reply = std::move(reply)](const std::vector<uint64_t>& counts) mutable {
         v1::ChangeRoomsResponse response;
         response.set_sockets(Sum(counts));
         std::move(reply)(response);
@@ -112,7 +112,7 @@ void ControlApi::DisconnectSockets(const v1::DisconnectSocketsRequest& request, 
         }
         return disconnected;
       },
-      [reply = std::move(reply)](std::vector<uint64_t> counts) mutable {
+      [reply = std::move(reply)](const std::vector<uint64_t>& counts) mutable {
         v1::DisconnectSocketsResponse response;
         response.set_sockets(Sum(counts));
         std::move(reply)(response);

@@ -53,7 +53,7 @@ void ControlApi::Status(const v1::StatusRequest& request, Caller, Reply<v1::Stat
   const size_t top = request.top_rooms() == 0 ? 10 : request.top_rooms();
   core::GatherFromShards<ShardStatus>(
       parts_.shards, CollectStatus,
-      [this, top, reply = std::move(reply)](std::vector<ShardStatus> shards) mutable {
+      [this, top, reply = std::move(reply)](const std::vector<ShardStatus>& shards) mutable {
         v1::StatusResponse response;
         absl::flat_hash_map<std::string, uint64_t> sockets_by_nsp;
         // The same room may have members on several shards.

@@ -52,10 +52,11 @@ GrpcService::GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), 
               }
               (api_.*method.serve)(*request, Caller::kGrpc,
                                    [reactor, response](absl::StatusOr<Response> result) {
+                                     const grpc::Status status = ToGrpcStatus(result.status());
                                      if (result.ok()) {
                                        *response = *std::move(result);
                                      }
-                                     reactor->Finish(ToGrpcStatus(result.status()));
+                                     reactor->Finish(status);
                                    });
               return reactor;
             }));

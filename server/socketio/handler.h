@@ -50,7 +50,7 @@ class Namespaces {
   size_t max_attachments() const { return max_attachments_; }
   void set_max_attachments(size_t max) { max_attachments_ = max; }
 
-  void Add(std::string nsp, Handler& handler) { handlers_[std::move(nsp)] = &handler; }
+  void Add(const std::string& nsp, Handler& handler) { handlers_[nsp] = &handler; }
   Handler* Find(std::string_view nsp) const {
     auto it = handlers_.find(ToAbsl(nsp));
     return it == handlers_.end() ? nullptr : it->second;

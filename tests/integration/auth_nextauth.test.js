@@ -25,6 +25,10 @@ import { connect, roomsOf, waitFor } from '../support/sio.js';
 
 clearAuthEnv();
 
+// @auth/core's encode calls the global Web Crypto (crypto.randomUUID()), a global
+// from Node 19 on; Debian 12's Node 18 has it only as node:crypto's webcrypto.
+globalThis.crypto ??= crypto.webcrypto;
+
 // ---------------------------------------------------------------- session tokens
 
 /** A NextAuth v4 session token minted by next-auth's own encode. */

@@ -43,7 +43,9 @@ TEST(EngineSessionTest, MalformedEventOverPollingClosesTheSession) {
   rig.Post(R"(42{"not":"an array"})");
   EXPECT_EQ(rig.last_answer(), "ok");  // the POST itself succeeded
   EXPECT_EQ(rig.counters().protocol_errors.load(), 1u);
-  EXPECT_TRUE(rig.session() == nullptr || rig.session()->closed());
+  ASSERT_FALSE(rig.session_gone()) << "a closed polling session waits for its last GET";
+  EXPECT_TRUE(rig.session()->closed());
+  EXPECT_EQ(rig.shard().rooms().MemberCount("/"), 0u);
   EXPECT_TRUE(rig.CloseAndDrain());
 }
 
@@ -104,7 +106,11 @@ TEST(EngineSessionTest, WriteFailureClosesTheSession) {
   rig.WebSocketText("40");
   rig.RunLoop();
   rig.FinishWrites(/*fail=*/true);
-  EXPECT_TRUE(rig.session() == nullptr || rig.session()->closed());
+  ASSERT_FALSE(rig.session_gone()) << "released later, not inside the write's callback";
+  EXPECT_TRUE(rig.session()->closed());
+  EXPECT_EQ(rig.shard().rooms().MemberCount("/"), 0u);
+  rig.RunLoop();
+  EXPECT_TRUE(rig.session_gone()) << "the posted release ran";
   EXPECT_TRUE(rig.CloseAndDrain());
 }
 
