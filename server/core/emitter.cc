@@ -32,7 +32,7 @@ Emitter::Emitter(ShardSet& shards, Broker& broker, EventStore& store, base::Coun
     : shards_(shards), broker_(broker), store_(store), counters_(counters) {
   // Events from other nodes reach this node's sockets the same way.
   broker_.SetHandler([this](const Event& event) {
-    Deliver(std::make_shared<const Event>(event), [](absl::StatusOr<EmitResult>) {});
+    Deliver(std::make_shared<const Event>(event), [](const absl::StatusOr<EmitResult>&) {});
   });
 }
 
@@ -95,7 +95,7 @@ void Emitter::EmitAll(std::vector<EmitRequest> requests, DoneAll done) {
         return delivered;
       },
       [results = std::move(results), positions = std::move(positions),
-       done = std::move(done)](std::vector<std::vector<uint64_t>> per_shard) mutable {
+       done = std::move(done)](const std::vector<std::vector<uint64_t>>& per_shard) mutable {
         for (const std::vector<uint64_t>& delivered : per_shard) {
           for (size_t i = 0; i < delivered.size(); ++i) {
             results[positions[i]]->recipients += delivered[i];
@@ -114,11 +114,11 @@ uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event) {
   return delivered;
 }
 
-void Emitter::Deliver(std::shared_ptr<const Event> event, Done done) {
+void Emitter::Deliver(const std::shared_ptr<const Event>& event, Done done) {
   GatherFromShards<uint64_t>(
       shards_, [this, event](RoomIndex& rooms) { return DeliverOnShard(rooms, *event); },
       [offset = event->position.offset,
-       done = std::move(done)](std::vector<uint64_t> delivered) mutable {
+       done = std::move(done)](const std::vector<uint64_t>& delivered) mutable {
         uint64_t recipients = 0;
         for (uint64_t count : delivered) {
           recipients += count;

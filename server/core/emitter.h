@@ -61,7 +61,7 @@ class Emitter {
   // publishes: everything but delivery. Nothing the log refused goes out.
   absl::StatusOr<std::shared_ptr<const Event>> Prepare(EmitRequest request);
   // Queues the event's packet for every local socket it targets.
-  void Deliver(std::shared_ptr<const Event> event, Done done);
+  void Deliver(const std::shared_ptr<const Event>& event, Done done);
   // The same on one shard; the sockets that queued it.
   uint64_t DeliverOnShard(RoomIndex& rooms, const Event& event);
 

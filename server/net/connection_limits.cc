@@ -56,7 +56,7 @@ absl::Status ConnectionLimits::Refuse(std::atomic<uint64_t>& counter, std::strin
   } else {
     ++unlogged_;
   }
-  return absl::ResourceExhaustedError(std::move(message));
+  return absl::ResourceExhaustedError(message);
 }
 
 absl::StatusOr<std::unique_ptr<ConnectionLimits::Admission>> ConnectionLimits::Admit(

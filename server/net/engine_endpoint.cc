@@ -45,7 +45,7 @@ EngineEndpoint::EngineEndpoint(Shards& shards, EngineOptions options, CorsPolicy
                                ListenerFactory make_listener, base::Counters& counters,
                                ConnectionLimits* limits)
     : shards_(shards),
-      options_(std::move(options)),
+      options_(options),
       cors_(std::move(cors)),
       make_listener_(std::move(make_listener)),
       counters_(counters),

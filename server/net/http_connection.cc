@@ -129,7 +129,8 @@ void HttpConnection::WatchForClose(absl::AnyInvocable<void() &&> on_close) {
   WaitForPeerClose(std::move(callback));
 }
 
-void HttpConnection::WaitForPeerClose(std::shared_ptr<absl::AnyInvocable<void() &&>> on_close) {
+void HttpConnection::WaitForPeerClose(
+    const std::shared_ptr<absl::AnyInvocable<void() &&>>& on_close) {
   stream_.socket().async_wait(
       tcp::socket::wait_read, [self = shared_from_this(), on_close](beast::error_code ec) {
         if (ec || !self->waiting_reply_) {

@@ -42,7 +42,7 @@ class HttpConnection final : public PollExchange,
   void OnRead(boost::beast::error_code ec);
   void Dispatch(Request request);
   void RejectOversized();
-  void WaitForPeerClose(std::shared_ptr<absl::AnyInvocable<void() &&>> on_close);
+  void WaitForPeerClose(const std::shared_ptr<absl::AnyInvocable<void() &&>>& on_close);
   void LingerAndClose();
 
   boost::beast::tcp_stream stream_;

@@ -9,11 +9,11 @@ void Router::AddPrefix(std::string prefix, HttpRoute& route) {
   prefixes_.emplace_back(std::move(prefix), &route);
 }
 
-void Router::AddExact(std::string path, HttpRoute& route) { exact_[std::move(path)] = &route; }
+void Router::AddExact(const std::string& path, HttpRoute& route) { exact_[path] = &route; }
 
-void Router::AddExact(std::string path, Simple handler) {
+void Router::AddExact(const std::string& path, Simple handler) {
   simple_routes_.push_back(std::make_unique<SimpleRoute>(std::move(handler)));
-  AddExact(std::move(path), *simple_routes_.back());
+  AddExact(path, *simple_routes_.back());
 }
 
 void Router::SimpleRoute::Handle(const std::shared_ptr<HttpConnection>& connection,

@@ -29,8 +29,8 @@ class Router {
   explicit Router(size_t body_limit) : body_limit_(body_limit) {}
 
   void AddPrefix(std::string prefix, HttpRoute& route);
-  void AddExact(std::string path, HttpRoute& route);
-  void AddExact(std::string path, Simple handler);
+  void AddExact(const std::string& path, HttpRoute& route);
+  void AddExact(const std::string& path, Simple handler);
 
   void Dispatch(const std::shared_ptr<HttpConnection>& connection, Request request) const;
   size_t body_limit() const { return body_limit_; }

@@ -273,7 +273,7 @@ void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
   request.attachments = std::move(event.attachments);
   const std::optional<uint64_t> ack_id = event.ack_id;
   if (!ack_id) {
-    emitter_.Emit(std::move(request), [](absl::StatusOr<core::EmitResult>) {});
+    emitter_.Emit(std::move(request), [](const absl::StatusOr<core::EmitResult>&) {});
     return;
   }
   emitter_.Emit(std::move(request), [reply = socket.Deferred(),

@@ -122,6 +122,8 @@ void Connection::RefuseConnect(std::string_view nsp, std::string_view message) {
   link_.Send(core::MakePacket(EncodeMessage(refusal)));
 }
 
+// `nsp` by value: callers pass names that live in the socket or the map entry erased here.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 void Connection::RemoveSocket(std::string nsp, std::string_view reason) {
   auto it = sockets_.find(nsp);
   if (it == sockets_.end()) {

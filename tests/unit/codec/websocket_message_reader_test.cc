@@ -21,12 +21,14 @@ std::string ClientFrame(uint8_t opcode, std::string_view payload, bool fin = tru
     frame.push_back(static_cast<char>(payload.size() & 0xff));
   } else {
     frame.push_back(static_cast<char>(0x80 | 127));
-    for (int i = 7; i >= 0; --i)
+    for (int i = 7; i >= 0; --i) {
       frame.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
+    }
   }
   frame.append(key);
-  for (size_t i = 0; i < payload.size(); ++i)
+  for (size_t i = 0; i < payload.size(); ++i) {
     frame.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+  }
   return frame;
 }
 
