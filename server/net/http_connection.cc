@@ -126,7 +126,7 @@ void HttpConnection::LingerAndClose() {
 
 void HttpConnection::WatchForClose(absl::AnyInvocable<void() &&> on_close) {
   auto callback = std::make_shared<absl::AnyInvocable<void() &&>>(std::move(on_close));
-  WaitForPeerClose(std::move(callback));
+  WaitForPeerClose(callback);
 }
 
 void HttpConnection::WaitForPeerClose(
