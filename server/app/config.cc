@@ -91,38 +91,8 @@ absl::StatusOr<std::vector<Given>> ParseArguments(int argc, char** argv) {
   return given;
 }
 
-}  // namespace
-
-absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
-  absl::StatusOr<std::vector<Given>> flags = ParseArguments(argc, argv);
-  if (!flags.ok()) {
-    return flags.status();
-  }
-  Config config = DefaultConfig();
-  // The environment first, so that the flags override it; a variable is not
-  // even read for a flag given on the command line.
-  for (const Setting& setting : Settings()) {
-    const char* value = std::getenv(std::string(setting.env).c_str());
-    const bool overridden = std::any_of(
-        flags->begin(), flags->end(), [&](const Given& flag) { return flag.setting == &setting; });
-    if (value == nullptr || *value == '\0' || overridden) {
-      continue;
-    }
-    if (absl::Status status = Apply(Given{&setting, value, false}, config); !status.ok()) {
-      return status;
-    }
-  }
-  for (const Given& flag : *flags) {
-    if (absl::Status status = Apply(flag, config); !status.ok()) {
-      return status;
-    }
-  }
-  if (absl::Status status = ResolveConfig(config); !status.ok()) {
-    return status;
-  }
-  return config;
-}
-
+// What follows from the settings (the bind address, shards per core), and
+// the checks across them (production requirements, a usable key).
 absl::Status ResolveConfig(Config& config) {
   if (config.host.empty()) {
     // HOSTNAME is the old deployment's bind address; in containers it is the
@@ -155,6 +125,38 @@ absl::Status ResolveConfig(Config& config) {
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
+  absl::StatusOr<std::vector<Given>> flags = ParseArguments(argc, argv);
+  if (!flags.ok()) {
+    return flags.status();
+  }
+  Config config = DefaultConfig();
+  // The environment first, so that the flags override it; a variable is not
+  // even read for a flag given on the command line.
+  for (const Setting& setting : Settings()) {
+    const char* value = std::getenv(std::string(setting.env).c_str());
+    const bool overridden = std::any_of(
+        flags->begin(), flags->end(), [&](const Given& flag) { return flag.setting == &setting; });
+    if (value == nullptr || *value == '\0' || overridden) {
+      continue;
+    }
+    if (absl::Status status = Apply(Given{&setting, value, false}, config); !status.ok()) {
+      return status;
+    }
+  }
+  for (const Given& flag : *flags) {
+    if (absl::Status status = Apply(flag, config); !status.ok()) {
+      return status;
+    }
+  }
+  if (absl::Status status = ResolveConfig(config); !status.ok()) {
+    return status;
+  }
+  return config;
 }
 
 }  // namespace roomcast::app

@@ -60,9 +60,4 @@ struct Config {
 // name the setting. --help and --version print and exit 0.
 absl::StatusOr<Config> LoadConfig(int argc, char** argv);
 
-// What follows from the settings, and the checks across them (production
-// requirements, a usable key): done by LoadConfig, and by embedders that
-// build a Config themselves.
-absl::Status ResolveConfig(Config& config);
-
 }  // namespace roomcast::app

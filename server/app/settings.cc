@@ -147,6 +147,35 @@ Setting Choice(std::string_view flag, std::string_view env, std::string_view fal
       }};
 }
 
+// A file path (unset by default): the file is read and parsed at startup,
+// and the field holds what `parse` made of it; unset, the field's default.
+template <typename Field, typename Parse>
+Setting File(std::string_view flag, std::string_view env, Field field, Parse parse,
+             std::string_view help) {
+  return Setting{flag,
+                 env,
+                 "",
+                 help,
+                 Secret::kNo,
+                 false,
+                 [field, parse](std::string_view path, Config& config) -> absl::Status {
+                   if (path.empty()) {
+                     std::invoke(field, config) = FieldType<Field>();
+                     return absl::OkStatus();
+                   }
+                   absl::StatusOr<std::string> text = ReadFile(path);
+                   if (!text.ok()) {
+                     return text.status();
+                   }
+                   auto parsed = parse(*std::move(text));
+                   if (!parsed.ok()) {
+                     return parsed.status();
+                   }
+                   std::invoke(field, config) = *std::move(parsed);
+                   return absl::OkStatus();
+                 }};
+}
+
 std::vector<Setting> MakeSettings() {
   using std::chrono::milliseconds;
   return {
@@ -179,20 +208,11 @@ std::vector<Setting> MakeSettings() {
           "HS256/384/512 secret: browsers must connect with a token signed with it (auth.token "
           "or Authorization: Bearer).",
           Secret::kYes),
-      Setting{"jwt_public_key_file", "ROOMCAST_JWT_PUBLIC_KEY_FILE", "",
-              "PEM public key for RS256/ES256 tokens.", Secret::kNo, false,
-              [](std::string_view path, Config& config) -> absl::Status {
-                if (path.empty()) {
-                  config.auth.jwt.public_key_pem.clear();
-                  return absl::OkStatus();
-                }
-                absl::StatusOr<std::string> pem = ReadFile(path);
-                if (!pem.ok()) {
-                  return pem.status();
-                }
-                config.auth.jwt.public_key_pem = *std::move(pem);
-                return absl::OkStatus();
-              }},
+      File(
+          "jwt_public_key_file", "ROOMCAST_JWT_PUBLIC_KEY_FILE",
+          [](Config & c) -> auto& { return c.auth.jwt.public_key_pem; },
+          [](std::string text) -> absl::StatusOr<std::string> { return text; },
+          "PEM public key for RS256/ES256 tokens."),
       Integer(
           "jwt_leeway_s", "ROOMCAST_JWT_LEEWAY_S", "60",
           [](Config & c) -> auto& { return c.auth.jwt.leeway; }, 0, kNoMax,
@@ -213,25 +233,12 @@ std::vector<Setting> MakeSettings() {
           Secret::kYes),
       List("public_namespaces", "ROOMCAST_PUBLIC_NAMESPACES", "", &Config::public_namespaces,
            "Comma-separated namespaces anyone may connect to when authentication is on."),
-      Setting{"room_policy", "ROOMCAST_ROOM_POLICY", "",
-              "JSON file {\"allow\": [patterns]} of rooms authenticated browsers may join "
-              "themselves (`user:{sub}`, `org:{claims.org}:*`, `public:*`); a token's `rooms` "
-              "claim adds more. Unset: only `user:{sub}`.",
-              Secret::kNo, false,
-              [](std::string_view path, Config& config) -> absl::Status {
-                if (path.empty()) {
-                  config.room_policy = auth::RoomPolicy();
-                  return absl::OkStatus();
-                }
-                absl::StatusOr<std::string> text = ReadFile(path);
-                absl::StatusOr<auth::RoomPolicy> policy =
-                    text.ok() ? auth::RoomPolicy::FromJson(*text) : text.status();
-                if (!policy.ok()) {
-                  return policy.status();
-                }
-                config.room_policy = *std::move(policy);
-                return absl::OkStatus();
-              }},
+      File(
+          "room_policy", "ROOMCAST_ROOM_POLICY", &Config::room_policy,
+          [](const std::string& text) { return auth::RoomPolicy::FromJson(text); },
+          "JSON file {\"allow\": [patterns]} of rooms authenticated browsers may join "
+          "themselves (`user:{sub}`, `org:{claims.org}:*`, `public:*`); a token's `rooms` "
+          "claim adds more. Unset: only `user:{sub}`."),
       Integer("idempotency_window_ms", "ROOMCAST_IDEMPOTENCY_WINDOW_MS", "300000",
               &Config::idempotency_window, 1, kNoMax,
               "How long an emit's idempotency key is remembered."),
