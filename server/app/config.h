@@ -19,6 +19,9 @@ struct Config {
   uint16_t grpc_port{};
   std::string internal_api_key;  // Empty: control calls need no key.
   std::string database_url;      // Empty: no database.
+  std::string redis_url;         // Empty: a single node (no cluster).
+  std::string redis_prefix;
+  std::chrono::milliseconds cluster_heartbeat{};
   bool insecure{};
   auth::AuthConfig auth;
   std::vector<std::string> public_namespaces;

@@ -11,7 +11,10 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/app/redis_check.h"
 #include "server/base/ids.h"
+#include "server/broker/local_broker.h"
+#include "server/core/room_command.h"
 #include "server/net/session_listeners.h"
 #include "server/observe/postgres_check.h"
 
@@ -50,8 +53,12 @@ std::string NodeId() {
   return absl::StrCat(hostname, "-", base::NewId().substr(0, 6));
 }
 
-std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& config) {
+std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& config,
+                                                                 const broker::RedisBroker* redis) {
   std::vector<std::unique_ptr<observe::HealthCheck>> checks;
+  if (redis != nullptr) {
+    checks.push_back(std::make_unique<RedisCheck>(*redis));
+  }
   if (!config.database_url.empty()) {
     checks.push_back(std::make_unique<storage::PostgresCheck>(config.database_url));
   }
@@ -62,12 +69,32 @@ std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& co
 
 }  // namespace
 
+std::unique_ptr<core::Broker> Server::MakeBroker() {
+  core::NodeStatus self{node_id_, "", ROOMCAST_VERSION};
+  if (config_.redis_url.empty()) {
+    return std::make_unique<broker::LocalBroker>(event_log_, std::move(self));
+  }
+  broker::RedisBrokerOptions options;
+  options.address = *broker::ParseRedisUrl(config_.redis_url);  // Checked by LoadConfig.
+  options.prefix = config_.redis_prefix;
+  options.self = std::move(self);
+  options.log_size = std::max<size_t>(config_.event_log_size, 1);
+  options.idempotency_window = config_.idempotency_window;
+  options.heartbeat_interval = config_.cluster_heartbeat;
+  options.node_ttl = 3 * config_.cluster_heartbeat;
+  auto redis = std::make_unique<broker::RedisBroker>(std::move(options), counters_);
+  redis_ = redis.get();
+  return redis;
+}
+
 Server::Server(Config config)
     : config_(std::move(config)),
+      node_id_(NodeId()),
+      event_log_(config_.event_log_size),
+      broker_(MakeBroker()),
       limits_(LimitsFor(config_), counters_),
       http_(config_.shards, config_.max_http_buffer_size),
-      event_log_(config_.event_log_size),
-      emitter_(http_.shards(), broker_, event_log_, counters_),
+      emitter_(http_.shards(), *broker_, counters_),
       authenticator_(config_.auth.enabled() ? *auth::Authenticator::Create(config_.auth) : nullptr),
       room_events_(
           emitter_, counters_,
@@ -95,13 +122,30 @@ Server::Server(Config config)
       },
       counters_, &limits_);
   health_ = std::make_unique<observe::HealthChecker>(
-      HealthChecks(config_), config_.health_interval,
+      HealthChecks(config_, redis_), config_.health_interval,
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
-      control::ControlApi::Parts{emitter_, http_.shards(), counters_, metrics_, *health_,
-                                 idempotency_, config_.max_emit_bytes, config_.max_batch_size,
-                                 config_.namespaces},
-      control::NodeInfo{NodeId(), ROOMCAST_VERSION});
+      control::ControlApi::Parts{emitter_, *broker_, http_.shards(), counters_, metrics_,
+                                 *health_, idempotency_, config_.max_emit_bytes,
+                                 config_.max_batch_size, config_.namespaces},
+      control::NodeInfo{node_id_, ROOMCAST_VERSION});
+  // What other nodes and Socket.IO emitters publish reaches this node's
+  // sockets like a local emit.
+  broker_->SetHandlers([this](std::shared_ptr<const core::Event> event) {
+    emitter_.DeliverPublished(std::move(event));
+  }, [this](core::RoomCommand command) {
+    core::ApplyRoomCommand(http_.shards(), std::move(command), [](uint64_t) {});
+  });
+  if (redis_ != nullptr) {
+    for (size_t i = 0; i < http_.shards().size(); ++i) {
+      http_.shards()[i].rooms().set_interest(&redis_->interest());
+    }
+    redis_->SetLoadProbe([this](absl::AnyInvocable<void(core::NodeLoad) &&> done) {
+      api_->LocalStatus(0, [done = std::move(done)](v1::StatusResponse status) mutable {
+        std::move(done)(core::NodeLoad{status.connections(), status.rooms()});
+      });
+    });
+  }
   grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_);
   gateway_ = std::make_unique<control::HttpGateway>(
       *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
@@ -110,6 +154,9 @@ Server::Server(Config config)
 }
 
 Server::~Server() {
+  if (redis_ != nullptr) {
+    redis_->Stop();  // Its thread delivers into the shards and answers control calls.
+  }
   health_.reset();  // Its thread reports to the gRPC server: stop it first.
   if (grpc_server_) {
     grpc_server_->Shutdown(std::chrono::system_clock::now());
@@ -173,11 +220,19 @@ absl::Status Server::Start() {
     return status;
   }
   http_.Start();
+  if (redis_ != nullptr) {
+    char hostname[256] = {};
+    gethostname(hostname, sizeof(hostname) - 1);
+    redis_->Start(HostPort(config_.host == "::" || config_.host == "0.0.0.0" ? hostname
+                                                                             : config_.host,
+                           http_.port()));
+  }
   spdlog::info(
       "app: roomcastd listening address={} port={} grpc_port={} shards={} namespaces={} "
-      "database={} api_key={} browser_auth={}",
+      "database={} redis={} api_key={} browser_auth={}",
       HostPort(config_.host, http_.port()), http_.port(), grpc_port_, config_.shards,
       config_.namespaces.size(), config_.database_url.empty() ? "none" : "configured",
+      redis_ == nullptr ? "none" : broker::ParseRedisUrl(config_.redis_url)->Describe(),
       api_key_.required() ? "required" : "none", authenticator_ ? "required" : "anonymous");
   return absl::OkStatus();
 }

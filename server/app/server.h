@@ -9,7 +9,7 @@
 #include "server/app/config.h"
 #include "server/auth/api_key.h"
 #include "server/base/counters.h"
-#include "server/broker/local_broker.h"
+#include "server/broker/redis_broker.h"
 #include "server/control/api.h"
 #include "server/control/grpc_service.h"
 #include "server/control/http_gateway.h"
@@ -47,13 +47,18 @@ class Server {
   absl::Status StartGrpc();
   void OnHealthReport(const observe::HealthReport& report);
 
+  // Before the shards (http_): they tell the broker their rooms until they are gone.
+  std::unique_ptr<core::Broker> MakeBroker();
+
   Config config_;
+  const std::string node_id_;
   base::Counters counters_;
+  storage::MemoryEventStore event_log_;
+  std::unique_ptr<core::Broker> broker_;
+  broker::RedisBroker* redis_ = nullptr;  // broker_, when it is Redis.
   // Before http_: sessions, released with the shards, give their place back here.
   net::ConnectionLimits limits_;
   net::HttpServer http_;
-  broker::LocalBroker broker_;
-  storage::MemoryEventStore event_log_;
   core::Emitter emitter_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   rooms::RoomEvents room_events_;

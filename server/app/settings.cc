@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/base/string_view.h"
+#include "server/broker/redis_address.h"
 
 namespace roomcast::app {
 namespace {
@@ -201,6 +202,27 @@ std::vector<Setting> MakeSettings() {
       Text("database_url", "DATABASE_URL", "", &Config::database_url,
            "PostgreSQL URL (postgresql://user:pass@host:port/db); checked by /api/health.",
            Secret::kYes),
+      Setting{"redis_url", "REDIS_URL", "",
+              "Redis (redis[s]://[user:password@]host:port[/db]): many nodes act as one, "
+              "and Socket.IO's redis-emitter reaches this node's browsers.",
+              Secret::kYes, false,
+              [](std::string_view text, Config& config) -> absl::Status {
+                if (!text.empty()) {
+                  if (absl::StatusOr<broker::RedisAddress> address = broker::ParseRedisUrl(text);
+                      !address.ok()) {
+                    return address.status();
+                  }
+                }
+                config.redis_url = std::string(text);
+                return absl::OkStatus();
+              }},
+      Text("redis_prefix", "ROOMCAST_REDIS_PREFIX", "socket.io", &Config::redis_prefix,
+           "Prefix of every Redis key and channel (the same as the Socket.IO adapter's and "
+           "emitter's `key`)."),
+      Integer("cluster_heartbeat_ms", "ROOMCAST_CLUSTER_HEARTBEAT_MS", "5000",
+              &Config::cluster_heartbeat, 100, 600000,
+              "With Redis: how often a node reports itself; one silent for three heartbeats "
+              "leaves the cluster's Status."),
       Switch("insecure", "ROOMCAST_INSECURE", &Config::insecure,
              "Allow NODE_ENV=production without INTERNAL_API_KEY or a browser secret."),
       Text(

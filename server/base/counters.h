@@ -26,6 +26,15 @@ struct Counters {
   std::atomic<uint64_t> deliveries{0};
   std::atomic<uint64_t> dropped_volatile{0};
   std::atomic<uint64_t> slow_consumer_disconnects{0};
+  // The cluster broker (Redis): what other nodes and emitters sent this node,
+  // how much of it no local socket wanted, and the link itself.
+  std::atomic<uint64_t> broker_messages{0};
+  std::atomic<uint64_t> broker_messages_unused{0};
+  std::atomic<uint64_t> broker_bytes_received{0};
+  std::atomic<uint64_t> broker_bytes_sent{0};
+  std::atomic<uint64_t> broker_reconnects{0};
+  std::atomic<uint64_t> broker_publish_failures{0};
+  std::atomic<uint64_t> broker_subscriptions{0};  // A gauge: rooms and namespaces subscribed.
 
   static void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
     counter.fetch_add(by, std::memory_order_relaxed);

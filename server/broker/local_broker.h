@@ -1,14 +1,26 @@
 #pragma once
 
+#include <string>
+
 #include "server/core/broker.h"
+#include "server/core/event_store.h"
 
 namespace roomcast::broker {
 
-// The embedded default: a single node, so there is nobody else to tell.
+// The embedded default: a single node, so the log is the local one and
+// there is nobody else to tell.
 class LocalBroker final : public core::Broker {
  public:
-  void Publish(const core::Event&) override {}
-  void SetHandler(Handler) override {}
+  LocalBroker(core::EventStore& log, core::NodeStatus self) : log_(log), self_(std::move(self)) {}
+
+  void Publish(const core::Event& event, std::string_view idempotency_key,
+               PublishDone done) override;
+  void SetHandlers(EventHandler, CommandHandler) override {}
+  void Nodes(NodesDone done) override;
+
+ private:
+  core::EventStore& log_;
+  core::NodeStatus self_;
 };
 
 }  // namespace roomcast::broker

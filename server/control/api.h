@@ -37,6 +37,7 @@ class ControlApi {
  public:
   struct Parts {
     core::Emitter& emitter;
+    core::Broker& broker;
     core::ShardSet& shards;
     base::Counters& counters;
     observe::Metrics& metrics;
@@ -58,6 +59,8 @@ class ControlApi {
   void SendTestEvent(const v1::SendTestEventRequest& request, Caller caller,
                      Reply<v1::SendTestEventResponse> reply);
   void Status(const v1::StatusRequest& request, Caller caller, Reply<v1::StatusResponse> reply);
+  // This node's figures alone (no cluster), e.g. for its heartbeat.
+  void LocalStatus(size_t top_rooms, absl::AnyInvocable<void(v1::StatusResponse) &&> done);
   void Health(const v1::HealthRequest& request, Caller caller, Reply<v1::HealthResponse> reply);
   void JoinRooms(const v1::ChangeRoomsRequest& request, Caller caller,
                  Reply<v1::ChangeRoomsResponse> reply);

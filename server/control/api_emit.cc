@@ -69,6 +69,7 @@ v1::EmitResponse ResponseOf(const core::EmitResult& result) {
   v1::EmitResponse response;
   response.set_recipients(result.recipients);
   response.set_offset(result.offset);
+  response.set_duplicate(result.duplicate);
   return response;
 }
 
@@ -128,6 +129,8 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
       std::move (*shared_reply)(std::move(result));
     };
   }
+  // The broker holds keys cluster-wide (a repeat on another node is one too).
+  emit->idempotency_key = key;
   base::Counters::Bump(caller == Caller::kGrpc ? parts_.counters.emits_via_grpc
                                                : parts_.counters.emits_via_http);
   const auto started = std::chrono::steady_clock::now();

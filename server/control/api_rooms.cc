@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/control/request_checks.h"
+#include "server/core/room_command.h"
 #include "server/core/room_name.h"
 
 namespace roomcast::control {
@@ -23,14 +24,6 @@ absl::StatusOr<std::vector<std::string>> TargetRooms(const v1::SocketSelector& s
       break;
   }
   return absl::InvalidArgumentError("sockets: one of socketId, room or userId is required");
-}
-
-uint64_t Sum(const std::vector<uint64_t>& counts) {
-  uint64_t total = 0;
-  for (uint64_t count : counts) {
-    total += count;
-  }
-  return total;
 }
 
 }  // namespace
@@ -62,24 +55,17 @@ void ControlApi::ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
     std::move(reply)(status);
     return;
   }
-  const std::string nsp = *std::move(known);
-  std::vector<std::string> rooms(request.rooms().begin(), request.rooms().end());
-  core::GatherFromShards<uint64_t>(
-      parts_.shards,
-      [nsp, targets = *std::move(targets), rooms = std::move(rooms), join](core::RoomIndex& index) {
-        std::vector<core::Member*> members = index.Select(nsp, targets, {});
-        for (core::Member* member : members) {
-          for (const std::string& room : rooms) {
-            join ? member->JoinRoom(room) : member->LeaveRoom(room);
-          }
-        }
-        return static_cast<uint64_t>(members.size());
-      },
-      [reply = std::move(reply)](const std::vector<uint64_t>& counts) mutable {
-        v1::ChangeRoomsResponse response;
-        response.set_sockets(Sum(counts));
-        std::move(reply)(response);
-      });
+  core::RoomCommand command;
+  command.kind = join ? core::RoomCommand::Kind::kJoin : core::RoomCommand::Kind::kLeave;
+  command.nsp = *std::move(known);
+  command.targets = *std::move(targets);
+  command.rooms.assign(request.rooms().begin(), request.rooms().end());
+  core::ApplyRoomCommand(parts_.shards, std::move(command),
+                         [reply = std::move(reply)](uint64_t sockets) mutable {
+                           v1::ChangeRoomsResponse response;
+                           response.set_sockets(sockets);
+                           std::move(reply)(response);
+                         });
 }
 
 void ControlApi::DisconnectSockets(const v1::DisconnectSocketsRequest& request, Caller,
@@ -91,32 +77,17 @@ void ControlApi::DisconnectSockets(const v1::DisconnectSocketsRequest& request, 
     std::move(reply)(targets.ok() ? known.status() : targets.status());
     return;
   }
-  const std::string nsp = *std::move(known);
-  core::GatherFromShards<uint64_t>(
-      parts_.shards,
-      [nsp, targets = *std::move(targets),
-       close = request.close_connection()](core::RoomIndex& index) {
-        // By id, looked up again one at a time: closing a connection also
-        // removes its other sockets, which may be on this list.
-        std::vector<std::string> ids;
-        for (core::Member* member : index.Select(nsp, targets, {})) {
-          ids.push_back(member->id());
-        }
-        uint64_t disconnected = 0;
-        for (const std::string& id : ids) {
-          std::vector<core::Member*> member = index.Select(nsp, {&id, 1}, {});
-          if (!member.empty()) {
-            member.front()->Disconnect(close);
-            ++disconnected;
-          }
-        }
-        return disconnected;
-      },
-      [reply = std::move(reply)](const std::vector<uint64_t>& counts) mutable {
-        v1::DisconnectSocketsResponse response;
-        response.set_sockets(Sum(counts));
-        std::move(reply)(response);
-      });
+  core::RoomCommand command;
+  command.kind = core::RoomCommand::Kind::kDisconnect;
+  command.nsp = *std::move(known);
+  command.targets = *std::move(targets);
+  command.close_connection = request.close_connection();
+  core::ApplyRoomCommand(parts_.shards, std::move(command),
+                         [reply = std::move(reply)](uint64_t sockets) mutable {
+                           v1::DisconnectSocketsResponse response;
+                           response.set_sockets(sockets);
+                           std::move(reply)(response);
+                         });
 }
 
 void ControlApi::ListRoomSockets(const v1::ListRoomSocketsRequest& request, Caller,

@@ -47,13 +47,70 @@ ShardStatus CollectStatus(core::RoomIndex& index) {
   return status;
 }
 
+// The cluster's nodes and totals; without them (Redis unreachable) this
+// node stands alone, and the error says why.
+void AddCluster(v1::StatusResponse& response,
+                const absl::StatusOr<std::vector<core::NodeStatus>>& nodes) {
+  v1::ClusterStatus* cluster = response.mutable_cluster();
+  if (!nodes.ok()) {
+    cluster->set_error(std::string(nodes.status().message()));
+  }
+  std::vector<core::NodeStatus> live = nodes.ok() ? *nodes : std::vector<core::NodeStatus>{};
+  bool self_listed = false;
+  for (core::NodeStatus& node : live) {
+    if (node.id == response.node_id()) {
+      // This node's own figures are fresher than its last heartbeat.
+      node.sockets = response.connections();
+      node.rooms = response.rooms();
+      self_listed = true;
+    }
+  }
+  if (!self_listed) {
+    core::NodeStatus self;
+    self.id = response.node_id();
+    self.version = response.version();
+    self.sockets = response.connections();
+    self.rooms = response.rooms();
+    live.push_back(std::move(self));
+  }
+  std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  uint64_t sockets = 0;
+  for (const core::NodeStatus& node : live) {
+    v1::NodeStatus* out = response.add_nodes();
+    out->set_id(node.id);
+    out->set_address(node.address);
+    out->set_version(node.version);
+    out->set_sockets(node.sockets);
+    out->set_rooms(node.rooms);
+    if (node.last_heartbeat_ms > 0) {
+      out->mutable_last_heartbeat()->set_seconds(node.last_heartbeat_ms / 1000);
+      out->mutable_last_heartbeat()->set_nanos(
+          static_cast<int32_t>(node.last_heartbeat_ms % 1000) * 1000000);
+    }
+    sockets += node.sockets;
+  }
+  cluster->set_nodes(live.size());
+  cluster->set_sockets(sockets);
+}
+
 }  // namespace
 
 void ControlApi::Status(const v1::StatusRequest& request, Caller, Reply<v1::StatusResponse> reply) {
-  const size_t top = request.top_rooms() == 0 ? 10 : request.top_rooms();
+  LocalStatus(request.top_rooms() == 0 ? 10 : request.top_rooms(),
+              [this, reply = std::move(reply)](v1::StatusResponse local) mutable {
+                auto response = std::make_shared<v1::StatusResponse>(std::move(local));
+                parts_.broker.Nodes([response, reply = std::move(reply)](
+                                        absl::StatusOr<std::vector<core::NodeStatus>> nodes) mutable {
+                  AddCluster(*response, nodes);
+                  std::move(reply)(std::move(*response));
+                });
+              });
+}
+
+void ControlApi::LocalStatus(size_t top, absl::AnyInvocable<void(v1::StatusResponse) &&> done) {
   core::GatherFromShards<ShardStatus>(
       parts_.shards, CollectStatus,
-      [this, top, reply = std::move(reply)](const std::vector<ShardStatus>& shards) mutable {
+      [this, top, reply = std::move(done)](const std::vector<ShardStatus>& shards) mutable {
         v1::StatusResponse response;
         absl::flat_hash_map<std::string, uint64_t> sockets_by_nsp;
         // The same room may have members on several shards.

@@ -1,22 +1,67 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "server/core/event.h"
+#include "server/core/room_command.h"
 
 namespace roomcast::core {
 
-// Carries events to the other nodes of a cluster. The emitting node delivers
-// to its own sockets itself; a broker only reaches the rest, and hands what
-// they publish to the handler.
+// The outcome of publishing one event.
+struct Published {
+  StreamPosition position;
+  // The idempotency key was seen before (on any node): nothing was
+  // published; `position` is the first attempt's.
+  bool duplicate = false;
+};
+
+// A node of the cluster as its last heartbeat described it.
+struct NodeStatus {
+  std::string id;
+  std::string address;
+  std::string version;
+  uint64_t sockets = 0;
+  uint64_t rooms = 0;
+  int64_t last_heartbeat_ms = 0;  // Unix time.
+};
+
+// The node's own load, for its heartbeat.
+struct NodeLoad {
+  uint64_t sockets = 0;
+  uint64_t rooms = 0;
+};
+
+// Where an event becomes official: the broker has the log number it
+// (centrifuge's Broker.Publish returning a StreamPosition is the model) and
+// carries it to the other nodes. The emitting node delivers to its own
+// sockets itself; what other nodes (or Socket.IO emitters) publish reaches
+// the event handler, and their room commands the command handler.
 class Broker {
  public:
-  using Handler = std::function<void(const Event&)>;
+  using PublishDone = absl::AnyInvocable<void(absl::StatusOr<Published>) &&>;
+  using EventHandler = std::function<void(std::shared_ptr<const Event>)>;
+  using CommandHandler = std::function<void(RoomCommand)>;
+  using NodesDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<NodeStatus>>) &&>;
+  using LoadProbe = std::function<void(absl::AnyInvocable<void(NodeLoad) &&>)>;
 
   virtual ~Broker() = default;
-  virtual void Publish(const Event& event) = 0;
-  // Called from the broker's own thread for every event another node published.
-  virtual void SetHandler(Handler handler) = 0;
+  // Logs `event` (numbering it) and publishes it; `done` runs on any thread
+  // once both happened, or with why neither did (then nothing may be
+  // delivered, so a retry with the same key delivers exactly once). An empty
+  // `idempotency_key` is never a duplicate.
+  virtual void Publish(const Event& event, std::string_view idempotency_key,
+                       PublishDone done) = 0;
+  // Set before the first event can arrive; called on the broker's thread.
+  virtual void SetHandlers(EventHandler on_event, CommandHandler on_command) = 0;
+  // Every live node, this one included.
+  virtual void Nodes(NodesDone done) = 0;
 };
 
 }  // namespace roomcast::core

@@ -28,15 +28,14 @@ SharedPacket Emitter::Encode(const EmitRequest& request) {
                     request.attachments, request.is_volatile);
 }
 
-Emitter::Emitter(ShardSet& shards, Broker& broker, EventStore& store, base::Counters& counters)
-    : shards_(shards), broker_(broker), store_(store), counters_(counters) {
-  // Events from other nodes reach this node's sockets the same way.
-  broker_.SetHandler([this](const Event& event) {
-    Deliver(std::make_shared<const Event>(event), [](const absl::StatusOr<EmitResult>&) {});
-  });
+Emitter::Emitter(ShardSet& shards, Broker& broker, base::Counters& counters)
+    : shards_(shards), broker_(broker), counters_(counters) {}
+
+void Emitter::DeliverPublished(std::shared_ptr<const Event> event) {
+  Deliver(event, [](const absl::StatusOr<EmitResult>&) {});
 }
 
-absl::StatusOr<std::shared_ptr<const Event>> Emitter::Prepare(EmitRequest request) {
+absl::StatusOr<std::shared_ptr<Event>> Emitter::Prepare(EmitRequest& request) {
   if (absl::Status status = Validate(request); !status.ok()) {
     return status;
   }
@@ -45,64 +44,113 @@ absl::StatusOr<std::shared_ptr<const Event>> Emitter::Prepare(EmitRequest reques
   event->nsp = std::move(request.nsp);
   event->rooms = std::move(request.rooms);
   event->except = std::move(request.except);
-  absl::StatusOr<StreamPosition> position = store_.Append(*event, request.is_volatile);
-  if (!position.ok()) {
-    return position.status();
-  }
-  event->position = *std::move(position);
-  base::Counters::Bump(counters_.emits);
-  broker_.Publish(*event);
   return event;
 }
 
+void Emitter::Publish(std::shared_ptr<Event> event, const std::string& idempotency_key,
+                      Published done) {
+  // The broker copies what it sends before it returns: the event is ours
+  // again when the answer comes.
+  Event& numbered = *event;
+  broker_.Publish(numbered, idempotency_key,
+                  [this, event = std::move(event), done = std::move(done)](
+                      absl::StatusOr<core::Published> published) mutable {
+                    if (!published.ok()) {
+                      std::move(done)(published.status(), {});
+                      return;
+                    }
+                    if (published->duplicate) {
+                      std::move(done)(nullptr, EmitResult{0, published->position.offset,
+                                                          published->position.epoch, true});
+                      return;
+                    }
+                    event->position = std::move(published->position);
+                    base::Counters::Bump(counters_.emits);
+                    std::move(done)(std::shared_ptr<const Event>(std::move(event)), {});
+                  });
+}
+
 void Emitter::Emit(EmitRequest request, Done done) {
-  absl::StatusOr<std::shared_ptr<const Event>> event = Prepare(std::move(request));
+  absl::StatusOr<std::shared_ptr<Event>> event = Prepare(request);
   if (!event.ok()) {
     std::move(done)(event.status());
     return;
   }
-  Deliver(*std::move(event), std::move(done));
+  Publish(*std::move(event), request.idempotency_key,
+          [this, done = std::move(done)](absl::StatusOr<std::shared_ptr<const Event>> published,
+                                         EmitResult first) mutable {
+            if (!published.ok()) {
+              std::move(done)(published.status());
+            } else if (*published == nullptr) {
+              std::move(done)(std::move(first));
+            } else {
+              Deliver(*published, std::move(done));
+            }
+          });
 }
 
 void Emitter::EmitAll(std::vector<EmitRequest> requests, DoneAll done) {
-  using Events = std::vector<std::shared_ptr<const Event>>;
-  std::vector<absl::StatusOr<EmitResult>> results;
-  results.reserve(requests.size());
-  auto events = std::make_shared<Events>();
-  std::vector<size_t> positions;  // of each event in `results`
-  for (EmitRequest& request : requests) {
-    absl::StatusOr<std::shared_ptr<const Event>> event = Prepare(std::move(request));
+  // Published one after another (the broker keeps their order), delivered
+  // together: one trip to each shard for the whole batch.
+  struct Batch {
+    std::vector<absl::StatusOr<EmitResult>> results;
+    std::vector<std::shared_ptr<const Event>> events;  // nullptr: not to deliver
+    std::atomic<size_t> remaining;
+    DoneAll done;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->results.resize(requests.size(), absl::UnknownError("not published"));
+  batch->events.resize(requests.size());
+  batch->remaining = requests.size();
+  batch->done = std::move(done);
+  auto finish_one = [this, batch] {
+    if (batch->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+      return;
+    }
+    GatherFromShards<std::vector<uint64_t>>(
+        shards_,
+        [this, batch](RoomIndex& rooms) {
+          std::vector<uint64_t> delivered(batch->events.size(), 0);
+          for (size_t i = 0; i < batch->events.size(); ++i) {
+            if (batch->events[i] != nullptr) {
+              delivered[i] = DeliverOnShard(rooms, *batch->events[i]);
+            }
+          }
+          return delivered;
+        },
+        [batch](const std::vector<std::vector<uint64_t>>& per_shard) {
+          for (const std::vector<uint64_t>& delivered : per_shard) {
+            for (size_t i = 0; i < delivered.size(); ++i) {
+              if (batch->results[i].ok()) {
+                batch->results[i]->recipients += delivered[i];
+              }
+            }
+          }
+          std::move(batch->done)(std::move(batch->results));
+        });
+  };
+  for (size_t i = 0; i < requests.size(); ++i) {
+    absl::StatusOr<std::shared_ptr<Event>> event = Prepare(requests[i]);
     if (!event.ok()) {
-      results.emplace_back(event.status());
+      batch->results[i] = event.status();
+      finish_one();
       continue;
     }
-    results.emplace_back(EmitResult{0, (*event)->position.offset});
-    positions.push_back(results.size() - 1);
-    events->push_back(*std::move(event));
+    Publish(*std::move(event), requests[i].idempotency_key,
+            [batch, i, finish_one](absl::StatusOr<std::shared_ptr<const Event>> published,
+                                   EmitResult first) {
+              if (!published.ok()) {
+                batch->results[i] = published.status();
+              } else if (*published == nullptr) {
+                batch->results[i] = std::move(first);
+              } else {
+                batch->results[i] =
+                    EmitResult{0, (*published)->position.offset, (*published)->position.epoch};
+                batch->events[i] = *std::move(published);
+              }
+              finish_one();
+            });
   }
-  if (events->empty()) {
-    std::move(done)(std::move(results));
-    return;
-  }
-  GatherFromShards<std::vector<uint64_t>>(
-      shards_,
-      [this, events](RoomIndex& rooms) {
-        std::vector<uint64_t> delivered;
-        delivered.reserve(events->size());
-        for (const auto& event : *events) {
-          delivered.push_back(DeliverOnShard(rooms, *event));
-        }
-        return delivered;
-      },
-      [results = std::move(results), positions = std::move(positions),
-       done = std::move(done)](const std::vector<std::vector<uint64_t>>& per_shard) mutable {
-        for (const std::vector<uint64_t>& delivered : per_shard) {
-          for (size_t i = 0; i < delivered.size(); ++i) {
-            results[positions[i]]->recipients += delivered[i];
-          }
-        }
-        std::move(done)(std::move(results));
-      });
 }
 
 uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event) {
@@ -117,13 +165,13 @@ uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event) {
 void Emitter::Deliver(const std::shared_ptr<const Event>& event, Done done) {
   GatherFromShards<uint64_t>(
       shards_, [this, event](RoomIndex& rooms) { return DeliverOnShard(rooms, *event); },
-      [offset = event->position.offset,
+      [position = event->position,
        done = std::move(done)](const std::vector<uint64_t>& delivered) mutable {
         uint64_t recipients = 0;
         for (uint64_t count : delivered) {
           recipients += count;
         }
-        std::move(done)(EmitResult{recipients, offset});
+        std::move(done)(EmitResult{recipients, position.offset, position.epoch});
       });
 }
 

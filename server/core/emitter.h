@@ -10,7 +10,6 @@
 #include "server/core/broker.h"
 #include "server/core/encoded_packet.h"
 #include "server/core/event.h"
-#include "server/core/event_store.h"
 #include "server/core/room_index.h"
 #include "server/core/shard_set.h"
 
@@ -27,39 +26,52 @@ struct EmitRequest {
   std::string args_json;
   std::vector<std::string> attachments;
   bool is_volatile = false;
+  // A repeat of a key seen in the last window (on any node) delivers nothing.
+  std::string idempotency_key;
 };
 
 struct EmitResult {
   uint64_t recipients = 0;  // Sockets of this node that queued the event.
   uint64_t offset = 0;      // Position in the namespace's event sequence.
+  std::string epoch;        // The log that assigned `offset`.
+  bool duplicate = false;   // A repeat: nothing was delivered.
 };
 
 // The one executor every transport calls to deliver an event: it validates,
-// encodes the Socket.IO packet once, assigns the offset, logs the event,
-// tells the other nodes (broker) and fans the shared packet out to every
-// local shard.
+// encodes the Socket.IO packet once, has the broker log (number) and publish
+// it, and fans the shared packet out to every local shard. Events published
+// elsewhere reach the local shards the same way.
 class Emitter {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<EmitResult>) &&>;
   using DoneAll = absl::AnyInvocable<void(std::vector<absl::StatusOr<EmitResult>>) &&>;
 
-  Emitter(ShardSet& shards, Broker& broker, EventStore& store, base::Counters& counters);
+  Emitter(ShardSet& shards, Broker& broker, base::Counters& counters);
 
   // `done` runs once every shard has queued the event (on one of their
-  // threads), or at once with the reason the request is invalid.
+  // threads), or with the reason nothing was delivered (invalid, or the
+  // broker could not log and publish it).
   void Emit(EmitRequest request, Done done);
   // Several events, in order, with one trip to each shard for all of them;
   // `done` gets each one's result (an invalid one its reason, the others
   // still go).
   void EmitAll(std::vector<EmitRequest> requests, DoneAll done);
 
+  // Delivers an event another node (or a Socket.IO emitter) published.
+  void DeliverPublished(std::shared_ptr<const Event> event);
+
   static absl::Status Validate(const EmitRequest& request);
   static SharedPacket Encode(const EmitRequest& request);
 
  private:
-  // Validates, encodes, appends to the log (which numbers it) and
-  // publishes: everything but delivery. Nothing the log refused goes out.
-  absl::StatusOr<std::shared_ptr<const Event>> Prepare(EmitRequest request);
+  // Validates and encodes: the event, not yet numbered.
+  static absl::StatusOr<std::shared_ptr<Event>> Prepare(EmitRequest& request);
+  // Has the broker log and publish `event`; `done` gets the numbered event,
+  // or nullptr for a duplicate (with the first attempt's result).
+  using Published = absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<const Event>>,
+                                            EmitResult first) &&>;
+  void Publish(std::shared_ptr<Event> event, const std::string& idempotency_key,
+               Published done);
   // Queues the event's packet for every local socket it targets.
   void Deliver(const std::shared_ptr<const Event>& event, Done done);
   // The same on one shard; the sockets that queued it.
@@ -67,7 +79,6 @@ class Emitter {
 
   ShardSet& shards_;
   Broker& broker_;
-  EventStore& store_;
   base::Counters& counters_;
 };
 

@@ -9,7 +9,25 @@ const RoomIndex::Namespace* RoomIndex::Find(std::string_view nsp) const {
 }
 
 void RoomIndex::AddMember(std::string_view nsp, Member* member) {
-  namespaces_[ToAbsl(nsp)].members.insert(member);
+  Members& members = namespaces_[ToAbsl(nsp)].members;
+  if (members.insert(member).second && members.size() == 1 && interest_ != nullptr) {
+    interest_->GainedNamespace(nsp);
+  }
+}
+
+void RoomIndex::LeaveRoom(std::string_view nsp, Namespace& ns, std::string_view room,
+                          Member* member) {
+  auto room_it = ns.rooms.find(ToAbsl(room));
+  if (room_it == ns.rooms.end()) {
+    return;
+  }
+  room_it->second.erase(member);
+  if (room_it->second.empty()) {
+    ns.rooms.erase(room_it);
+    if (interest_ != nullptr) {
+      interest_->LostRoom(nsp, room);
+    }
+  }
 }
 
 void RoomIndex::RemoveMember(std::string_view nsp, Member* member,
@@ -20,14 +38,11 @@ void RoomIndex::RemoveMember(std::string_view nsp, Member* member,
   }
   Namespace& ns = ns_it->second;
   for (const std::string& room : rooms) {
-    if (auto room_it = ns.rooms.find(room); room_it != ns.rooms.end()) {
-      room_it->second.erase(member);
-      if (room_it->second.empty()) {
-        ns.rooms.erase(room_it);
-      }
-    }
+    LeaveRoom(nsp, ns, room, member);
   }
-  ns.members.erase(member);
+  if (ns.members.erase(member) == 1 && ns.members.empty() && interest_ != nullptr) {
+    interest_->LostNamespace(nsp);
+  }
   if (ns.members.empty() && ns.rooms.empty()) {
     namespaces_.erase(ns_it);
   }
@@ -35,7 +50,11 @@ void RoomIndex::RemoveMember(std::string_view nsp, Member* member,
 
 void RoomIndex::Join(std::string_view nsp, std::string_view room, Member* member) {
   Namespace& ns = namespaces_[ToAbsl(nsp)];
-  ns.rooms[ToAbsl(room)].insert(member);
+  auto [room_it, created] = ns.rooms.try_emplace(ToAbsl(room));
+  room_it->second.insert(member);
+  if (created && interest_ != nullptr) {
+    interest_->GainedRoom(nsp, room);
+  }
 }
 
 void RoomIndex::Leave(std::string_view nsp, std::string_view room, Member* member) {
@@ -43,13 +62,7 @@ void RoomIndex::Leave(std::string_view nsp, std::string_view room, Member* membe
   if (ns_it == namespaces_.end()) {
     return;
   }
-  Namespace& ns = ns_it->second;
-  if (auto room_it = ns.rooms.find(ToAbsl(room)); room_it != ns.rooms.end()) {
-    room_it->second.erase(member);
-    if (room_it->second.empty()) {
-      ns.rooms.erase(room_it);
-    }
-  }
+  LeaveRoom(nsp, ns_it->second, room, member);
 }
 
 std::vector<Member*> RoomIndex::Select(std::string_view nsp, std::span<const std::string> rooms,

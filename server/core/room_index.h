@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "server/core/member.h"
+#include "server/core/room_interest.h"
 
 namespace roomcast::core {
 
@@ -15,6 +16,11 @@ namespace roomcast::core {
 // design: each shard owns one and touches it only from its own thread.
 class RoomIndex {
  public:
+  // Told when this shard gains its first member of a namespace or room and
+  // loses its last (a cluster broker subscribes by it); none by default.
+  void set_interest(RoomInterest* interest) { interest_ = interest; }
+  RoomInterest* interest() const { return interest_; }
+
   void AddMember(std::string_view nsp, Member* member);
   // Removes the member from the namespace and from every room it was in.
   // Takes `member` out of the namespace and out of `rooms`, the rooms it is
@@ -51,6 +57,10 @@ class RoomIndex {
     // Rooms per member, so removal does not scan every room.
   };
   const Namespace* Find(std::string_view nsp) const;
+  // Drops `member` from `room` of `ns`, and the room when it empties.
+  void LeaveRoom(std::string_view nsp, Namespace& ns, std::string_view room, Member* member);
+
+  RoomInterest* interest_ = nullptr;
 
   absl::flat_hash_map<std::string, Namespace> namespaces_;
 };

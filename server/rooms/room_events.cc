@@ -14,7 +14,8 @@ namespace json = boost::json;
 
 // A refusal as the join/leave ack carries it (DESIGN.md "Contract details").
 struct Refusal {
-  std::string code;  // invalid_room | forbidden | limit | unknown_event | invalid_request
+  // invalid_room | forbidden | limit | unknown_event | invalid_request | unavailable
+  std::string code;
   std::string message;
   std::optional<std::string> room;  // The first refused room, when there is one.
 };
@@ -212,10 +213,30 @@ void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
                rooms->front()}));
     return;
   }
+  std::vector<std::string> added;
   for (const std::string& room : *rooms) {
+    if (!socket.rooms().contains(room)) {
+      added.push_back(room);
+    }
     socket.Join(room);
   }
-  Reply(socket, event, RoomsAck(socket));
+  // Acknowledged once an emit made anywhere after the ack reaches the
+  // socket; if the cluster cannot deliver to the rooms, the join is undone.
+  socket.WhenReceiving(*rooms, [ack_id = event.ack_id, added = std::move(added)](
+                                   socketio::Socket& socket, const absl::Status& status) {
+    if (!status.ok()) {
+      for (const std::string& room : added) {
+        socket.LeaveRoom(room);
+      }
+    }
+    if (ack_id) {
+      json::object body =
+          status.ok() ? RoomsAck(socket)
+                      : ErrorAck({"unavailable", std::string(ToStd(status.message())),
+                                  added.empty() ? std::nullopt : std::optional(added.front())});
+      socket.Ack(*ack_id, json::array{std::move(body)});
+    }
+  });
 }
 
 void RoomEvents::Leave(socketio::Socket& socket, const socketio::Event& event) {
@@ -281,8 +302,9 @@ void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
     // Runs on whichever shard finished last: answer on the socket's own.
     json::object body =
         result.ok() ? json::object{{"ok", true}, {"recipients", result->recipients}}
-                    : ErrorAck({"invalid_request", std::string(ToStd(result.status().message())),
-                                std::nullopt});
+                    : ErrorAck({absl::IsUnavailable(result.status()) ? "unavailable"
+                                                                       : "invalid_request",
+                                std::string(ToStd(result.status().message())), std::nullopt});
     reply([ack_id, body = std::move(body)](socketio::Socket& socket) mutable {
       socket.Ack(*ack_id, json::array{std::move(body)});
     });

@@ -102,6 +102,21 @@ std::function<void(Socket::Task)> Socket::Deferred() {
   };
 }
 
+void Socket::WhenReceiving(const std::vector<std::string>& rooms,
+                           absl::AnyInvocable<void(Socket&, absl::Status) &&> task) {
+  core::RoomInterest* interest = index_.interest();
+  if (interest == nullptr) {
+    std::move(task)(*this, absl::OkStatus());
+    return;
+  }
+  interest->WhenReceiving(
+      nsp_, rooms, [deferred = Deferred(), task = std::move(task)](absl::Status status) mutable {
+        deferred([status = std::move(status), task = std::move(task)](Socket& socket) mutable {
+          std::move(task)(socket, std::move(status));
+        });
+      });
+}
+
 void Socket::Join(std::string_view room) {
   if (rooms_.emplace(room).second && attached_) {
     index_.Join(nsp_, room, this);

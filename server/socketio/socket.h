@@ -70,6 +70,11 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
 
   void Join(std::string_view room);
   void Leave(std::string_view room);
+  // `task` runs on this socket's thread once this node receives the traffic
+  // of every one of `rooms` from the rest of the cluster (at once on a
+  // single node), or with why it cannot; not at all if the socket is gone.
+  void WhenReceiving(const std::vector<std::string>& rooms,
+                     absl::AnyInvocable<void(Socket&, absl::Status) &&> task);
 
   // Joins its id room and the namespace; answers the CONNECT.
   void Attach();

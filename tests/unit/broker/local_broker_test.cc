@@ -2,28 +2,60 @@
 
 #include <gtest/gtest.h>
 
+#include "server/storage/memory_event_store.h"
+
 namespace roomcast::broker {
 namespace {
 
-TEST(LocalBrokerTest, ASingleNodeNeverHearsItsOwnEventsBack) {
-  LocalBroker broker;
-  int heard = 0;
-  broker.SetHandler([&](const core::Event&) { ++heard; });
+core::Event EventFor(bool is_volatile) {
   core::Event event;
   event.nsp = "/";
   event.rooms = {"room"};
+  event.packet = core::MakePacket(R"(42["tick"])", {}, is_volatile);
+  return event;
+}
+
+TEST(LocalBrokerTest, TheLocalLogNumbersEachEventInOrder) {
+  storage::MemoryEventStore log(10);
+  LocalBroker broker(log, core::NodeStatus{"node-1"});
+  std::vector<uint64_t> offsets;
+  for (bool is_volatile : {false, true, false}) {
+    broker.Publish(EventFor(is_volatile), "", [&](absl::StatusOr<core::Published> published) {
+      ASSERT_TRUE(published.ok());
+      EXPECT_FALSE(published->duplicate);
+      EXPECT_EQ(published->position.epoch, log.epoch());
+      offsets.push_back(published->position.offset);
+    });
+  }
+  EXPECT_EQ(offsets, (std::vector<uint64_t>{1, 2, 3}));
+  // The volatile one is numbered but not kept.
+  EXPECT_EQ(log.ReadAfter("/", 0, 10).size(), 2u);
+}
+
+TEST(LocalBrokerTest, ASingleNodeNeverHearsItsOwnEventsBack) {
+  storage::MemoryEventStore log(10);
+  LocalBroker broker(log, core::NodeStatus{"node-1"});
+  int heard = 0;
+  broker.SetHandlers([&](std::shared_ptr<const core::Event>) { ++heard; },
+                     [&](core::RoomCommand) { ++heard; });
   for (int i = 0; i < 3; ++i) {
-    broker.Publish(event);
+    broker.Publish(EventFor(false), "key", [](absl::StatusOr<core::Published>) {});
   }
   // The emitting node delivers to its own sockets itself: an echo would
   // deliver every event twice.
   EXPECT_EQ(heard, 0);
 }
 
-TEST(LocalBrokerTest, PublishingWithoutAHandlerIsFine) {
-  LocalBroker broker;
-  broker.Publish(core::Event());
-  SUCCEED();
+TEST(LocalBrokerTest, TheClusterIsThisNode) {
+  storage::MemoryEventStore log(10);
+  LocalBroker broker(log, core::NodeStatus{"node-1", "", "1.0"});
+  std::vector<core::NodeStatus> nodes;
+  broker.Nodes([&](absl::StatusOr<std::vector<core::NodeStatus>> result) {
+    ASSERT_TRUE(result.ok());
+    nodes = *result;
+  });
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes.front().id, "node-1");
 }
 
 }  // namespace

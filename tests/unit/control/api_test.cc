@@ -45,11 +45,12 @@ class ControlApiTest : public ::testing::Test {
  protected:
   ControlApiTest()
       : shards_(2),
-        emitter_(shards_, broker_, store_, counters_),
+        emitter_(shards_, broker_, counters_),
         metrics_(counters_),
         health_(Checks(), std::chrono::hours(1), [](const observe::HealthReport&) {}),
         idempotency_(std::chrono::minutes(5)),
         api_(ControlApi::Parts{emitter_,
+                               broker_,
                                shards_,
                                counters_,
                                metrics_,
@@ -89,8 +90,8 @@ class ControlApiTest : public ::testing::Test {
 
   base::Counters counters_;
   core::QueuedShards shards_;
-  broker::LocalBroker broker_;
   storage::MemoryEventStore store_{100};
+  broker::LocalBroker broker_{store_, core::NodeStatus{"node-1"}};
   core::Emitter emitter_;
   observe::Metrics metrics_;
   observe::HealthChecker health_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "server/storage/memory_event_store.h"
 #include "tests/unit/core/fake_member.h"
 #include "tests/unit/core/queued_shards.h"
@@ -9,12 +11,33 @@
 namespace roomcast::core {
 namespace {
 
-// Remembers what was published and lets the test play another node.
+// Numbers events in a memory log (as the single-node broker does),
+// remembers what was published, and can be down or have seen a key.
 struct RecordingBroker : core::Broker {
-  void Publish(const core::Event& envelope) override { published.push_back(envelope); }
-  void SetHandler(Handler h) override { handler = std::move(h); }
+  explicit RecordingBroker(EventStore& log) : log(log) {}
+  void Publish(const core::Event& event, std::string_view key, PublishDone done) override {
+    if (down) {
+      std::move(done)(absl::UnavailableError("Redis is unreachable"));
+      return;
+    }
+    if (!key.empty() && seen.contains(std::string(key))) {
+      std::move(done)(Published{seen[std::string(key)], true});
+      return;
+    }
+    absl::StatusOr<StreamPosition> position = log.Append(event, event.packet->is_volatile);
+    published.push_back(event);
+    if (!key.empty()) {
+      seen[std::string(key)] = *position;
+    }
+    std::move(done)(Published{*position, false});
+  }
+  void SetHandlers(EventHandler, CommandHandler) override {}
+  void Nodes(NodesDone done) override { std::move(done)(std::vector<NodeStatus>{}); }
+
+  EventStore& log;
+  bool down = false;
+  std::map<std::string, StreamPosition> seen;
   std::vector<core::Event> published;
-  Handler handler;
 };
 
 std::vector<uint64_t> Offsets(const std::vector<Event>& events) {
@@ -25,7 +48,7 @@ std::vector<uint64_t> Offsets(const std::vector<Event>& events) {
 
 class EmitterTest : public ::testing::Test {
  protected:
-  EmitterTest() : shards_(2), emitter_(shards_, broker_, store_, counters_) {
+  EmitterTest() : shards_(2), emitter_(shards_, broker_, counters_) {
     for (size_t i = 0; i < 2; ++i) {
       shards_.rooms(i).AddMember("/", &sockets_[i]);
       shards_.rooms(i).Join("/", "room", &sockets_[i]);
@@ -42,8 +65,8 @@ class EmitterTest : public ::testing::Test {
 
   base::Counters counters_;
   QueuedShards shards_;
-  RecordingBroker broker_;
   storage::MemoryEventStore store_{100};
+  RecordingBroker broker_{store_};
   Emitter emitter_;
   FakeMember sockets_[2];
   FakeMember outsider_;
@@ -160,21 +183,12 @@ TEST_F(EmitterTest, DeliversWhatOtherNodesPublish) {
   remote.nsp = "/";
   remote.rooms = {"room"};
   remote.packet = MakePacket(R"(42["from-afar"])");
-  ASSERT_TRUE(broker_.handler);
-  broker_.handler(remote);
+  emitter_.DeliverPublished(std::make_shared<const Event>(remote));
   shards_.RunAll();
   ASSERT_EQ(sockets_[0].received.size(), 1u);
   EXPECT_EQ(sockets_[0].received[0]->text, R"(42["from-afar"])");
   EXPECT_TRUE(broker_.published.empty()) << "not echoed back to the cluster";
 }
-
-// A log that refuses every append, as Redis or PostgreSQL do while they are down.
-struct DownEventStore : EventStore {
-  absl::StatusOr<StreamPosition> Append(const Event&, bool) override {
-    return absl::UnavailableError("the event log is down");
-  }
-  std::vector<Event> ReadAfter(const std::string&, uint64_t, size_t) const override { return {}; }
-};
 
 TEST_F(EmitterTest, OffsetsComeFromTheLog) {
   EmitRequest request;
@@ -188,18 +202,37 @@ TEST_F(EmitterTest, OffsetsComeFromTheLog) {
   EXPECT_EQ(Offsets(store_.ReadAfter("/", 0, 10)), (std::vector<uint64_t>{1, 2}));
 }
 
-TEST_F(EmitterTest, NothingIsDeliveredOrPublishedWhenTheLogRefuses) {
-  DownEventStore down;
-  Emitter emitter(shards_, broker_, down, counters_);
+TEST_F(EmitterTest, NothingIsDeliveredWhenTheBrokerRefuses) {
+  broker_.down = true;  // As while Redis is unreachable.
   EmitRequest request;
   request.rooms = {"room"};
   request.event = "lost";
-  absl::StatusOr<EmitResult> result = absl::UnknownError("not done");
-  emitter.Emit(request, [&](absl::StatusOr<EmitResult> r) { result = r; });
+  EXPECT_EQ(Emit(request).status().code(), absl::StatusCode::kUnavailable);
+  std::vector<absl::StatusOr<EmitResult>> results;
+  emitter_.EmitAll({request, request},
+                   [&](std::vector<absl::StatusOr<EmitResult>> r) { results = std::move(r); });
   shards_.RunAll();
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(sockets_[0].received.empty());
   EXPECT_TRUE(broker_.published.empty());
+  EXPECT_EQ(counters_.emits.load(), 0u);
+}
+
+TEST_F(EmitterTest, ARepeatedKeyDeliversNothingAndAnswersTheFirstPosition) {
+  EmitRequest request;
+  request.rooms = {"room"};
+  request.event = "once";
+  request.idempotency_key = "k1";
+  absl::StatusOr<EmitResult> first = Emit(request);
+  absl::StatusOr<EmitResult> repeat = Emit(request);
+  ASSERT_TRUE(first.ok() && repeat.ok());
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_TRUE(repeat->duplicate);
+  EXPECT_EQ(repeat->offset, first->offset);
+  EXPECT_EQ(repeat->epoch, first->epoch);
+  EXPECT_EQ(repeat->recipients, 0u);
+  EXPECT_EQ(sockets_[0].received.size(), 1u);
 }
 
 }  // namespace

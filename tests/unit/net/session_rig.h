@@ -143,7 +143,8 @@ class SessionRig {
         shards_(1),
         shard_(shards_[0]),
         store_(64),
-        emitter_(shards_, broker_, store_, counters_),
+        broker_(store_, core::NodeStatus{"rig"}),
+        emitter_(shards_, broker_, counters_),
         room_events_(emitter_, counters_, RoomOptions(options)),
         endpoint_(shards_, EngineOptionsFor(options), CorsPolicy::Wildcard(), MakeListener(),
                   counters_),
@@ -290,8 +291,8 @@ class SessionRig {
   base::Counters counters_;
   Shards shards_;
   Shard& shard_;
-  broker::LocalBroker broker_;
   storage::MemoryEventStore store_;
+  broker::LocalBroker broker_;
   core::Emitter emitter_;
   rooms::RoomEvents room_events_;
   socketio::Namespaces namespaces_;

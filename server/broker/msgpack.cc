@@ -1,0 +1,212 @@
+#include "server/broker/msgpack.h"
+
+#include <msgpuck.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace roomcast::broker {
+namespace {
+
+// Encodes into a scratch buffer the size msgpuck says, then appends.
+template <typename Size, typename Encode>
+void Append(std::string& out, Size size, Encode encode) {
+  const size_t at = out.size();
+  out.resize(at + size);
+  char* end = encode(out.data() + at);
+  out.resize(static_cast<size_t>(end - out.data()));
+}
+
+}  // namespace
+
+void MsgpackWriter::Array(uint32_t size) {
+  Append(out_, mp_sizeof_array(size), [&](char* at) { return mp_encode_array(at, size); });
+}
+void MsgpackWriter::Map(uint32_t size) {
+  Append(out_, mp_sizeof_map(size), [&](char* at) { return mp_encode_map(at, size); });
+}
+void MsgpackWriter::Str(std::string_view text) {
+  const auto size = static_cast<uint32_t>(text.size());
+  Append(out_, mp_sizeof_str(size),
+         [&](char* at) { return mp_encode_str(at, text.data(), size); });
+}
+void MsgpackWriter::Bin(std::string_view bytes) {
+  const auto size = static_cast<uint32_t>(bytes.size());
+  Append(out_, mp_sizeof_bin(size),
+         [&](char* at) { return mp_encode_bin(at, bytes.data(), size); });
+}
+void MsgpackWriter::Uint(uint64_t value) {
+  Append(out_, mp_sizeof_uint(value), [&](char* at) { return mp_encode_uint(at, value); });
+}
+void MsgpackWriter::Bool(bool value) {
+  Append(out_, mp_sizeof_bool(value), [&](char* at) { return mp_encode_bool(at, value); });
+}
+void MsgpackWriter::Nil() {
+  Append(out_, mp_sizeof_nil(), [&](char* at) { return mp_encode_nil(at); });
+}
+void MsgpackWriter::StrArray(const std::vector<std::string>& items) {
+  Array(static_cast<uint32_t>(items.size()));
+  for (const std::string& item : items) {
+    Str(item);
+  }
+}
+
+absl::StatusOr<MsgpackReader> MsgpackReader::Open(std::string_view data) {
+  const char* cursor = data.data();
+  const char* end = data.data() + data.size();
+  if (data.empty() || mp_check(&cursor, end) != 0) {
+    return absl::InvalidArgumentError("not one well-formed MessagePack value");
+  }
+  return MsgpackReader(data.data(), cursor, end);
+}
+
+bool MsgpackReader::Next(int type) const {
+  return cursor_ < checked_end_ && mp_typeof(*cursor_) == static_cast<mp_type>(type);
+}
+
+bool MsgpackReader::ReadArray(uint32_t& size) {
+  if (!Next(MP_ARRAY)) {
+    return false;
+  }
+  size = mp_decode_array(&cursor_);
+  return true;
+}
+
+bool MsgpackReader::ReadMap(uint32_t& size) {
+  if (!Next(MP_MAP)) {
+    return false;
+  }
+  size = mp_decode_map(&cursor_);
+  return true;
+}
+
+bool MsgpackReader::ReadStr(std::string& out) {
+  if (!Next(MP_STR)) {
+    return false;
+  }
+  uint32_t length = 0;
+  const char* text = mp_decode_str(&cursor_, &length);
+  out.assign(text, length);
+  return true;
+}
+
+bool MsgpackReader::ReadUint(uint64_t& out) {
+  if (!Next(MP_UINT)) {
+    return false;
+  }
+  out = mp_decode_uint(&cursor_);
+  return true;
+}
+
+bool MsgpackReader::ReadBool(bool& out) {
+  if (!Next(MP_BOOL)) {
+    return false;
+  }
+  out = mp_decode_bool(&cursor_);
+  return true;
+}
+
+bool MsgpackReader::ReadStrArray(std::vector<std::string>& out) {
+  uint32_t size = 0;
+  if (!ReadArray(size)) {
+    return false;
+  }
+  out.resize(size);
+  for (std::string& item : out) {
+    if (!ReadStr(item)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void MsgpackReader::Skip() {
+  if (cursor_ < checked_end_) {
+    mp_next(&cursor_);
+  }
+}
+
+bool MsgpackReader::ReadJson(std::string& json, std::vector<std::string>& attachments) {
+  if (cursor_ >= checked_end_) {
+    return false;
+  }
+  switch (mp_typeof(*cursor_)) {
+    case MP_NIL:
+      mp_decode_nil(&cursor_);
+      json += "null";
+      return true;
+    case MP_UINT:
+      absl::StrAppend(&json, mp_decode_uint(&cursor_));
+      return true;
+    case MP_INT:
+      absl::StrAppend(&json, mp_decode_int(&cursor_));
+      return true;
+    case MP_BOOL:
+      json += mp_decode_bool(&cursor_) ? "true" : "false";
+      return true;
+    case MP_FLOAT:
+      json += boost::json::serialize(boost::json::value(mp_decode_float(&cursor_)));
+      return true;
+    case MP_DOUBLE:
+      json += boost::json::serialize(boost::json::value(mp_decode_double(&cursor_)));
+      return true;
+    case MP_STR: {
+      uint32_t length = 0;
+      const char* text = mp_decode_str(&cursor_, &length);
+      json += boost::json::serialize(boost::json::string(std::string_view(text, length)));
+      return true;
+    }
+    case MP_BIN: {
+      uint32_t length = 0;
+      const char* bytes = mp_decode_bin(&cursor_, &length);
+      absl::StrAppend(&json, R"({"_placeholder":true,"num":)", attachments.size(), "}");
+      attachments.emplace_back(bytes, length);
+      return true;
+    }
+    case MP_ARRAY: {
+      const uint32_t size = mp_decode_array(&cursor_);
+      json += '[';
+      for (uint32_t i = 0; i < size; ++i) {
+        if (i > 0) {
+          json += ',';
+        }
+        if (!ReadJson(json, attachments)) {
+          return false;
+        }
+      }
+      json += ']';
+      return true;
+    }
+    case MP_MAP: {
+      const uint32_t size = mp_decode_map(&cursor_);
+      json += '{';
+      for (uint32_t i = 0; i < size; ++i) {
+        if (i > 0) {
+          json += ',';
+        }
+        // JSON keys are strings; notepack writes object keys as strings.
+        std::string key;
+        if (!ReadStr(key)) {
+          return false;
+        }
+        json += boost::json::serialize(boost::json::string(key));
+        json += ':';
+        if (!ReadJson(json, attachments)) {
+          return false;
+        }
+      }
+      json += '}';
+      return true;
+    }
+    case MP_EXT:
+      // notepack encodes `undefined` and Dates as extensions: JSON has neither.
+      mp_next(&cursor_);
+      json += "null";
+      return true;
+  }
+  return false;
+}
+
+}  // namespace roomcast::broker

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "server/core/event.h"
+
+namespace roomcast::broker {
+
+// What a Roomcast node publishes for an event, in MessagePack: the node
+// writes the body (origin, namespace, rooms, except, volatile, the encoded
+// Socket.IO packet and its attachments); the log script puts the event's
+// offset and epoch in front when it publishes.
+std::string EncodeNativeBody(std::string_view origin, const core::Event& event);
+
+struct NativeMessage {
+  std::string origin;  // The node that published it.
+  core::Event event;   // Positioned; the packet ready for this node's sockets.
+};
+
+// Offset, epoch, then the body.
+absl::StatusOr<NativeMessage> DecodeNativeMessage(std::string_view message);
+
+}  // namespace roomcast::broker

@@ -1,0 +1,520 @@
+#include "server/broker/redis_broker.h"
+
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/base/ids.h"
+#include "server/base/string_view.h"
+#include "server/broker/classic_message.h"
+#include "server/broker/native_message.h"
+#include "server/broker/publish_script.h"
+
+namespace roomcast::broker {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kTick{1000};
+constexpr milliseconds kFirstRetry{100};
+constexpr milliseconds kMaxRetry{5000};
+constexpr size_t kChannelsPerCommand = 500;
+
+std::string Sha1Hex(std::string_view text) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+int64_t UnixMillis() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<std::string_view> Views(const std::vector<std::string>& args) {
+  return {args.begin(), args.end()};
+}
+
+absl::Status Unreachable(absl::string_view why) {
+  return absl::UnavailableError(
+      absl::StrCat("Redis is unreachable (", why, "): nothing was delivered; retry"));
+}
+
+}  // namespace
+
+RedisBroker::RedisBroker(RedisBrokerOptions options, base::Counters& counters)
+    : options_(std::move(options)),
+      counters_(counters),
+      keys_(options_.prefix),
+      subscriptions_([this] {
+        if (!flush_posted_.exchange(true)) {
+          asio::post(io_, [this] { Flush(); });
+        }
+      }),
+      script_sha_(Sha1Hex(kPublishScript)),
+      new_epoch_(base::NewId()) {
+  if (options_.address.tls) {
+    tls_.emplace(asio::ssl::context::tls_client);
+    tls_->set_default_verify_paths();
+    tls_->set_verify_mode(asio::ssl::verify_peer);
+  }
+  health_.detail = "not connected yet";
+}
+
+RedisBroker::~RedisBroker() { Stop(); }
+
+void RedisBroker::SetHandlers(EventHandler on_event, CommandHandler on_command) {
+  on_event_ = std::move(on_event);
+  on_command_ = std::move(on_command);
+}
+
+void RedisBroker::Start(std::string address) {
+  options_.self.address = std::move(address);
+  work_.emplace(io_.get_executor());
+  asio::post(io_, [this] {
+    Connect(commands_);
+    Connect(subscriber_);
+    Tick();
+  });
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void RedisBroker::Stop() {
+  if (!thread_.joinable()) {
+    return;
+  }
+  asio::post(io_, [this] {
+    tick_.cancel();
+    for (Link* link : {&commands_, &subscriber_}) {
+      link->retry.cancel();
+      if (link->connection) {
+        link->connection->Close(absl::CancelledError("shutting down"));
+        link->connection.reset();
+      }
+    }
+    work_.reset();
+  });
+  thread_.join();
+}
+
+RedisBroker::Health RedisBroker::health() const {
+  absl::MutexLock lock(&health_mutex_);
+  return health_;
+}
+
+void RedisBroker::UpdateHealth(const std::string& detail) {
+  const bool up = commands_.open() && subscriber_.open();
+  bool changed = false;
+  {
+    absl::MutexLock lock(&health_mutex_);
+    changed = health_.up != up;
+    health_.up = up;
+    health_.detail = up ? "" : detail;
+  }
+  if (changed) {
+    // Logged once per change, not per retry.
+    if (up) {
+      spdlog::info("broker: redis up address={} subscriptions={}", options_.address.Describe(),
+                   subscriptions_.wanted());
+    } else {
+      spdlog::warn("broker: redis down address={} reason=\"{}\"", options_.address.Describe(),
+                   detail);
+    }
+  }
+}
+
+void RedisBroker::Connect(Link& link) {
+  Link* target = &link;
+  link.connection = RedisConnection::Create(
+      io_, tls_ ? &*tls_ : nullptr, options_.address,
+      [this, target](const absl::Status& why) { OnLost(*target, why); });
+  std::shared_ptr<RedisConnection> connection = link.connection;
+  connection->Connect(options_.connect_timeout, [this, target, connection](absl::Status status) {
+    if (target->connection != connection) {
+      return;  // Replaced (stopping).
+    }
+    if (!status.ok()) {
+      OnLost(*target, status);
+      return;
+    }
+    OnConnected(*target);
+  });
+}
+
+void RedisBroker::OnConnected(Link& link) {
+  if (link.failures > 0) {
+    base::Counters::Bump(counters_.broker_reconnects);
+  }
+  link.failures = 0;
+  link.ping_sent.reset();
+  if (&link == &subscriber_) {
+    link.connection->EnterPushMode([this](const redisReply& reply) { OnPush(reply); });
+    // Everything this node wants is sent again on the new connection.
+    subscriptions_.SetOnline(true);
+  } else if (load_probe_) {
+    load_probe_([this](core::NodeLoad load) {
+      asio::post(io_, [this, load] { Heartbeat(load); });
+    });
+  }
+  UpdateHealth("");
+}
+
+void RedisBroker::OnLost(Link& link, const absl::Status& why) {
+  if (&link == &subscriber_) {
+    subscriptions_.SetOnline(false);
+  }
+  link.connection.reset();
+  link.ping_sent.reset();
+  UpdateHealth(absl::StrCat(link.name, " connection: ", why.message()));
+  if (absl::IsCancelled(why) || !work_) {
+    return;
+  }
+  // Backoff with jitter, so a restarted Redis is not met by every node at once.
+  const milliseconds base = std::min(kMaxRetry, kFirstRetry * (1 << std::min(link.failures, 6)));
+  ++link.failures;
+  const milliseconds delay = base / 2 + milliseconds(std::rand() % (base.count() / 2 + 1));
+  link.retry.expires_after(delay);
+  Link* target = &link;
+  link.retry.async_wait([this, target](boost::system::error_code ec) {
+    if (!ec && work_) {
+      Connect(*target);
+    }
+  });
+}
+
+void RedisBroker::Tick() {
+  const auto now = std::chrono::steady_clock::now();
+  for (Link* link : {&commands_, &subscriber_}) {
+    if (!link->open()) {
+      continue;
+    }
+    if (link->ping_sent) {
+      if (now - *link->ping_sent > options_.ping_timeout) {
+        // Connected but silent (a paused or overloaded server): start over.
+        link->connection->Close(absl::DeadlineExceededError("no answer to PING"));
+      }
+      continue;
+    }
+    link->ping_sent = now;
+    if (link == &subscriber_) {
+      link->connection->Send({"PING"});  // Answered by a "pong" push.
+      continue;
+    }
+    link->connection->Send({"PING"}, [this, now](absl::StatusOr<RedisReply> reply) {
+      commands_.ping_sent.reset();
+      if (reply.ok()) {
+        absl::MutexLock lock(&health_mutex_);
+        health_.latency_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - now)
+                .count();
+      }
+    });
+  }
+  const int ticks_per_heartbeat =
+      std::max<int>(1, static_cast<int>(options_.heartbeat_interval / kTick));
+  if (++ticks_ % ticks_per_heartbeat == 0 && load_probe_ && commands_.open()) {
+    load_probe_([this](core::NodeLoad load) {
+      asio::post(io_, [this, load] { Heartbeat(load); });
+    });
+  }
+  counters_.broker_subscriptions.store(subscriptions_.wanted(), std::memory_order_relaxed);
+  tick_.expires_after(kTick);
+  tick_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) {
+      Tick();
+    }
+  });
+}
+
+void RedisBroker::Heartbeat(core::NodeLoad load) {
+  if (!commands_.open()) {
+    return;
+  }
+  const int64_t now = UnixMillis();
+  const std::string status = json::serialize(json::object{
+      {"id", options_.self.id},
+      {"address", options_.self.address},
+      {"version", options_.self.version},
+      {"sockets", load.sockets},
+      {"rooms", load.rooms},
+      {"lastHeartbeat", now},
+  });
+  const std::string score = std::to_string(now);
+  const std::string ttl = std::to_string(options_.node_ttl.count());
+  const std::string oldest = std::to_string(now - options_.node_ttl.count());
+  const std::string node_key = keys_.Node(options_.self.id);
+  const std::string nodes_key = keys_.Nodes();
+  RedisConnection& connection = *commands_.connection;
+  connection.Send({"SET", node_key, status, "PX", ttl}, nullptr);
+  connection.Send({"ZADD", nodes_key, score, options_.self.id}, nullptr);
+  // Nodes that stopped without a word (SIGKILL) leave the set here.
+  connection.Send({"ZREMRANGEBYSCORE", nodes_key, "-inf", absl::StrCat("(", oldest)}, nullptr);
+}
+
+void RedisBroker::Nodes(NodesDone done) {
+  asio::post(io_, [this, done = std::move(done)]() mutable {
+    if (!commands_.open()) {
+      std::move(done)(Unreachable(health().detail));
+      return;
+    }
+    const std::string oldest = std::to_string(UnixMillis() - options_.node_ttl.count());
+    commands_.connection->Send(
+        {"ZRANGEBYSCORE", keys_.Nodes(), oldest, "+inf"},
+        [this, done = std::move(done)](absl::StatusOr<RedisReply> ids) mutable {
+          if (!ids.ok()) {
+            std::move(done)(Unreachable(ids.status().message()));
+            return;
+          }
+          std::vector<std::string> args{"MGET"};
+          for (size_t i = 0; i < (*ids)->elements; ++i) {
+            args.push_back(keys_.Node(ReplyText(*(*ids)->element[i])));
+          }
+          if (args.size() == 1 || !commands_.open()) {
+            std::move(done)(std::vector<core::NodeStatus>{});
+            return;
+          }
+          commands_.connection->Send(
+              Views(args), [done = std::move(done)](absl::StatusOr<RedisReply> statuses) mutable {
+                if (!statuses.ok()) {
+                  std::move(done)(Unreachable(statuses.status().message()));
+                  return;
+                }
+                std::vector<core::NodeStatus> nodes;
+                for (size_t i = 0; i < (*statuses)->elements; ++i) {
+                  boost::system::error_code ec;
+                  json::value value = json::parse(ReplyText(*(*statuses)->element[i]), ec);
+                  if (ec || !value.is_object()) {
+                    continue;  // Expired between the two calls.
+                  }
+                  const json::object& object = value.get_object();
+                  core::NodeStatus node;
+                  auto text = [&](const char* key) {
+                    const json::value* field = object.if_contains(key);
+                    return field != nullptr && field->is_string() ? std::string(field->get_string())
+                                                                  : std::string();
+                  };
+                  auto number = [&](const char* key) {
+                    const json::value* field = object.if_contains(key);
+                    return field != nullptr && field->is_number() ? field->to_number<int64_t>()
+                                                                  : int64_t{0};
+                  };
+                  node.id = text("id");
+                  node.address = text("address");
+                  node.version = text("version");
+                  node.sockets = static_cast<uint64_t>(number("sockets"));
+                  node.rooms = static_cast<uint64_t>(number("rooms"));
+                  node.last_heartbeat_ms = number("lastHeartbeat");
+                  nodes.push_back(std::move(node));
+                }
+                std::move(done)(std::move(nodes));
+              });
+        });
+  });
+}
+
+void RedisBroker::Publish(const core::Event& event, std::string_view idempotency_key,
+                          PublishDone done) {
+  // Built on the caller's thread: the broker's only carries bytes.
+  std::vector<std::string> args{"EVALSHA", script_sha_, idempotency_key.empty() ? "2" : "3",
+                                keys_.LogMeta(event.nsp), keys_.Log(event.nsp)};
+  if (!idempotency_key.empty()) {
+    args.push_back(keys_.Idempotency(event.nsp, idempotency_key));
+  }
+  args.push_back(event.packet->is_volatile ? "1" : "0");
+  args.push_back(std::to_string(options_.log_size));
+  args.push_back(new_epoch_);
+  args.push_back(std::to_string(options_.idempotency_window.count()));
+  args.push_back(EncodeNativeBody(options_.self.id, event));
+  if (event.rooms.empty()) {
+    args.push_back(keys_.Namespace(event.nsp));
+  }
+  for (const std::string& room : event.rooms) {
+    args.push_back(keys_.Room(event.nsp, room));
+  }
+  asio::post(io_, [this, args = std::move(args), done = std::move(done)]() mutable {
+    RunScript(std::move(args), std::move(done), /*loaded=*/true);
+  });
+}
+
+void RedisBroker::RunScript(std::vector<std::string> args, PublishDone done, bool loaded) {
+  if (!commands_.open()) {
+    base::Counters::Bump(counters_.broker_publish_failures);
+    std::move(done)(Unreachable(health().detail));
+    return;
+  }
+  size_t bytes = 0;
+  for (const std::string& arg : args) {
+    bytes += arg.size();
+  }
+  base::Counters::Bump(counters_.broker_bytes_sent, bytes);
+  const std::vector<std::string_view> views = Views(args);
+  commands_.connection->Send(
+      views, [this, args = std::move(args), done = std::move(done),
+              loaded](absl::StatusOr<RedisReply> reply) mutable {
+        if (!reply.ok() && loaded && absl::StartsWith(reply.status().message(), "NOSCRIPT")) {
+          // A new or flushed Redis: EVAL sends the script, and caches it.
+          args[0] = "EVAL";
+          args[1] = kPublishScript;
+          RunScript(std::move(args), std::move(done), /*loaded=*/false);
+          return;
+        }
+        if (!reply.ok()) {
+          base::Counters::Bump(counters_.broker_publish_failures);
+          std::move(done)(absl::IsUnavailable(reply.status())
+                              ? Unreachable(reply.status().message())
+                              : absl::UnavailableError(absl::StrCat(
+                                    "Redis refused the event: ", reply.status().message())));
+          return;
+        }
+        const redisReply& result = **reply;
+        if (result.type != REDIS_REPLY_ARRAY || result.elements != 3) {
+          std::move(done)(absl::InternalError("unexpected answer from the publish script"));
+          return;
+        }
+        core::Published published;
+        published.duplicate = result.element[0]->integer == 1;
+        published.position.offset = static_cast<uint64_t>(result.element[1]->integer);
+        published.position.epoch = std::string(ReplyText(*result.element[2]));
+        std::move(done)(std::move(published));
+      });
+}
+
+void RedisBroker::Flush() {
+  flush_posted_ = false;
+  std::vector<Subscriptions::Change> changes = subscriptions_.TakeChanges();
+  if (changes.empty() || !subscriber_.open()) {
+    return;
+  }
+  // Per namespace (one slot on Redis Cluster) and direction: the classic
+  // channels first, so the sharded confirmation that counts arrives last.
+  struct Batch {
+    std::vector<std::string> classic;
+    std::vector<std::string> native;
+  };
+  absl::flat_hash_map<std::pair<std::string, bool>, Batch> batches;
+  for (const Subscriptions::Change& change : changes) {
+    Batch& batch = batches[{change.key.nsp, change.subscribe}];
+    if (change.key.is_namespace()) {
+      batch.classic.push_back(keys_.ClassicNamespace(change.key.nsp));
+      batch.classic.push_back(keys_.ClassicRequest(change.key.nsp));
+      batch.native.push_back(keys_.Namespace(change.key.nsp));
+    } else {
+      batch.classic.push_back(keys_.ClassicRoom(change.key.nsp, change.key.room));
+      batch.native.push_back(keys_.Room(change.key.nsp, change.key.room));
+    }
+  }
+  RedisConnection& connection = *subscriber_.connection;
+  auto send = [&](std::string_view command, const std::vector<std::string>& channels) {
+    for (size_t at = 0; at < channels.size(); at += kChannelsPerCommand) {
+      std::vector<std::string_view> args{command};
+      for (size_t i = at; i < std::min(channels.size(), at + kChannelsPerCommand); ++i) {
+        args.push_back(channels[i]);
+      }
+      connection.Send(args);
+    }
+  };
+  for (const auto& [key, batch] : batches) {
+    const bool subscribe = key.second;
+    send(subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", batch.classic);
+    send(subscribe ? "SSUBSCRIBE" : "SUNSUBSCRIBE", batch.native);
+  }
+  counters_.broker_subscriptions.store(subscriptions_.wanted(), std::memory_order_relaxed);
+}
+
+void RedisBroker::OnPush(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) {
+    spdlog::warn("broker: redis refused a subscription command error=\"{}\"", ReplyText(reply));
+    return;
+  }
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 2 ||
+      reply.element[0]->type != REDIS_REPLY_STRING) {
+    return;
+  }
+  const std::string_view kind = ReplyText(*reply.element[0]);
+  if (kind == "pong") {
+    subscriber_.ping_sent.reset();
+    return;
+  }
+  if (reply.elements < 3) {
+    return;
+  }
+  const std::string_view channel = ReplyText(*reply.element[1]);
+  if (kind == "smessage" || kind == "message") {
+    const std::string_view payload = ReplyText(*reply.element[2]);
+    base::Counters::Bump(counters_.broker_messages);
+    base::Counters::Bump(counters_.broker_bytes_received, channel.size() + payload.size());
+    kind == "smessage" ? OnEventMessage(channel, payload) : OnClassicMessage(channel, payload);
+  } else if (kind == "ssubscribe" || kind == "sunsubscribe") {
+    if (std::optional<RedisKeys::Channel> parsed = keys_.ParseChannel(channel)) {
+      subscriptions_.Confirmed({std::move(parsed->nsp), parsed->room.value_or("")});
+    }
+  }
+}
+
+void RedisBroker::OnEventMessage(std::string_view channel, std::string_view payload) {
+  absl::StatusOr<NativeMessage> message = DecodeNativeMessage(payload);
+  std::optional<RedisKeys::Channel> target = keys_.ParseChannel(channel);
+  if (!message.ok() || !target) {
+    spdlog::warn("broker: dropped a malformed event message channel={} bytes={}", channel,
+                 payload.size());
+    return;
+  }
+  if (message->origin == options_.self.id || !on_event_) {
+    return;  // This node delivered its own events when it published them.
+  }
+  core::Event& event = message->event;
+  if (target->room) {
+    // An event for several rooms is published on each room's channel: this
+    // copy is for the room's members who are in none of the rooms listed
+    // before it, so each socket gets the event exactly once.
+    std::vector<std::string> rooms = std::move(event.rooms);
+    for (std::string& room : rooms) {
+      if (room == *target->room) {
+        break;
+      }
+      event.except.push_back(std::move(room));
+    }
+    event.rooms = {*target->room};
+  }
+  on_event_(std::make_shared<const core::Event>(std::move(event)));
+}
+
+void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view payload) {
+  const std::string request_prefix = absl::StrCat(keys_.prefix(), "-request#");
+  if (channel.starts_with(request_prefix)) {
+    std::string_view nsp = channel.substr(request_prefix.size());
+    if (!nsp.empty()) {
+      nsp.remove_suffix(1);  // The trailing '#'.
+    }
+    absl::StatusOr<std::optional<core::RoomCommand>> command =
+        DecodeClassicRequest(nsp, payload);
+    if (!command.ok()) {
+      spdlog::warn("broker: dropped a malformed Socket.IO request channel={} error=\"{}\"",
+                   channel, ToStd(command.status().message()));
+    } else if (*command && on_command_) {
+      on_command_(**std::move(command));
+    }
+    return;
+  }
+  absl::StatusOr<ClassicBroadcast> broadcast = DecodeClassicBroadcast(payload);
+  if (!broadcast.ok()) {
+    spdlog::warn("broker: dropped a Socket.IO broadcast channel={} error=\"{}\"", channel,
+                 ToStd(broadcast.status().message()));
+    return;
+  }
+  if (on_event_) {
+    on_event_(std::make_shared<const core::Event>(std::move(broadcast->event)));
+  }
+}
+
+}  // namespace roomcast::broker

@@ -1,0 +1,120 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/synchronization/mutex.h"
+#include "server/base/counters.h"
+#include "server/broker/redis_address.h"
+#include "server/broker/redis_connection.h"
+#include "server/broker/redis_keys.h"
+#include "server/broker/subscriptions.h"
+#include "server/core/broker.h"
+
+namespace roomcast::broker {
+
+struct RedisBrokerOptions {
+  RedisAddress address;
+  std::string prefix = "socket.io";
+  core::NodeStatus self;  // id, address and version of this node
+  size_t log_size = 10000;  // Events kept per namespace stream.
+  std::chrono::milliseconds idempotency_window{300000};
+  std::chrono::milliseconds heartbeat_interval{5000};
+  // A node not heard from for this long is gone.
+  std::chrono::milliseconds node_ttl{15000};
+  // A connection that does not answer a PING within this is dropped.
+  std::chrono::milliseconds ping_timeout{3000};
+  std::chrono::milliseconds connect_timeout{3000};
+};
+
+// The cluster engine on Redis (DESIGN.md "Many nodes"): one Lua script logs
+// and publishes each event on sharded per-room channels; the node
+// subscribes to the rooms and namespaces it has members in (Subscriptions),
+// reads @socket.io/redis-emitter's classic channels for the same rooms, and
+// keeps its heartbeat in a sorted set. Two connections (commands, and a
+// subscriber) on one thread of its own; no call blocks a caller.
+class RedisBroker final : public core::Broker {
+ public:
+  struct Health {
+    bool up = false;
+    double latency_ms = 0;  // The last PING's round trip.
+    std::string detail;     // Why it is down.
+  };
+
+  RedisBroker(RedisBrokerOptions options, base::Counters& counters);
+  ~RedisBroker() override;
+
+  // Where the shards report their rooms.
+  core::RoomInterest& interest() { return subscriptions_; }
+  // Asked before each heartbeat; answers on any thread.
+  void SetLoadProbe(LoadProbe probe) { load_probe_ = std::move(probe); }
+  // `address` is where this node serves browsers, for the cluster's Status.
+  void Start(std::string address);
+  // Stops the thread; nothing is called back after it returns.
+  void Stop();
+  Health health() const;
+
+  void Publish(const core::Event& event, std::string_view idempotency_key,
+               PublishDone done) override;
+  void SetHandlers(EventHandler on_event, CommandHandler on_command) override;
+  void Nodes(NodesDone done) override;
+
+ private:
+  // One of the two connections, reconnecting with backoff.
+  struct Link {
+    std::string name;
+    std::shared_ptr<RedisConnection> connection;
+    int failures = 0;  // Since the last success: the backoff grows with it.
+    std::optional<std::chrono::steady_clock::time_point> ping_sent;
+    boost::asio::steady_timer retry;
+    explicit Link(std::string name, boost::asio::io_context& io)
+        : name(std::move(name)), retry(io) {}
+    bool open() const { return connection != nullptr && connection->open(); }
+  };
+
+  void Connect(Link& link);
+  void OnConnected(Link& link);
+  void OnLost(Link& link, const absl::Status& why);
+  void UpdateHealth(const std::string& detail);
+  void Tick();
+  void Heartbeat(core::NodeLoad load);
+  void Flush();
+  void OnPush(const redisReply& reply);
+  void OnEventMessage(std::string_view channel, std::string_view payload);
+  void OnClassicMessage(std::string_view channel, std::string_view payload);
+  void RunScript(std::vector<std::string> args, PublishDone done, bool loaded);
+
+  RedisBrokerOptions options_;
+  base::Counters& counters_;
+  RedisKeys keys_;
+  Subscriptions subscriptions_;
+  EventHandler on_event_;
+  CommandHandler on_command_;
+  LoadProbe load_probe_;
+  std::string script_sha_;
+  std::string new_epoch_;  // Offered when a namespace's log does not exist yet.
+
+  boost::asio::io_context io_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::optional<boost::asio::ssl::context> tls_;
+  Link commands_{"commands", io_};
+  Link subscriber_{"subscriber", io_};
+  boost::asio::steady_timer tick_{io_};
+  int ticks_ = 0;
+  std::atomic<bool> flush_posted_{false};
+  std::thread thread_;
+
+  mutable absl::Mutex health_mutex_;
+  Health health_ ABSL_GUARDED_BY(health_mutex_);
+};
+
+}  // namespace roomcast::broker

@@ -1,0 +1,52 @@
+#include "server/core/room_command.h"
+
+#include <memory>
+
+namespace roomcast::core {
+namespace {
+
+uint64_t ApplyOnShard(RoomIndex& index, const RoomCommand& command) {
+  if (command.kind != RoomCommand::Kind::kDisconnect) {
+    std::vector<Member*> members = index.Select(command.nsp, command.targets, command.except);
+    for (Member* member : members) {
+      for (const std::string& room : command.rooms) {
+        command.kind == RoomCommand::Kind::kJoin ? member->JoinRoom(room)
+                                                 : member->LeaveRoom(room);
+      }
+    }
+    return members.size();
+  }
+  // By id, looked up again one at a time: closing a connection also removes
+  // its other sockets, which may be on this list.
+  std::vector<std::string> ids;
+  for (Member* member : index.Select(command.nsp, command.targets, command.except)) {
+    ids.push_back(member->id());
+  }
+  uint64_t disconnected = 0;
+  for (const std::string& id : ids) {
+    std::vector<Member*> member = index.Select(command.nsp, {&id, 1}, {});
+    if (!member.empty()) {
+      member.front()->Disconnect(command.close_connection);
+      ++disconnected;
+    }
+  }
+  return disconnected;
+}
+
+}  // namespace
+
+void ApplyRoomCommand(ShardSet& shards, RoomCommand command,
+                      absl::AnyInvocable<void(uint64_t) &&> done) {
+  auto shared = std::make_shared<const RoomCommand>(std::move(command));
+  GatherFromShards<uint64_t>(
+      shards, [shared](RoomIndex& index) { return ApplyOnShard(index, *shared); },
+      [done = std::move(done)](const std::vector<uint64_t>& counts) mutable {
+        uint64_t total = 0;
+        for (uint64_t count : counts) {
+          total += count;
+        }
+        std::move(done)(total);
+      });
+}
+
+}  // namespace roomcast::core

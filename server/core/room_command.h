@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "server/core/shard_set.h"
+
+namespace roomcast::core {
+
+// Make the sockets of some rooms join or leave rooms, or disconnect them:
+// what the control plane, another node or a Socket.IO emitter
+// (socketsJoin, socketsLeave, disconnectSockets) asks of this node's sockets.
+struct RoomCommand {
+  enum class Kind { kJoin, kLeave, kDisconnect };
+  Kind kind = Kind::kJoin;
+  std::string nsp = "/";
+  std::vector<std::string> targets;  // Sockets in any of these rooms; empty: the namespace.
+  std::vector<std::string> except;   // Minus the sockets in any of these.
+  std::vector<std::string> rooms;    // kJoin / kLeave: the rooms to join or leave.
+  bool close_connection = false;     // kDisconnect: end the whole connection.
+};
+
+// Runs `command` on every shard; `done` gets the number of sockets it acted on.
+void ApplyRoomCommand(ShardSet& shards, RoomCommand command,
+                      absl::AnyInvocable<void(uint64_t) &&> done);
+
+}  // namespace roomcast::core
