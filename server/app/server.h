@@ -54,8 +54,8 @@ class Server {
   const std::string node_id_;
   base::Counters counters_;
   storage::MemoryEventStore event_log_;
+  broker::RedisBroker* redis_ = nullptr;  // broker_, when it is Redis (set by MakeBroker).
   std::unique_ptr<core::Broker> broker_;
-  broker::RedisBroker* redis_ = nullptr;  // broker_, when it is Redis.
   // Before http_: sessions, released with the shards, give their place back here.
   net::ConnectionLimits limits_;
   net::HttpServer http_;

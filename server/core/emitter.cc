@@ -32,7 +32,11 @@ Emitter::Emitter(ShardSet& shards, Broker& broker, base::Counters& counters)
     : shards_(shards), broker_(broker), counters_(counters) {}
 
 void Emitter::DeliverPublished(std::shared_ptr<const Event> event) {
-  Deliver(event, [](const absl::StatusOr<EmitResult>&) {});
+  Deliver(event, [this](const absl::StatusOr<EmitResult>& result) {
+    if (result.ok() && result->recipients == 0) {
+      base::Counters::Bump(counters_.broker_messages_unused);
+    }
+  });
 }
 
 absl::StatusOr<std::shared_ptr<Event>> Emitter::Prepare(EmitRequest& request) {

@@ -62,6 +62,35 @@ double Quantile(const ClientMetric::Histogram& histogram, double q) {
   return lower_bound;
 }
 
+// The cluster broker's traffic: what a node receives, and how much of it no
+// local socket wanted (zero by design: a node subscribes only to its rooms).
+void AddBrokerFamilies(const base::Counters& c, std::vector<MetricFamily>& families) {
+  auto add = [&](std::string name, std::string help, MetricType type,
+                 const std::atomic<uint64_t>& value) {
+    MetricFamily family = Family(std::move(name), std::move(help), type);
+    AddSample(family, Load(value));
+    families.push_back(std::move(family));
+  };
+  add("roomcast_redis_messages_received_total",
+      "Messages from Redis: other nodes' events, emitter broadcasts and requests.",
+      MetricType::Counter, c.broker_messages);
+  add("roomcast_redis_messages_unused_total",
+      "Events received from Redis that no socket of this node was a recipient of.",
+      MetricType::Counter, c.broker_messages_unused);
+  add("roomcast_redis_received_bytes_total", "Channel and payload bytes of those messages.",
+      MetricType::Counter, c.broker_bytes_received);
+  add("roomcast_redis_sent_bytes_total", "Bytes of the events this node published.",
+      MetricType::Counter, c.broker_bytes_sent);
+  add("roomcast_redis_reconnects_total", "Connections to Redis made again after one was lost.",
+      MetricType::Counter, c.broker_reconnects);
+  add("roomcast_redis_publish_failures_total",
+      "Emits refused because Redis could not log and publish them.", MetricType::Counter,
+      c.broker_publish_failures);
+  add("roomcast_redis_subscriptions",
+      "Namespaces and rooms this node receives traffic for (it has members in them).",
+      MetricType::Gauge, c.broker_subscriptions);
+}
+
 }  // namespace
 
 Metrics::Metrics(const base::Counters& counters)
@@ -137,6 +166,7 @@ std::string Metrics::Scrape() const {
         &unknown_events, &joins_refused, &refused, &connect_errors}) {
     families.push_back(std::move(*family));
   }
+  AddBrokerFamilies(c, families);
   return prometheus::TextSerializer().Serialize(families);
 }
 
