@@ -134,10 +134,9 @@ absl::StatusOr<ClassicBroadcast> DecodeClassicBroadcast(std::string_view message
     return absl::InvalidArgumentError("reserved event name");
   }
   out.event.nsp = std::move(packet.nsp);
-  out.event.packet = core::MakePacket(
-      socketio::EncodeEventMessage(out.event.nsp, packet.event, packet.args_json,
-                                   packet.attachments.size()),
-      std::move(packet.attachments), is_volatile);
+  std::string text = socketio::EncodeEventMessage(out.event.nsp, packet.event, packet.args_json,
+                                                  packet.attachments.size());
+  out.event.packet = core::MakePacket(std::move(text), std::move(packet.attachments), is_volatile);
   return out;
 }
 

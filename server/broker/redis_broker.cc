@@ -436,6 +436,10 @@ void RedisBroker::OnPush(const redisReply& reply) {
     spdlog::warn("broker: redis refused a subscription command error=\"{}\"", ReplyText(reply));
     return;
   }
+  if (reply.type == REDIS_REPLY_STATUS && ReplyText(reply) == "PONG") {
+    subscriber_.ping_sent.reset();  // Not subscribed to anything yet: a plain answer.
+    return;
+  }
   if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 2 ||
       reply.element[0]->type != REDIS_REPLY_STRING) {
     return;
