@@ -220,15 +220,15 @@ void RedisBroker::Tick() {
       }
     });
   }
-  const int ticks_per_heartbeat =
-      std::max<int>(1, static_cast<int>(options_.heartbeat_interval / kTick));
+  const milliseconds tick = std::min(kTick, options_.heartbeat_interval);
+  const int ticks_per_heartbeat = std::max<int>(1, static_cast<int>(options_.heartbeat_interval / tick));
   if (++ticks_ % ticks_per_heartbeat == 0 && load_probe_ && commands_.open()) {
     load_probe_([this](core::NodeLoad load) {
       asio::post(io_, [this, load] { Heartbeat(load); });
     });
   }
   counters_.broker_subscriptions.store(subscriptions_.wanted(), std::memory_order_relaxed);
-  tick_.expires_after(kTick);
+  tick_.expires_after(tick);
   tick_.async_wait([this](boost::system::error_code ec) {
     if (!ec) {
       Tick();

@@ -125,17 +125,18 @@ void RedisConnection::Handshake(absl::AnyInvocable<void(absl::Status) &&> done) 
 
 void RedisConnection::Login(absl::AnyInvocable<void(absl::Status) &&> done) {
   auto shared_done = std::make_shared<absl::AnyInvocable<void(absl::Status) &&>>(std::move(done));
+  // Ends with a round trip either way: a TCP connect alone is accepted by
+  // the kernel even when the server is stopped.
   auto select = [self = shared_from_this(), shared_done] {
-    if (self->address_.db == 0) {
-      std::move (*shared_done)(absl::OkStatus());
-      return;
-    }
     const std::string db = std::to_string(self->address_.db);
-    self->Send({"SELECT", db}, [shared_done](absl::StatusOr<RedisReply> reply) {
-      std::move (*shared_done)(reply.ok() ? absl::OkStatus()
-                                          : absl::InvalidArgumentError(absl::StrCat(
-                                                "Redis refused SELECT: ", reply.status().message())));
-    });
+    self->Send(self->address_.db == 0 ? std::vector<std::string_view>{"PING"}
+                                      : std::vector<std::string_view>{"SELECT", db},
+               [shared_done](absl::StatusOr<RedisReply> reply) {
+                 std::move (*shared_done)(
+                     reply.ok() ? absl::OkStatus()
+                                : absl::UnavailableError(absl::StrCat(
+                                      "Redis did not answer the login: ", reply.status().message())));
+               });
   };
   if (address_.password.empty() && address_.user.empty()) {
     select();
