@@ -24,7 +24,8 @@ echo "== node suites against the ASan/UBSan roomcastd and protocol_server"
   integration/bad_input.test.js integration/websocket_frames.test.js \
   integration/limits_policy.test.js integration/slow_consumers.test.js \
   integration/transports.test.js integration/heartbeat_reconnect.test.js \
-  integration/churn_garbage.test.js conformance/) || status=1
+  integration/churn_garbage.test.js integration/cluster_faults.test.js \
+  integration/cluster_emitter.test.js conformance/) || status=1
 
 # A report is a file that names an error; LSan's suppression summaries are not.
 reports=$(grep -lE "ERROR: |runtime error|WARNING: " "$logs"/* 2>/dev/null || true)

@@ -53,14 +53,17 @@ void RedisConnection::Connect(std::chrono::milliseconds timeout,
     if (!*shared_done) {
       return;  // The timeout and the outcome race: the first one counts.
     }
+    // Taken first: Close() fails the login's pending command, which comes
+    // back here.
+    absl::AnyInvocable<void(absl::Status) &&> done = std::move(*shared_done);
+    *shared_done = nullptr;
     self->connect_timer_.cancel();
     if (status.ok()) {
       self->established_ = true;
     } else {
       self->Close(status);
     }
-    std::move (*shared_done)(std::move(status));
-    *shared_done = nullptr;
+    std::move(done)(std::move(status));
   };
   connect_timer_.expires_after(timeout);
   connect_timer_.async_wait([self = shared_from_this(), finish](boost::system::error_code ec) {
