@@ -9,7 +9,8 @@ seconds="${1:-60}"
 scripts/install-deps.sh --fuzz
 scripts/build.sh fuzz
 
-for target in engineio_payload socketio_decoder auth_tokens http_shim websocket_reader engine_session; do
+for target in engineio_payload socketio_decoder auth_tokens http_shim websocket_reader engine_session \
+  redis_messages; do
   work="$(mktemp -d)"
   cp tests/fuzz/corpus/"$target"/* "$work"/
   log="$(mktemp)"

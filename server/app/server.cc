@@ -131,11 +131,16 @@ Server::Server(Config config)
       control::NodeInfo{node_id_, ROOMCAST_VERSION});
   // What other nodes and Socket.IO emitters publish reaches this node's
   // sockets like a local emit.
-  broker_->SetHandlers([this](std::shared_ptr<const core::Event> event) {
-    emitter_.DeliverPublished(std::move(event));
-  }, [this](core::RoomCommand command) {
-    core::ApplyRoomCommand(http_.shards(), std::move(command), [](uint64_t) {});
-  });
+  broker_->SetHandlers(core::Broker::Handlers{
+      [this](std::shared_ptr<const core::Event> event) {
+        emitter_.DeliverPublished(std::move(event));
+      },
+      [this](core::RoomCommand command) {
+        core::ApplyRoomCommand(http_.shards(), std::move(command), [](uint64_t) {});
+      },
+      [this](std::string request, absl::AnyInvocable<void(std::string) &&> answer) {
+        api_->AnswerNode(std::move(request), std::move(answer));
+      }});
   if (redis_ != nullptr) {
     for (size_t i = 0; i < http_.shards().size(); ++i) {
       http_.shards()[i].rooms().set_interest(&redis_->interest());

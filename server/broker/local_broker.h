@@ -15,8 +15,11 @@ class LocalBroker final : public core::Broker {
 
   void Publish(const core::Event& event, std::string_view idempotency_key,
                PublishDone done) override;
-  void SetHandlers(EventHandler, CommandHandler) override {}
+  void SetHandlers(Handlers) override {}
   void Nodes(NodesDone done) override;
+  void AskOthers(std::string, AnswersDone done) override {
+    std::move(done)(std::vector<std::string>{});  // There are no others.
+  }
 
  private:
   core::EventStore& log_;

@@ -13,6 +13,7 @@
 #include "server/base/ids.h"
 #include "server/base/string_view.h"
 #include "server/broker/classic_message.h"
+#include "server/broker/msgpack.h"
 #include "server/broker/native_message.h"
 #include "server/broker/publish_script.h"
 
@@ -45,6 +46,32 @@ std::vector<std::string_view> Views(const std::vector<std::string>& args) {
   return {args.begin(), args.end()};
 }
 
+// A heartbeat's status; nullopt when it expired between the two calls.
+std::optional<core::NodeStatus> ParseNodeStatus(std::string_view text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec || !value.is_object()) {
+    return std::nullopt;
+  }
+  const json::object& object = value.get_object();
+  auto text_of = [&](const char* key) {
+    const json::value* field = object.if_contains(key);
+    return field != nullptr && field->is_string() ? std::string(field->get_string()) : std::string();
+  };
+  auto number_of = [&](const char* key) {
+    const json::value* field = object.if_contains(key);
+    return field != nullptr && field->is_number() ? field->to_number<int64_t>() : int64_t{0};
+  };
+  core::NodeStatus node;
+  node.id = text_of("id");
+  node.address = text_of("address");
+  node.version = text_of("version");
+  node.sockets = static_cast<uint64_t>(number_of("sockets"));
+  node.rooms = static_cast<uint64_t>(number_of("rooms"));
+  node.last_heartbeat_ms = number_of("lastHeartbeat");
+  return node;
+}
+
 absl::Status Unreachable(absl::string_view why) {
   return absl::UnavailableError(
       absl::StrCat("Redis is unreachable (", why, "): nothing was delivered; retry"));
@@ -61,6 +88,7 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, base::Counters& counters)
           asio::post(io_, [this] { Flush(); });
         }
       }),
+      node_channel_(keys_.NodeChannel(options_.self.id)),
       script_sha_(Sha1Hex(kPublishScript)),
       new_epoch_(base::NewId()) {
   if (options_.address.tls) {
@@ -73,10 +101,7 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, base::Counters& counters)
 
 RedisBroker::~RedisBroker() { Stop(); }
 
-void RedisBroker::SetHandlers(EventHandler on_event, CommandHandler on_command) {
-  on_event_ = std::move(on_event);
-  on_command_ = std::move(on_command);
-}
+void RedisBroker::SetHandlers(Handlers handlers) { handlers_ = std::move(handlers); }
 
 void RedisBroker::Start(std::string address) {
   options_.self.address = std::move(address);
@@ -159,6 +184,7 @@ void RedisBroker::OnConnected(Link& link) {
   link.ping_sent.reset();
   if (&link == &subscriber_) {
     link.connection->EnterPushMode([this](const redisReply& reply) { OnPush(reply); });
+    link.connection->Send({"SUBSCRIBE", node_channel_});
     // Everything this node wants is sent again on the new connection.
     subscriptions_.SetOnline(true);
   } else if (load_probe_) {
@@ -263,62 +289,36 @@ void RedisBroker::Heartbeat(core::NodeLoad load) {
 
 void RedisBroker::Nodes(NodesDone done) {
   asio::post(io_, [this, done = std::move(done)]() mutable {
-    if (!commands_.open()) {
-      std::move(done)(Unreachable(health().detail));
-      return;
-    }
-    const std::string oldest = std::to_string(UnixMillis() - options_.node_ttl.count());
-    commands_.connection->Send(
-        {"ZRANGEBYSCORE", keys_.Nodes(), oldest, "+inf"},
-        [this, done = std::move(done)](absl::StatusOr<RedisReply> ids) mutable {
-          if (!ids.ok()) {
-            std::move(done)(Unreachable(ids.status().message()));
-            return;
-          }
-          std::vector<std::string> args{"MGET"};
-          for (size_t i = 0; i < (*ids)->elements; ++i) {
-            args.push_back(keys_.Node(ReplyText(*(*ids)->element[i])));
-          }
-          if (args.size() == 1 || !commands_.open()) {
-            std::move(done)(std::vector<core::NodeStatus>{});
-            return;
-          }
-          commands_.connection->Send(
-              Views(args), [done = std::move(done)](absl::StatusOr<RedisReply> statuses) mutable {
-                if (!statuses.ok()) {
-                  std::move(done)(Unreachable(statuses.status().message()));
-                  return;
-                }
-                std::vector<core::NodeStatus> nodes;
-                for (size_t i = 0; i < (*statuses)->elements; ++i) {
-                  boost::system::error_code ec;
-                  json::value value = json::parse(ReplyText(*(*statuses)->element[i]), ec);
-                  if (ec || !value.is_object()) {
-                    continue;  // Expired between the two calls.
-                  }
-                  const json::object& object = value.get_object();
-                  core::NodeStatus node;
-                  auto text = [&](const char* key) {
-                    const json::value* field = object.if_contains(key);
-                    return field != nullptr && field->is_string() ? std::string(field->get_string())
-                                                                  : std::string();
-                  };
-                  auto number = [&](const char* key) {
-                    const json::value* field = object.if_contains(key);
-                    return field != nullptr && field->is_number() ? field->to_number<int64_t>()
-                                                                  : int64_t{0};
-                  };
-                  node.id = text("id");
-                  node.address = text("address");
-                  node.version = text("version");
-                  node.sockets = static_cast<uint64_t>(number("sockets"));
-                  node.rooms = static_cast<uint64_t>(number("rooms"));
-                  node.last_heartbeat_ms = number("lastHeartbeat");
-                  nodes.push_back(std::move(node));
-                }
-                std::move(done)(std::move(nodes));
-              });
-        });
+    LiveNodeIds([this, done = std::move(done)](
+                    absl::StatusOr<std::vector<std::string>> ids) mutable {
+      if (!ids.ok()) {
+        std::move(done)(ids.status());
+        return;
+      }
+      if (ids->empty() || !commands_.open()) {
+        std::move(done)(std::vector<core::NodeStatus>{});
+        return;
+      }
+      std::vector<std::string> args{"MGET"};
+      for (const std::string& id : *ids) {
+        args.push_back(keys_.Node(id));
+      }
+      commands_.connection->Send(
+          Views(args), [done = std::move(done)](absl::StatusOr<RedisReply> statuses) mutable {
+            if (!statuses.ok()) {
+              std::move(done)(Unreachable(statuses.status().message()));
+              return;
+            }
+            std::vector<core::NodeStatus> nodes;
+            for (size_t i = 0; i < (*statuses)->elements; ++i) {
+              if (std::optional<core::NodeStatus> node =
+                      ParseNodeStatus(ReplyText(*(*statuses)->element[i]))) {
+                nodes.push_back(*std::move(node));
+              }
+            }
+            std::move(done)(std::move(nodes));
+          });
+    });
   });
 }
 
@@ -457,7 +457,13 @@ void RedisBroker::OnPush(const redisReply& reply) {
     const std::string_view payload = ReplyText(*reply.element[2]);
     base::Counters::Bump(counters_.broker_messages);
     base::Counters::Bump(counters_.broker_bytes_received, channel.size() + payload.size());
-    kind == "smessage" ? OnEventMessage(channel, payload) : OnClassicMessage(channel, payload);
+    if (kind == "smessage") {
+      OnEventMessage(channel, payload);
+    } else if (channel == node_channel_) {
+      OnNodeMessage(payload);
+    } else {
+      OnClassicMessage(channel, payload);
+    }
   } else if (kind == "ssubscribe" || kind == "sunsubscribe") {
     if (std::optional<RedisKeys::Channel> parsed = keys_.ParseChannel(channel)) {
       subscriptions_.Confirmed({std::move(parsed->nsp), parsed->room.value_or("")});
@@ -473,7 +479,7 @@ void RedisBroker::OnEventMessage(std::string_view channel, std::string_view payl
                  payload.size());
     return;
   }
-  if (message->origin == options_.self.id || !on_event_) {
+  if (message->origin == options_.self.id || !handlers_.on_event) {
     return;  // This node delivered its own events when it published them.
   }
   core::Event& event = message->event;
@@ -490,7 +496,7 @@ void RedisBroker::OnEventMessage(std::string_view channel, std::string_view payl
     }
     event.rooms = {*target->room};
   }
-  on_event_(std::make_shared<const core::Event>(std::move(event)));
+  handlers_.on_event(std::make_shared<const core::Event>(std::move(event)));
 }
 
 void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view payload) {
@@ -505,8 +511,8 @@ void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view pa
     if (!command.ok()) {
       spdlog::warn("broker: dropped a malformed Socket.IO request channel={} error=\"{}\"",
                    channel, ToStd(command.status().message()));
-    } else if (*command && on_command_) {
-      on_command_(**std::move(command));
+    } else if (*command && handlers_.on_command) {
+      handlers_.on_command(**std::move(command));
     }
     return;
   }
@@ -516,9 +522,138 @@ void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view pa
                  ToStd(broadcast.status().message()));
     return;
   }
-  if (on_event_) {
-    on_event_(std::make_shared<const core::Event>(std::move(broadcast->event)));
+  if (handlers_.on_event) {
+    handlers_.on_event(std::make_shared<const core::Event>(std::move(broadcast->event)));
   }
+}
+
+}  // namespace roomcast::broker
+
+namespace roomcast::broker {
+namespace {
+
+constexpr std::string_view kRequest = "rq";
+constexpr std::string_view kAnswer = "an";
+
+// [kind, request id, sender, payload] in MessagePack.
+std::string NodeMessage(std::string_view kind, uint64_t id, std::string_view from,
+                        std::string_view payload) {
+  MsgpackWriter writer;
+  writer.Array(4);
+  writer.Str(kind);
+  writer.Uint(id);
+  writer.Str(from);
+  writer.Bin(payload);
+  return std::move(writer.bytes());
+}
+
+}  // namespace
+
+void RedisBroker::LiveNodeIds(
+    absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&> done) {
+  if (!commands_.open()) {
+    std::move(done)(Unreachable(health().detail));
+    return;
+  }
+  const std::string oldest = std::to_string(UnixMillis() - options_.node_ttl.count());
+  commands_.connection->Send({"ZRANGEBYSCORE", keys_.Nodes(), oldest, "+inf"},
+                             [done = std::move(done)](absl::StatusOr<RedisReply> ids) mutable {
+                               if (!ids.ok()) {
+                                 std::move(done)(Unreachable(ids.status().message()));
+                                 return;
+                               }
+                               std::vector<std::string> out;
+                               for (size_t i = 0; i < (*ids)->elements; ++i) {
+                                 out.emplace_back(ReplyText(*(*ids)->element[i]));
+                               }
+                               std::move(done)(std::move(out));
+                             });
+}
+
+void RedisBroker::AskOthers(std::string request, AnswersDone done) {
+  asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
+    LiveNodeIds([this, request = std::move(request), done = std::move(done)](
+                    absl::StatusOr<std::vector<std::string>> ids) mutable {
+      if (!ids.ok()) {
+        std::move(done)(ids.status());
+        return;
+      }
+      std::erase(*ids, options_.self.id);
+      if (ids->empty() || !commands_.open()) {
+        std::move(done)(std::vector<std::string>{});
+        return;
+      }
+      const uint64_t id = ++next_request_;
+      Pending& pending = pending_[id];
+      pending.expected = ids->size();
+      pending.done = std::move(done);
+      pending.deadline = std::make_unique<asio::steady_timer>(io_, options_.request_timeout);
+      pending.deadline->async_wait([this, id](boost::system::error_code ec) {
+        if (!ec) {
+          auto it = pending_.find(id);
+          spdlog::warn("broker: nodes did not answer in time answered={} expected={}",
+                       it == pending_.end() ? 0 : it->second.answers.size(),
+                       it == pending_.end() ? 0 : it->second.expected);
+          FinishRequest(id);
+        }
+      });
+      const std::string message = NodeMessage(kRequest, id, options_.self.id, request);
+      for (const std::string& node : *ids) {
+        base::Counters::Bump(counters_.broker_bytes_sent, message.size());
+        commands_.connection->Send({"PUBLISH", keys_.NodeChannel(node), message}, nullptr);
+      }
+    });
+  });
+}
+
+void RedisBroker::FinishRequest(uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) {
+    return;
+  }
+  Pending pending = std::move(it->second);
+  pending_.erase(it);
+  pending.deadline->cancel();
+  std::move(pending.done)(std::move(pending.answers));
+}
+
+void RedisBroker::OnNodeMessage(std::string_view payload) {
+  absl::StatusOr<MsgpackReader> reader = MsgpackReader::Open(payload);
+  uint32_t fields = 0;
+  std::string kind;
+  uint64_t id = 0;
+  std::string from;
+  std::string body;
+  std::vector<std::string> bytes;
+  if (!reader.ok() || !reader->ReadArray(fields) || fields != 4 || !reader->ReadStr(kind) ||
+      !reader->ReadUint(id) || !reader->ReadStr(from) || !reader->ReadJson(body, bytes) ||
+      bytes.size() != 1) {
+    spdlog::warn("broker: dropped a malformed node message bytes={}", payload.size());
+    return;
+  }
+  if (kind == kAnswer) {
+    auto it = pending_.find(id);
+    if (it != pending_.end()) {
+      it->second.answers.push_back(std::move(bytes.front()));
+      if (it->second.answers.size() == it->second.expected) {
+        FinishRequest(id);
+      }
+    }
+    return;
+  }
+  if (kind != kRequest || !handlers_.on_request) {
+    return;
+  }
+  handlers_.on_request(std::move(bytes.front()), [this, id, from](std::string answer) {
+    // From any thread: the answer leaves from the broker's.
+    asio::post(io_, [this, id, from, answer = std::move(answer)] {
+      if (commands_.open()) {
+        commands_.connection->Send(
+            {"PUBLISH", keys_.NodeChannel(from), NodeMessage(kAnswer, id, options_.self.id, answer)},
+            nullptr);
+      }
+    });
+  });
 }
 
 }  // namespace roomcast::broker

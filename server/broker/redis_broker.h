@@ -12,6 +12,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "server/base/counters.h"
 #include "server/broker/redis_address.h"
@@ -34,6 +35,8 @@ struct RedisBrokerOptions {
   // A connection that does not answer a PING within this is dropped.
   std::chrono::milliseconds ping_timeout{3000};
   std::chrono::milliseconds connect_timeout{3000};
+  // How long AskOthers waits for the other nodes' answers.
+  std::chrono::milliseconds request_timeout{2000};
 };
 
 // The cluster engine on Redis (DESIGN.md "Many nodes"): one Lua script logs
@@ -65,8 +68,9 @@ class RedisBroker final : public core::Broker {
 
   void Publish(const core::Event& event, std::string_view idempotency_key,
                PublishDone done) override;
-  void SetHandlers(EventHandler on_event, CommandHandler on_command) override;
+  void SetHandlers(Handlers handlers) override;
   void Nodes(NodesDone done) override;
+  void AskOthers(std::string request, AnswersDone done) override;
 
  private:
   // One of the two connections, reconnecting with backoff.
@@ -92,13 +96,27 @@ class RedisBroker final : public core::Broker {
   void OnEventMessage(std::string_view channel, std::string_view payload);
   void OnClassicMessage(std::string_view channel, std::string_view payload);
   void RunScript(std::vector<std::string> args, PublishDone done, bool loaded);
+  void LiveNodeIds(absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&> done);
+  // A request from another node, or an answer to one of ours.
+  void OnNodeMessage(std::string_view payload);
+  void FinishRequest(uint64_t id);
+
+  // A request of ours waiting for the other nodes.
+  struct Pending {
+    size_t expected = 0;
+    std::vector<std::string> answers;
+    AnswersDone done;
+    std::unique_ptr<boost::asio::steady_timer> deadline;
+  };
 
   RedisBrokerOptions options_;
   base::Counters& counters_;
   RedisKeys keys_;
   Subscriptions subscriptions_;
-  EventHandler on_event_;
-  CommandHandler on_command_;
+  Handlers handlers_;
+  const std::string node_channel_;  // Where this node hears requests and answers.
+  uint64_t next_request_ = 0;
+  absl::flat_hash_map<uint64_t, Pending> pending_;
   LoadProbe load_probe_;
   std::string script_sha_;
   std::string new_epoch_;  // Offered when a namespace's log does not exist yet.

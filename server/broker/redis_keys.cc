@@ -41,6 +41,10 @@ std::string RedisKeys::Node(std::string_view id) const {
   return Cat({prefix_, ":rc:node:", id});
 }
 
+std::string RedisKeys::NodeChannel(std::string_view id) const {
+  return Cat({prefix_, ":rc:node:", id, ":requests"});
+}
+
 std::string RedisKeys::ClassicNamespace(std::string_view nsp) const {
   return Cat({prefix_, "#", nsp, "#"});
 }

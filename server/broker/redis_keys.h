@@ -26,6 +26,8 @@ class RedisKeys {
   // Live nodes: a sorted set by last heartbeat, and each node's own status.
   std::string Nodes() const;
   std::string Node(std::string_view id) const;
+  // The channel a node hears requests (and answers to its own) on.
+  std::string NodeChannel(std::string_view id) const;
 
   // Socket.IO's classic channels (plain SUBSCRIBE): broadcasts to a
   // namespace (or several rooms), to one room, and requests.

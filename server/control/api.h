@@ -70,8 +70,26 @@ class ControlApi {
                          Reply<v1::DisconnectSocketsResponse> reply);
   void ListRoomSockets(const v1::ListRoomSocketsRequest& request, Caller caller,
                        Reply<v1::ListRoomSocketsResponse> reply);
+  // Another node's management call for this node's sockets (the four above
+  // act on the whole cluster: here, then on every other node).
+  void AnswerNode(std::string request, absl::AnyInvocable<void(std::string) &&> answer);
 
  private:
+  template <typename Request, typename Response>
+  using Here = void (ControlApi::*)(const Request&, Reply<Response>);
+  // Runs `here` on this node, then has every other node run `method` on
+  // `request` the same way, and folds their answers into this node's.
+  template <typename Request, typename Response>
+  void Everywhere(std::string_view method, const Request& request, Here<Request, Response> here,
+                  Reply<Response> reply);
+  // The same calls on this node's sockets alone.
+  void JoinRoomsHere(const v1::ChangeRoomsRequest& request, Reply<v1::ChangeRoomsResponse> reply);
+  void LeaveRoomsHere(const v1::ChangeRoomsRequest& request,
+                      Reply<v1::ChangeRoomsResponse> reply);
+  void DisconnectSocketsHere(const v1::DisconnectSocketsRequest& request,
+                             Reply<v1::DisconnectSocketsResponse> reply);
+  void ListRoomSocketsHere(const v1::ListRoomSocketsRequest& request,
+                           Reply<v1::ListRoomSocketsResponse> reply);
   void ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
                    Reply<v1::ChangeRoomsResponse> reply);
   // An emit as the core takes it, to a known namespace, within the size limit.

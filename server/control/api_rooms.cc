@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/control/paging.h"
 #include "server/control/request_checks.h"
 #include "server/core/room_command.h"
 #include "server/core/room_name.h"
@@ -28,13 +29,13 @@ absl::StatusOr<std::vector<std::string>> TargetRooms(const v1::SocketSelector& s
 
 }  // namespace
 
-void ControlApi::JoinRooms(const v1::ChangeRoomsRequest& request, Caller,
-                           Reply<v1::ChangeRoomsResponse> reply) {
+void ControlApi::JoinRoomsHere(const v1::ChangeRoomsRequest& request,
+                               Reply<v1::ChangeRoomsResponse> reply) {
   ChangeRooms(request, /*join=*/true, std::move(reply));
 }
 
-void ControlApi::LeaveRooms(const v1::ChangeRoomsRequest& request, Caller,
-                            Reply<v1::ChangeRoomsResponse> reply) {
+void ControlApi::LeaveRoomsHere(const v1::ChangeRoomsRequest& request,
+                                Reply<v1::ChangeRoomsResponse> reply) {
   ChangeRooms(request, /*join=*/false, std::move(reply));
 }
 
@@ -68,8 +69,8 @@ void ControlApi::ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
                          });
 }
 
-void ControlApi::DisconnectSockets(const v1::DisconnectSocketsRequest& request, Caller,
-                                   Reply<v1::DisconnectSocketsResponse> reply) {
+void ControlApi::DisconnectSocketsHere(const v1::DisconnectSocketsRequest& request,
+                                       Reply<v1::DisconnectSocketsResponse> reply) {
   absl::StatusOr<std::vector<std::string>> targets = TargetRooms(request.sockets());
   absl::StatusOr<std::string> known =
       KnownNamespace(parts_.namespaces, request.sockets().namespace_());
@@ -90,8 +91,8 @@ void ControlApi::DisconnectSockets(const v1::DisconnectSocketsRequest& request, 
                          });
 }
 
-void ControlApi::ListRoomSockets(const v1::ListRoomSocketsRequest& request, Caller,
-                                 Reply<v1::ListRoomSocketsResponse> reply) {
+void ControlApi::ListRoomSocketsHere(const v1::ListRoomSocketsRequest& request,
+                                     Reply<v1::ListRoomSocketsResponse> reply) {
   if (absl::Status status = core::ValidateRoomName(request.room()); !status.ok()) {
     std::move(reply)(absl::InvalidArgumentError(absl::StrCat("room: ", status.message())));
     return;
@@ -101,14 +102,24 @@ void ControlApi::ListRoomSockets(const v1::ListRoomSocketsRequest& request, Call
     std::move(reply)(known.status());
     return;
   }
+  absl::StatusOr<std::string> after = PageTokenId(request.page_token());
+  if (!after.ok()) {
+    std::move(reply)(after.status());
+    return;
+  }
+  const size_t page_size = PageSize(request.page_size());
   const std::string nsp = *std::move(known);
   core::GatherFromShards<std::vector<v1::SocketInfo>>(
       parts_.shards,
-      [nsp, room = request.room()](core::RoomIndex& index) {
+      [nsp, room = request.room(), after = *after, node = node_.node_id](core::RoomIndex& index) {
         std::vector<v1::SocketInfo> sockets;
         for (core::Member* member : index.Select(nsp, {&room, 1}, {})) {
+          if (member->id() <= after) {
+            continue;  // On an earlier page.
+          }
           v1::SocketInfo info;
           info.set_id(member->id());
+          info.set_node_id(node);
           for (const std::string& name : member->RoomNames()) {
             if (name != member->id()) {
               info.add_rooms(name);
@@ -118,15 +129,14 @@ void ControlApi::ListRoomSockets(const v1::ListRoomSocketsRequest& request, Call
         }
         return sockets;
       },
-      [reply = std::move(reply)](std::vector<std::vector<v1::SocketInfo>> shards) mutable {
+      [page_size, reply = std::move(reply)](std::vector<std::vector<v1::SocketInfo>> shards) mutable {
         v1::ListRoomSocketsResponse response;
         for (auto& shard : shards) {
           for (auto& info : shard) {
             *response.add_sockets() = std::move(info);
           }
         }
-        std::sort(response.mutable_sockets()->begin(), response.mutable_sockets()->end(),
-                  [](const auto& a, const auto& b) { return a.id() < b.id(); });
+        TrimToPage(response, page_size);
         std::move(reply)(std::move(response));
       });
 }

@@ -49,6 +49,15 @@ class Broker {
   using EventHandler = std::function<void(std::shared_ptr<const Event>)>;
   using CommandHandler = std::function<void(RoomCommand)>;
   using NodesDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<NodeStatus>>) &&>;
+  // A request from another node, and how to answer it.
+  using RequestHandler =
+      std::function<void(std::string request, absl::AnyInvocable<void(std::string) &&> answer)>;
+  using AnswersDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&>;
+  struct Handlers {
+    EventHandler on_event;
+    CommandHandler on_command;
+    RequestHandler on_request;
+  };
   using LoadProbe = std::function<void(absl::AnyInvocable<void(NodeLoad) &&>)>;
 
   virtual ~Broker() = default;
@@ -59,9 +68,13 @@ class Broker {
   virtual void Publish(const Event& event, std::string_view idempotency_key,
                        PublishDone done) = 0;
   // Set before the first event can arrive; called on the broker's thread.
-  virtual void SetHandlers(EventHandler on_event, CommandHandler on_command) = 0;
+  virtual void SetHandlers(Handlers handlers) = 0;
   // Every live node, this one included.
   virtual void Nodes(NodesDone done) = 0;
+  // Hands `request` to every other live node's request handler; `done`
+  // gets the answers that came by the deadline (none on a single node), or
+  // why the others could not be asked.
+  virtual void AskOthers(std::string request, AnswersDone done) = 0;
 };
 
 }  // namespace roomcast::core

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "server/storage/memory_event_store.h"
 
 namespace roomcast::broker {
@@ -36,14 +38,26 @@ TEST(LocalBrokerTest, ASingleNodeNeverHearsItsOwnEventsBack) {
   storage::MemoryEventStore log(10);
   LocalBroker broker(log, core::NodeStatus{"node-1"});
   int heard = 0;
-  broker.SetHandlers([&](std::shared_ptr<const core::Event>) { ++heard; },
-                     [&](core::RoomCommand) { ++heard; });
+  broker.SetHandlers({[&](std::shared_ptr<const core::Event>) { ++heard; },
+                      [&](core::RoomCommand) { ++heard; },
+                      [&](std::string, absl::AnyInvocable<void(std::string) &&>) { ++heard; }});
   for (int i = 0; i < 3; ++i) {
     broker.Publish(EventFor(false), "key", [](absl::StatusOr<core::Published>) {});
   }
   // The emitting node delivers to its own sockets itself: an echo would
   // deliver every event twice.
   EXPECT_EQ(heard, 0);
+}
+
+TEST(LocalBrokerTest, NobodyElseToAsk) {
+  storage::MemoryEventStore log(10);
+  LocalBroker broker(log, core::NodeStatus{"node-1"});
+  std::optional<size_t> answers;
+  broker.AskOthers("JoinRooms", [&](absl::StatusOr<std::vector<std::string>> result) {
+    ASSERT_TRUE(result.ok());
+    answers = result->size();
+  });
+  EXPECT_EQ(answers, 0u);
 }
 
 TEST(LocalBrokerTest, TheClusterIsThisNode) {

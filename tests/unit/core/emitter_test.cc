@@ -31,7 +31,10 @@ struct RecordingBroker : core::Broker {
     }
     std::move(done)(Published{*position, false});
   }
-  void SetHandlers(EventHandler, CommandHandler) override {}
+  void SetHandlers(Handlers) override {}
+  void AskOthers(std::string, AnswersDone done) override {
+    std::move(done)(std::vector<std::string>{});
+  }
   void Nodes(NodesDone done) override { std::move(done)(std::vector<NodeStatus>{}); }
 
   EventStore& log;
