@@ -21,6 +21,7 @@ struct Config {
   std::string database_url;      // Empty: no database.
   std::string redis_url;         // Empty: a single node (no cluster).
   std::string redis_prefix;
+  bool socketio_redis_compat{};
   std::chrono::milliseconds cluster_heartbeat{};
   bool insecure{};
   auth::AuthConfig auth;

@@ -77,6 +77,8 @@ std::unique_ptr<core::Broker> Server::MakeBroker() {
   broker::RedisBrokerOptions options;
   options.address = *broker::ParseRedisUrl(config_.redis_url);  // Checked by LoadConfig.
   options.prefix = config_.redis_prefix;
+  options.namespaces = config_.namespaces;
+  options.socketio_compat = config_.socketio_redis_compat;
   options.self = std::move(self);
   options.log_size = std::max<size_t>(config_.event_log_size, 1);
   options.idempotency_window = config_.idempotency_window;
@@ -140,6 +142,11 @@ Server::Server(Config config)
       },
       [this](std::string request, absl::AnyInvocable<void(std::string) &&> answer) {
         api_->AnswerNode(std::move(request), std::move(answer));
+      },
+      [this](std::string nsp, std::vector<std::string> targets, std::vector<std::string> except,
+             absl::AnyInvocable<void(std::vector<core::SocketSummary>) &&> done) {
+        core::FindSockets(http_.shards(), std::move(nsp), std::move(targets), std::move(except),
+                          std::move(done));
       }});
   if (redis_ != nullptr) {
     for (size_t i = 0; i < http_.shards().size(); ++i) {

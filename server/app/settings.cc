@@ -219,6 +219,10 @@ std::vector<Setting> MakeSettings() {
       Text("redis_prefix", "ROOMCAST_REDIS_PREFIX", "socket.io", &Config::redis_prefix,
            "Prefix of every Redis key and channel (the same as the Socket.IO adapter's and "
            "emitter's `key`)."),
+      Switch("socketio_redis_compat", "ROOMCAST_SOCKETIO_REDIS_COMPAT",
+             &Config::socketio_redis_compat,
+             "With Redis: also publish every emit in @socket.io/redis-adapter's format, so "
+             "Node.js socket.io servers on that adapter share rooms with this cluster."),
       Integer("cluster_heartbeat_ms", "ROOMCAST_CLUSTER_HEARTBEAT_MS", "5000",
               &Config::cluster_heartbeat, 100, 600000,
               "With Redis: how often a node reports itself; one silent for three heartbeats "

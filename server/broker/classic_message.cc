@@ -1,6 +1,8 @@
 #include "server/broker/classic_message.h"
 
-#include <boost/json/parse.hpp>
+#include <set>
+
+#include <boost/json.hpp>
 
 #include "server/broker/msgpack.h"
 #include "server/codec/socketio_packet.h"
@@ -140,8 +142,47 @@ absl::StatusOr<ClassicBroadcast> DecodeClassicBroadcast(std::string_view message
   return out;
 }
 
-absl::StatusOr<std::optional<core::RoomCommand>> DecodeClassicRequest(std::string_view nsp,
-                                                                      std::string_view message) {
+absl::StatusOr<std::string> EncodeClassicBroadcast(std::string_view uid, const core::Event& event) {
+  // The packet is kept framed for Engine.IO: '4' (message), then Socket.IO's text.
+  const std::string_view text = event.packet->text;
+  if (!text.starts_with('4')) {
+    return absl::InternalError("the event's packet is not an Engine.IO message");
+  }
+  absl::StatusOr<socketio::DecodedText> decoded =
+      socketio::DecodeText(text.substr(1), event.packet->attachments.size());
+  if (!decoded.ok() || !decoded->packet.data || !decoded->packet.data->is_array()) {
+    return absl::InternalError("the event's packet does not read back");
+  }
+  MsgpackWriter writer;
+  writer.Array(3);
+  writer.Str(uid);
+  writer.Map(3);
+  writer.Str("type");
+  writer.Uint(kEvent);  // The receiving server makes it binary if it has to.
+  writer.Str("data");
+  writer.Json(*decoded->packet.data, event.packet->attachments);
+  writer.Str("nsp");
+  writer.Str(event.nsp);
+  writer.Map(3);
+  writer.Str("rooms");
+  writer.StrArray(event.rooms);
+  writer.Str("except");
+  writer.StrArray(event.except);
+  writer.Str("flags");
+  writer.Map(event.packet->is_volatile ? 1 : 0);
+  if (event.packet->is_volatile) {
+    writer.Str("volatile");
+    writer.Bool(true);
+  }
+  return std::move(writer.bytes());
+}
+
+absl::StatusOr<ClassicRequest> DecodeClassicRequest(std::string_view nsp,
+                                                   std::string_view message) {
+  ClassicRequest out;
+  if (message.empty() || message.front() != '{') {
+    return out;  // MessagePack: broadcasts with acks, which this node takes no part in.
+  }
   boost::system::error_code ec;
   boost::json::value request = boost::json::parse(message, ec);
   if (ec || !request.is_object()) {
@@ -149,27 +190,104 @@ absl::StatusOr<std::optional<core::RoomCommand>> DecodeClassicRequest(std::strin
   }
   const boost::json::object& object = request.get_object();
   const boost::json::value* type = object.if_contains("type");
-  if (type == nullptr || !type->is_number()) {
-    return absl::InvalidArgumentError("request without a type");
+  if (type == nullptr || !type->is_int64()) {
+    return absl::InvalidArgumentError("request without a numeric type");
   }
-  core::RoomCommand command;
-  const int64_t kind = type->is_int64() ? type->get_int64() : -1;
-  if (kind == 2 || kind == 3) {
-    command.kind = kind == 2 ? core::RoomCommand::Kind::kJoin : core::RoomCommand::Kind::kLeave;
-    command.rooms = Strings(object.if_contains("rooms"));
-  } else if (kind == 4) {
-    command.kind = core::RoomCommand::Kind::kDisconnect;
-    const boost::json::value* close = object.if_contains("close");
-    command.close_connection = close != nullptr && close->is_bool() && close->get_bool();
-  } else {
-    return std::nullopt;
-  }
+  const boost::json::value* id = object.if_contains("requestId");
+  const std::string request_id = id != nullptr && id->is_string() ? std::string(id->get_string()) : "";
+  core::RoomCommand& command = out.command;
   command.nsp = std::string(nsp);
-  if (const boost::json::value* opts = object.if_contains("opts"); opts && opts->is_object()) {
+  const boost::json::value* opts = object.if_contains("opts");
+  if (opts != nullptr && opts->is_object()) {
     command.targets = Strings(opts->get_object().if_contains("rooms"));
     command.except = Strings(opts->get_object().if_contains("except"));
   }
-  return command;
+  // A command for one socket (by id) is answered; one for rooms is not.
+  const boost::json::value* sid = object.if_contains("sid");
+  const bool one_socket = opts == nullptr && sid != nullptr && sid->is_string();
+  switch (type->get_int64()) {
+    case 0:
+      out.kind = ClassicRequest::Kind::kSocketIds;
+      command.targets = Strings(object.if_contains("rooms"));
+      out.request_id = request_id;
+      break;
+    case 1:
+      out.kind = ClassicRequest::Kind::kAllRooms;
+      out.request_id = request_id;
+      break;
+    case 5:
+      out.kind = ClassicRequest::Kind::kFetchSockets;
+      out.request_id = request_id;
+      break;
+    case 2:
+    case 3:
+    case 4: {
+      out.kind = ClassicRequest::Kind::kCommand;
+      command.kind = type->get_int64() == 2   ? core::RoomCommand::Kind::kJoin
+                     : type->get_int64() == 3 ? core::RoomCommand::Kind::kLeave
+                                              : core::RoomCommand::Kind::kDisconnect;
+      command.rooms = Strings(object.if_contains("rooms"));
+      const boost::json::value* room = object.if_contains("room");
+      if (room != nullptr && room->is_string()) {
+        command.rooms = {std::string(room->get_string())};
+      }
+      const boost::json::value* close = object.if_contains("close");
+      command.close_connection = close != nullptr && close->is_bool() && close->get_bool();
+      if (one_socket) {
+        command.targets = {std::string(sid->get_string())};  // Its own id room.
+        out.request_id = request_id;
+      }
+      break;
+    }
+    default:
+      break;  // kIgnored
+  }
+  return out;
+}
+
+std::string EncodeClassicResponse(const ClassicRequest& request,
+                                  const std::vector<core::SocketSummary>& sockets) {
+  boost::json::object response{{"requestId", request.request_id}};
+  switch (request.kind) {
+    case ClassicRequest::Kind::kFetchSockets: {
+      boost::json::array list;
+      for (const core::SocketSummary& socket : sockets) {
+        // What socket.io's RemoteSocket needs; Roomcast keeps no handshake copy.
+        list.push_back(boost::json::object{
+            {"id", socket.id},
+            {"handshake", boost::json::object{{"headers", boost::json::object{}},
+                                              {"query", boost::json::object{}},
+                                              {"auth", boost::json::object{}},
+                                              {"url", "/socket.io/"},
+                                              {"xdomain", false},
+                                              {"secure", false}}},
+            {"rooms", boost::json::array(socket.rooms.begin(), socket.rooms.end())},
+            {"data", boost::json::object{}}});
+      }
+      response["sockets"] = std::move(list);
+      break;
+    }
+    case ClassicRequest::Kind::kSocketIds: {
+      boost::json::array ids;
+      for (const core::SocketSummary& socket : sockets) {
+        ids.emplace_back(socket.id);
+      }
+      response["sockets"] = std::move(ids);
+      break;
+    }
+    case ClassicRequest::Kind::kAllRooms: {
+      std::set<std::string> rooms;
+      for (const core::SocketSummary& socket : sockets) {
+        rooms.insert(socket.rooms.begin(), socket.rooms.end());
+      }
+      response["rooms"] = boost::json::array(rooms.begin(), rooms.end());
+      break;
+    }
+    case ClassicRequest::Kind::kCommand:
+    case ClassicRequest::Kind::kIgnored:
+      break;
+  }
+  return boost::json::serialize(response);
 }
 
 }  // namespace roomcast::broker

@@ -53,6 +53,56 @@ void MsgpackWriter::StrArray(const std::vector<std::string>& items) {
   }
 }
 
+void MsgpackWriter::Json(const boost::json::value& value,
+                         const std::vector<std::string>& attachments) {
+  switch (value.kind()) {
+    case boost::json::kind::null:
+      Nil();
+      return;
+    case boost::json::kind::bool_:
+      Bool(value.get_bool());
+      return;
+    case boost::json::kind::int64:
+      Append(out_, mp_sizeof_int(value.get_int64()),
+             [&](char* at) { return value.get_int64() < 0 ? mp_encode_int(at, value.get_int64())
+                                                         : mp_encode_uint(at, value.get_int64()); });
+      return;
+    case boost::json::kind::uint64:
+      Uint(value.get_uint64());
+      return;
+    case boost::json::kind::double_:
+      Append(out_, mp_sizeof_double(value.get_double()),
+             [&](char* at) { return mp_encode_double(at, value.get_double()); });
+      return;
+    case boost::json::kind::string:
+      Str(value.get_string());
+      return;
+    case boost::json::kind::array:
+      Array(static_cast<uint32_t>(value.get_array().size()));
+      for (const boost::json::value& item : value.get_array()) {
+        Json(item, attachments);
+      }
+      return;
+    case boost::json::kind::object: {
+      const boost::json::object& object = value.get_object();
+      const boost::json::value* placeholder = object.if_contains("_placeholder");
+      const boost::json::value* num = object.if_contains("num");
+      if (object.size() == 2 && placeholder != nullptr && placeholder->is_bool() &&
+          placeholder->get_bool() && num != nullptr && num->is_int64() && num->get_int64() >= 0 &&
+          static_cast<size_t>(num->get_int64()) < attachments.size()) {
+        Bin(attachments[static_cast<size_t>(num->get_int64())]);
+        return;
+      }
+      Map(static_cast<uint32_t>(object.size()));
+      for (const auto& [key, item] : object) {
+        Str(key);
+        Json(item, attachments);
+      }
+      return;
+    }
+  }
+}
+
 absl::StatusOr<MsgpackReader> MsgpackReader::Open(std::string_view data) {
   const char* cursor = data.data();
   const char* end = data.data() + data.size();

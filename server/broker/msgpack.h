@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "absl/status/statusor.h"
 
 namespace roomcast::broker {
@@ -22,6 +24,9 @@ class MsgpackWriter {
   void Bool(bool value);
   void Nil();
   void StrArray(const std::vector<std::string>& items);
+  // A JSON value; Socket.IO placeholders ({"_placeholder":true,"num":N})
+  // become bin values of `attachments[N]`.
+  void Json(const boost::json::value& value, const std::vector<std::string>& attachments);
   std::string& bytes() { return out_; }
 
  private:

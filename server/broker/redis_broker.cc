@@ -28,6 +28,9 @@ constexpr milliseconds kTick{1000};
 constexpr milliseconds kFirstRetry{100};
 constexpr milliseconds kMaxRetry{5000};
 constexpr size_t kChannelsPerCommand = 500;
+// The uid of a Roomcast node in the classic format: other Roomcast nodes
+// skip these copies (they get the native one).
+constexpr std::string_view kRoomcastUidPrefix = "roomcast-";
 
 std::string Sha1Hex(std::string_view text) {
   unsigned char digest[SHA_DIGEST_LENGTH];
@@ -89,6 +92,7 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, base::Counters& counters)
         }
       }),
       node_channel_(keys_.NodeChannel(options_.self.id)),
+      uid_(absl::StrCat(ToAbsl(kRoomcastUidPrefix), options_.self.id)),
       script_sha_(Sha1Hex(kPublishScript)),
       new_epoch_(base::NewId()) {
   if (options_.address.tls) {
@@ -184,7 +188,13 @@ void RedisBroker::OnConnected(Link& link) {
   link.ping_sent.reset();
   if (&link == &subscriber_) {
     link.connection->EnterPushMode([this](const redisReply& reply) { OnPush(reply); });
-    link.connection->Send({"SUBSCRIBE", node_channel_});
+    // Always, on this one connection: Socket.IO's adapter counts the
+    // servers of a namespace with PUBSUB NUMSUB on its request channel.
+    std::vector<std::string> always{"SUBSCRIBE", node_channel_};
+    for (const std::string& nsp : options_.namespaces) {
+      always.push_back(keys_.ClassicRequest(nsp));
+    }
+    link.connection->Send(Views(always));
     // Everything this node wants is sent again on the new connection.
     subscriptions_.SetOnline(true);
   } else if (load_probe_) {
@@ -341,6 +351,22 @@ void RedisBroker::Publish(const core::Event& event, std::string_view idempotency
   for (const std::string& room : event.rooms) {
     args.push_back(keys_.Room(event.nsp, room));
   }
+  if (options_.socketio_compat) {
+    // Also in the classic adapter's format, once logged, for Node.js servers.
+    absl::StatusOr<std::string> classic = EncodeClassicBroadcast(uid_, event);
+    const std::string channel = event.rooms.size() == 1
+                                    ? keys_.ClassicRoom(event.nsp, event.rooms.front())
+                                    : keys_.ClassicNamespace(event.nsp);
+    if (classic.ok()) {
+      done = [this, channel, classic = *std::move(classic),
+              done = std::move(done)](absl::StatusOr<core::Published> published) mutable {
+        if (published.ok() && !published->duplicate && commands_.open()) {
+          commands_.connection->Send({"PUBLISH", channel, classic}, nullptr);
+        }
+        std::move(done)(std::move(published));
+      };
+    }
+  }
   asio::post(io_, [this, args = std::move(args), done = std::move(done)]() mutable {
     RunScript(std::move(args), std::move(done), /*loaded=*/true);
   });
@@ -406,7 +432,6 @@ void RedisBroker::Flush() {
     Batch& batch = batches[{change.key.nsp, change.subscribe}];
     if (change.key.is_namespace()) {
       batch.classic.push_back(keys_.ClassicNamespace(change.key.nsp));
-      batch.classic.push_back(keys_.ClassicRequest(change.key.nsp));
       batch.native.push_back(keys_.Namespace(change.key.nsp));
     } else {
       batch.classic.push_back(keys_.ClassicRoom(change.key.nsp, change.key.room));
@@ -506,14 +531,7 @@ void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view pa
     if (!nsp.empty()) {
       nsp.remove_suffix(1);  // The trailing '#'.
     }
-    absl::StatusOr<std::optional<core::RoomCommand>> command =
-        DecodeClassicRequest(nsp, payload);
-    if (!command.ok()) {
-      spdlog::warn("broker: dropped a malformed Socket.IO request channel={} error=\"{}\"",
-                   channel, ToStd(command.status().message()));
-    } else if (*command && handlers_.on_command) {
-      handlers_.on_command(**std::move(command));
-    }
+    OnClassicRequest(nsp, payload);
     return;
   }
   absl::StatusOr<ClassicBroadcast> broadcast = DecodeClassicBroadcast(payload);
@@ -522,8 +540,51 @@ void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view pa
                  ToStd(broadcast.status().message()));
     return;
   }
+  if (broadcast->uid.starts_with(kRoomcastUidPrefix)) {
+    return;  // A Roomcast node's compat copy: its native copy came too.
+  }
   if (handlers_.on_event) {
     handlers_.on_event(std::make_shared<const core::Event>(std::move(broadcast->event)));
+  }
+}
+
+void RedisBroker::OnClassicRequest(std::string_view nsp, std::string_view payload) {
+  absl::StatusOr<ClassicRequest> request = DecodeClassicRequest(nsp, payload);
+  if (!request.ok()) {
+    spdlog::warn("broker: dropped a malformed Socket.IO request nsp={} error=\"{}\"", nsp,
+                 ToStd(request.status().message()));
+    return;
+  }
+  auto respond = [this, nsp = std::string(nsp)](std::string response) {
+    asio::post(io_, [this, nsp, response = std::move(response)] {
+      if (commands_.open()) {
+        commands_.connection->Send({"PUBLISH", keys_.ClassicResponse(nsp), response}, nullptr);
+      }
+    });
+  };
+  switch (request->kind) {
+    case ClassicRequest::Kind::kCommand:
+      if (handlers_.on_command) {
+        handlers_.on_command(request->command);
+      }
+      if (!request->request_id.empty()) {
+        respond(EncodeClassicResponse(*request, {}));
+      }
+      return;
+    case ClassicRequest::Kind::kFetchSockets:
+    case ClassicRequest::Kind::kSocketIds:
+    case ClassicRequest::Kind::kAllRooms:
+      if (handlers_.on_find) {
+        core::RoomCommand& command = request->command;
+        handlers_.on_find(command.nsp, command.targets, command.except,
+                          [request = *std::move(request), respond](
+                              std::vector<core::SocketSummary> sockets) mutable {
+                            respond(EncodeClassicResponse(request, sockets));
+                          });
+      }
+      return;
+    case ClassicRequest::Kind::kIgnored:
+      return;
   }
 }
 

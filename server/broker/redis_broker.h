@@ -35,6 +35,10 @@ struct RedisBrokerOptions {
   // A connection that does not answer a PING within this is dropped.
   std::chrono::milliseconds ping_timeout{3000};
   std::chrono::milliseconds connect_timeout{3000};
+  // Every namespace served: this node answers Socket.IO requests for each.
+  std::vector<std::string> namespaces = {"/"};
+  // Also publish each emit in the classic @socket.io/redis-adapter format.
+  bool socketio_compat = false;
   // How long AskOthers waits for the other nodes' answers.
   std::chrono::milliseconds request_timeout{2000};
 };
@@ -95,6 +99,7 @@ class RedisBroker final : public core::Broker {
   void OnPush(const redisReply& reply);
   void OnEventMessage(std::string_view channel, std::string_view payload);
   void OnClassicMessage(std::string_view channel, std::string_view payload);
+  void OnClassicRequest(std::string_view nsp, std::string_view payload);
   void RunScript(std::vector<std::string> args, PublishDone done, bool loaded);
   void LiveNodeIds(absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&> done);
   // A request from another node, or an answer to one of ours.
@@ -115,6 +120,7 @@ class RedisBroker final : public core::Broker {
   Subscriptions subscriptions_;
   Handlers handlers_;
   const std::string node_channel_;  // Where this node hears requests and answers.
+  const std::string uid_;           // Its uid in the classic format.
   uint64_t next_request_ = 0;
   absl::flat_hash_map<uint64_t, Pending> pending_;
   LoadProbe load_probe_;

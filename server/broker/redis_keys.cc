@@ -55,6 +55,10 @@ std::string RedisKeys::ClassicRequest(std::string_view nsp) const {
   return Cat({prefix_, "-request#", nsp, "#"});
 }
 
+std::string RedisKeys::ClassicResponse(std::string_view nsp) const {
+  return Cat({prefix_, "-response#", nsp, "#"});
+}
+
 std::optional<RedisKeys::Channel> RedisKeys::ParseChannel(std::string_view channel) const {
   const std::string head = Cat({prefix_, ":rc:{"});
   if (!channel.starts_with(head)) {

@@ -34,6 +34,7 @@ class RedisKeys {
   std::string ClassicNamespace(std::string_view nsp) const;
   std::string ClassicRoom(std::string_view nsp, std::string_view room) const;
   std::string ClassicRequest(std::string_view nsp) const;
+  std::string ClassicResponse(std::string_view nsp) const;
 
   // What a Roomcast channel is for.
   struct Channel {

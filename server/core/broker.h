@@ -53,10 +53,15 @@ class Broker {
   using RequestHandler =
       std::function<void(std::string request, absl::AnyInvocable<void(std::string) &&> answer)>;
   using AnswersDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&>;
+  // Which of this node's sockets match (for Socket.IO servers' fetchSockets).
+  using FindHandler = std::function<void(std::string nsp, std::vector<std::string> targets,
+                                         std::vector<std::string> except,
+                                         absl::AnyInvocable<void(std::vector<SocketSummary>) &&>)>;
   struct Handlers {
     EventHandler on_event;
     CommandHandler on_command;
     RequestHandler on_request;
+    FindHandler on_find;
   };
   using LoadProbe = std::function<void(absl::AnyInvocable<void(NodeLoad) &&>)>;
 

@@ -1,5 +1,6 @@
 #include "server/core/room_command.h"
 
+#include <iterator>
 #include <memory>
 
 namespace roomcast::core {
@@ -46,6 +47,28 @@ void ApplyRoomCommand(ShardSet& shards, RoomCommand command,
           total += count;
         }
         std::move(done)(total);
+      });
+}
+
+void FindSockets(ShardSet& shards, std::string nsp, std::vector<std::string> targets,
+                 std::vector<std::string> except,
+                 absl::AnyInvocable<void(std::vector<SocketSummary>) &&> done) {
+  GatherFromShards<std::vector<SocketSummary>>(
+      shards,
+      [nsp = std::move(nsp), targets = std::move(targets),
+       except = std::move(except)](RoomIndex& index) {
+        std::vector<SocketSummary> found;
+        for (Member* member : index.Select(nsp, targets, except)) {
+          found.push_back({member->id(), member->RoomNames()});
+        }
+        return found;
+      },
+      [done = std::move(done)](std::vector<std::vector<SocketSummary>> shards) mutable {
+        std::vector<SocketSummary> all;
+        for (std::vector<SocketSummary>& shard : shards) {
+          std::move(shard.begin(), shard.end(), std::back_inserter(all));
+        }
+        std::move(done)(std::move(all));
       });
 }
 

@@ -26,4 +26,16 @@ struct RoomCommand {
 void ApplyRoomCommand(ShardSet& shards, RoomCommand command,
                       absl::AnyInvocable<void(uint64_t) &&> done);
 
+// A socket as another server asks about it (Socket.IO's fetchSockets).
+struct SocketSummary {
+  std::string id;
+  std::vector<std::string> rooms;  // Its own id room included, as Socket.IO has it.
+};
+
+// The sockets of `nsp` in any of `targets` (empty: all) and none of
+// `except`, over every shard, on one of their threads.
+void FindSockets(ShardSet& shards, std::string nsp, std::vector<std::string> targets,
+                 std::vector<std::string> except,
+                 absl::AnyInvocable<void(std::vector<SocketSummary>) &&> done);
+
 }  // namespace roomcast::core

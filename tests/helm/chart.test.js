@@ -36,7 +36,6 @@ const FULLNAME = "rc-roomcast";
 // roomcastd has one, its row goes into the table and its entry out of this list (the
 // test fails while it is in both). Every other chart setting must be a row of the table.
 const AHEAD_OF_ROOMCASTD = {
-  ROOMCAST_SOCKETIO_REDIS_COMPAT: { secret: false, fallback: "false" },
 };
 
 // The chart's defaults that differ from roomcastd's, on purpose.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "server/broker/msgpack.h"
 
 namespace roomcast::broker {
@@ -116,30 +118,82 @@ TEST(ClassicMessageTest, RefusesWhatIsNotABroadcast) {
 TEST(ClassicMessageTest, RequestsBecomeRoomCommands) {
   auto join = DecodeClassicRequest(
       "/", R"({"type":2,"opts":{"rooms":["lobby"],"except":["vip"]},"rooms":["game-1","game-2"]})");
-  ASSERT_TRUE(join.ok() && join->has_value());
-  EXPECT_EQ((*join)->kind, core::RoomCommand::Kind::kJoin);
-  EXPECT_EQ((*join)->targets, std::vector<std::string>{"lobby"});
-  EXPECT_EQ((*join)->except, std::vector<std::string>{"vip"});
-  EXPECT_EQ((*join)->rooms, (std::vector<std::string>{"game-1", "game-2"}));
+  ASSERT_TRUE(join.ok());
+  EXPECT_EQ(join->kind, ClassicRequest::Kind::kCommand);
+  EXPECT_EQ(join->command.kind, core::RoomCommand::Kind::kJoin);
+  EXPECT_EQ(join->command.targets, std::vector<std::string>{"lobby"});
+  EXPECT_EQ(join->command.except, std::vector<std::string>{"vip"});
+  EXPECT_EQ(join->command.rooms, (std::vector<std::string>{"game-1", "game-2"}));
+  EXPECT_EQ(join->request_id, "") << "the emitter waits for no answer";
 
   auto leave = DecodeClassicRequest("/chat", R"({"type":3,"opts":{"rooms":[],"except":[]},"rooms":["a"]})");
-  ASSERT_TRUE(leave.ok() && leave->has_value());
-  EXPECT_EQ((*leave)->kind, core::RoomCommand::Kind::kLeave);
-  EXPECT_EQ((*leave)->nsp, "/chat");
-  EXPECT_TRUE((*leave)->targets.empty()) << "every socket of the namespace";
+  ASSERT_TRUE(leave.ok());
+  EXPECT_EQ(leave->command.kind, core::RoomCommand::Kind::kLeave);
+  EXPECT_EQ(leave->command.nsp, "/chat");
+  EXPECT_TRUE(leave->command.targets.empty()) << "every socket of the namespace";
 
   auto disconnect = DecodeClassicRequest("/", R"({"type":4,"opts":{"rooms":["x"]},"close":true})");
-  ASSERT_TRUE(disconnect.ok() && disconnect->has_value());
-  EXPECT_EQ((*disconnect)->kind, core::RoomCommand::Kind::kDisconnect);
-  EXPECT_TRUE((*disconnect)->close_connection);
+  ASSERT_TRUE(disconnect.ok());
+  EXPECT_EQ(disconnect->command.kind, core::RoomCommand::Kind::kDisconnect);
+  EXPECT_TRUE(disconnect->command.close_connection);
 
+  // A Node.js server's remoteJoin of one socket waits for an answer.
+  auto one = DecodeClassicRequest("/", R"({"uid":"abc123","requestId":"r1","type":2,"sid":"s1","room":"x"})");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->command.targets, std::vector<std::string>{"s1"});
+  EXPECT_EQ(one->command.rooms, std::vector<std::string>{"x"});
+  EXPECT_EQ(one->request_id, "r1");
+}
+
+TEST(ClassicMessageTest, FetchSocketsIsAnsweredTheWayTheAdapterReadsIt) {
+  auto fetch = DecodeClassicRequest(
+      "/", R"({"uid":"abc123","requestId":"q7","type":5,"opts":{"rooms":["lobby"],"except":[]}})");
+  ASSERT_TRUE(fetch.ok());
+  EXPECT_EQ(fetch->kind, ClassicRequest::Kind::kFetchSockets);
+  EXPECT_EQ(fetch->command.targets, std::vector<std::string>{"lobby"});
+  const std::string answer = EncodeClassicResponse(*fetch, {{"s1", {"lobby", "s1"}}});
+  boost::json::value parsed = boost::json::parse(answer);
+  EXPECT_EQ(parsed.at("requestId"), "q7");
+  EXPECT_EQ(parsed.at("sockets").at(0).at("id"), "s1");
+  EXPECT_EQ(parsed.at("sockets").at(0).at("rooms"), (boost::json::array{"lobby", "s1"}));
+  EXPECT_TRUE(parsed.at("sockets").at(0).at("handshake").is_object());
+
+  auto rooms = DecodeClassicRequest("/", R"({"uid":"u","requestId":"q8","type":1})");
+  ASSERT_TRUE(rooms.ok());
+  EXPECT_EQ(boost::json::parse(EncodeClassicResponse(*rooms, {{"a", {"a", "r"}}, {"b", {"b", "r"}}})),
+            boost::json::parse(R"({"requestId":"q8","rooms":["a","b","r"]})"));
+}
+
+TEST(ClassicMessageTest, OtherRequestsAreIgnoredAndBrokenOnesRefused) {
   auto server_side_emit = DecodeClassicRequest("/", R"({"uid":"emitter","type":6,"data":[1]})");
   ASSERT_TRUE(server_side_emit.ok());
-  EXPECT_FALSE(server_side_emit->has_value()) << "not this node's business";
-
+  EXPECT_EQ(server_side_emit->kind, ClassicRequest::Kind::kIgnored);
+  auto with_ack = DecodeClassicRequest("/", std::string("\x85\xa3uid", 5));
+  ASSERT_TRUE(with_ack.ok()) << "MessagePack requests are broadcasts with acks";
+  EXPECT_EQ(with_ack->kind, ClassicRequest::Kind::kIgnored);
   EXPECT_FALSE(DecodeClassicRequest("/", "{").ok());
-  EXPECT_FALSE(DecodeClassicRequest("/", "[]").ok());
   EXPECT_FALSE(DecodeClassicRequest("/", R"({"type":"2"})").ok());
+}
+
+TEST(ClassicMessageTest, EncodesThisNodesEventsForNodeServers) {
+  core::Event event;
+  event.nsp = "/chat";
+  event.rooms = {"a"};
+  event.packet = core::MakePacket(R"(451-/chat,["file",{"_placeholder":true,"num":0},-3,1.5])",
+                                  {"xy"}, /*is_volatile=*/true);
+  absl::StatusOr<std::string> encoded = EncodeClassicBroadcast("roomcast-n1", event);
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  absl::StatusOr<ClassicBroadcast> decoded = DecodeClassicBroadcast(*encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->uid, "roomcast-n1");
+  // The same JSON (Boost.JSON writes 1.5 as 1.5E0, which JSON allows).
+  const std::string_view header = R"(451-/chat,)";
+  ASSERT_TRUE(decoded->event.packet->text.starts_with(header));
+  EXPECT_EQ(boost::json::parse(decoded->event.packet->text.substr(header.size())),
+            boost::json::parse(event.packet->text.substr(header.size())));
+  EXPECT_EQ(decoded->event.packet->attachments, event.packet->attachments);
+  EXPECT_TRUE(decoded->event.packet->is_volatile);
+  EXPECT_EQ(decoded->event.rooms, event.rooms);
 }
 
 }  // namespace
