@@ -575,8 +575,10 @@ void RedisBroker::OnClassicRequest(std::string_view nsp, std::string_view payloa
     case ClassicRequest::Kind::kSocketIds:
     case ClassicRequest::Kind::kAllRooms:
       if (handlers_.on_find) {
-        core::RoomCommand& command = request->command;
-        handlers_.on_find(command.nsp, command.targets, command.except,
+        // Copied out first: the callback below takes the request.
+        core::RoomCommand command = request->command;
+        handlers_.on_find(std::move(command.nsp), std::move(command.targets),
+                          std::move(command.except),
                           [request = *std::move(request), respond](
                               std::vector<core::SocketSummary> sockets) mutable {
                             respond(EncodeClassicResponse(request, sockets));
