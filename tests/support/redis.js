@@ -32,16 +32,21 @@ async function waitForPort(port, timeoutMs = 5000) {
  * stop() ends the process (SIGKILL by default: Redis "going away"); start() brings a fresh,
  * empty one back on the same port.
  */
-export async function startRedis({ args = [] } = {}) {
+export async function startRedis({ args = [], tls } = {}) {
   const port = await freePort();
+  // With `tls` ({cert, key, ca} files), the port speaks TLS only.
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key,
+      '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
   let child = null;
   let output = '';
   const redis = {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: tls ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     output: () => output,
     async start() {
-      child = spawn(kRedisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+      child = spawn(kRedisServer, [...listen, '--bind', '127.0.0.1', '--save', '',
         '--appendonly', 'no', '--protected-mode', 'no', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.on('data', (c) => (output += c));
       child.stderr.on('data', (c) => (output += c));
