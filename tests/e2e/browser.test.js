@@ -1,7 +1,7 @@
 // Chromium (headless, via playwright-core) loads a page from one origin that
 // connects with the socket.io-client browser bundle to roomcastd on another
 // origin: join ack, upgrade to WebSocket, broadcasts both ways (with binary),
-// and CORS refusal.
+// CORS refusal, and an emit from another node of a Redis cluster.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +13,9 @@ import { chromium } from 'playwright-core';
 import { startRoomcastd } from '../support/process.js';
 import { stopServer } from '../support/fixtures.js';
 import { baseUrl, broadcast, connect, waitFor } from '../support/sio.js';
+import { emitHttp } from '../support/control.js';
+import { nodeFlags } from '../support/cluster.js';
+import { redisAvailable, startRedis } from '../support/redis.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bundlePath = path.join(here, '../node_modules/socket.io-client/dist/socket.io.min.js');
@@ -123,8 +126,8 @@ describe('browser', () => {
   });
 
   /** Starts roomcastd with `flags`, opens the page against it, runs fn({ page, server }). */
-  async function withPage(name, flags, room, fn) {
-    const server = await startRoomcastd(flags);
+  async function withPage(name, flags, room, fn, { start = startRoomcastd } = {}) {
+    const server = await start(flags);
     const page = await context.newPage();
     try {
       const target = `${pageServer.origin}/?url=${encodeURIComponent(baseUrl(server.port))}&room=${encodeURIComponent(room)}`;
@@ -170,6 +173,24 @@ describe('browser', () => {
         node.close();
       }
     });
+  });
+
+  it('receives an emit made on another node of a Redis cluster', { skip: !redisAvailable() && 'no redis-server' }, async () => {
+    const redis = await startRedis();
+    const other = await startRoomcastd(nodeFlags(redis.url));
+    try {
+      const room = 'cluster-room';
+      await withPage('browser-cluster', nodeFlags(redis.url), room, async ({ page }) => {
+        assert.deepEqual(JSON.parse(await textOf(page, 'ack')), { ok: true, rooms: [room] });
+        // Made on the other node, right after the join's ack.
+        const result = await emitHttp(other.port, { room, event: 'news', data: { from: 'the other node' } });
+        assert.equal(result.recipients, 0n, 'the browser is not on the emitting node');
+        assert.deepEqual(JSON.parse(await textOf(page, 'event')), { from: 'the other node' });
+      });
+    } finally {
+      await stopServer(other);
+      await redis.stop();
+    }
   });
 
   it('connects when --cors_origin lists the page origin', async () => {
