@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Runs every benchmark scenario against every server (roomcastd, the reference
-// socket.io server, the minimal epoll "ceiling"), each server started fresh
-// for each run, the servers alternating within each repeat; then writes
-// OUT/results.json, OUT/results.md and gnuplot plots in OUT/plots/.
-// Plain Node.js, no npm dependencies. See bench/README.md.
+// socket.io server, the minimal epoll "ceiling"; for the cluster scenarios
+// three roomcastd nodes or three reference servers on one redis-server), each
+// server started fresh for each run, the servers alternating within each
+// repeat; then writes OUT/results.json, OUT/results.md and gnuplot plots in
+// OUT/plots/. Plain Node.js, no npm dependencies. See bench/README.md.
 //
 //   node bench/run.mjs [--repeats=3] [--scenarios=fanout,steady] [--servers=roomcast,socketio]
 //                      [--duration_s=10] [--idle_s=5] [--smoke] [--out=bench/results]
@@ -13,7 +14,8 @@
 //   node bench/run.mjs --report [--out=DIR]     # tables and plots again from OUT/results.json
 //
 // Environment: ROOMCAST_BUILD_DIR (default build/); ROOMCAST_LOADGEN,
-// ROOMCAST_ROOMCASTD, ROOMCAST_CEILING override single binaries.
+// ROOMCAST_ROOMCASTD, ROOMCAST_CEILING, ROOMCAST_REDIS_SERVER (default
+// redis-server on the PATH) override single binaries.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -28,10 +30,18 @@ const kBin = {
   loadgen: process.env.ROOMCAST_LOADGEN ?? path.join(kBuildDir, 'bench/roomcast-loadgen'),
   roomcastd: process.env.ROOMCAST_ROOMCASTD ?? path.join(kBuildDir, 'server/roomcastd'),
   ceiling: process.env.ROOMCAST_CEILING ?? path.join(kBuildDir, 'bench/roomcast-ceiling'),
+  redis: process.env.ROOMCAST_REDIS_SERVER ?? 'redis-server',
 };
 const kReferenceDir = path.join(kRoot, 'bench/reference');
-const kServers = ['roomcast', 'socketio', 'ceiling'];
-const kAll = kServers;
+const kServers = ['roomcast', 'socketio', 'ceiling', 'roomcast-cluster', 'socketio-cluster'];
+// The single-process servers, which every scenario but the cluster ones runs.
+const kAll = ['roomcast', 'socketio', 'ceiling'];
+// Each: kClusterNodes nodes (roomcastd --redis_url, or the reference server
+// on @socket.io/redis-adapter) on one redis-server.
+const kClusterServers = ['roomcast-cluster', 'socketio-cluster'];
+const kClusterNodes = 3;
+// The server a scenario's ratios are taken of (the first of these it has).
+const kRatioOf = ['roomcast', 'roomcast-cluster'];
 const kHost = '127.0.0.1';
 const kStartTimeoutMs = 30000;
 const kStopTimeoutMs = 15000;
@@ -92,6 +102,28 @@ const kScenarios = [
     about: '1,000 clients in 10 rooms, 10% of them never read; 200 emits/s: latency seen by the readers and memory held for the slow ones.',
     flags: { connections: 1000, rooms: 10, slow_fraction: 0.1, emit: 'http', emit_rate: 200, duration_s: 10 },
   },
+  // Client i connects to node i % 3 and joins room-<i % rooms>: with a room
+  // count prime to 3, every room has members on every node. HTTP emitter
+  // connection j posts to node j % 3. CPU and RSS are summed over the three
+  // nodes and redis-server.
+  {
+    name: 'cluster-fanout', kind: 'flat', servers: kClusterServers, cluster: true,
+    about: 'Three nodes on one Redis; one room of 1,000 clients spread over them, HTTP emits flat out to the nodes in turn: ' +
+      'fan-out through Redis, CPU summed over the nodes and redis-server.',
+    flags: { connections: 1000, rooms: 1, emit: 'http', emit_rate: 0, max_undelivered: 200000, payload_bytes: 150, duration_s: 10 },
+  },
+  {
+    name: 'cluster-many-rooms', kind: 'flat', servers: kClusterServers, cluster: true,
+    about: 'Three nodes on one Redis; 1,000 clients in 100 rooms of 10 (each room on every node), HTTP emits flat out, ' +
+      'each to one room (at most 2,000 emits in flight, as many-rooms).',
+    flags: { connections: 1000, rooms: 100, emit: 'http', emit_rate: 0, max_undelivered: 20000, duration_s: 10 },
+  },
+  {
+    name: 'cluster-steady', kind: 'rate', servers: kClusterServers, cluster: true,
+    about: 'Three nodes on one Redis; 1,000 clients in 100 rooms of 10, 100 emits/s (1,000 deliveries/s): ' +
+      'latency through Redis at a modest steady load.',
+    flags: { connections: 1000, rooms: 100, emit: 'http', emit_rate: 100, duration_s: 10 },
+  },
 ];
 // What --smoke runs unless --scenarios says otherwise: every server and every
 // loadgen mode (idle, flat out, fixed rate, broadcast, gRPC, batch, slow
@@ -102,6 +134,9 @@ const kSmokeScenarios = ['idle-10k', 'fanout', 'broadcast', 'control-grpc', 'con
 
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : undefined);
 const div = (a, k) => (Number.isFinite(a) ? a / k : undefined);
+const mean = (values) => (values?.length && values.every(Number.isFinite) ? values.reduce((a, b) => a + b, 0) / values.length : undefined);
+const redisProcess = (r) => r.server?.per_process?.find((p) => p.role === 'redis');
+const nodeProcesses = (r) => r.server?.per_process?.filter((p) => p.role?.startsWith('node-')) ?? [];
 
 // get(json, flags) -> number | undefined. better: which way is good.
 const kMetrics = {
@@ -124,6 +159,22 @@ const kMetrics = {
   dropped_clients: { label: 'clients dropped by the server', better: 'lower', get: (r) => r.dropped_clients },
   rss_after_mb: { label: 'server RSS at the end (MiB)', better: 'lower', get: (r) => div(r.server?.rss_after_kb, 1024) },
   loadgen_cpu_s: { label: 'loadgen CPU (s)', better: 'lower', get: (r) => r.loadgen_cpu_s },
+  // Cluster runs: run.mjs adds each process's role to server.per_process and
+  // the figures it scraped after the loadgen (cluster_nodes, redis).
+  redis_cpu_pct: { label: 'redis-server CPU (% of a core)', better: 'lower',
+    get: (r) => div(ratio(redisProcess(r)?.cpu_measure_s, r.measure_seconds), 0.01) },
+  redis_cpu_share_pct: { label: 'redis-server share of the server CPU (%)', better: 'lower',
+    get: (r) => div(ratio(redisProcess(r)?.cpu_measure_s, r.server?.cpu_measure_s), 0.01) },
+  node_cpu_max_pct: { label: 'busiest node CPU (% of a core)', better: 'lower',
+    get: (r) => div(ratio(Math.max(...nodeProcesses(r).map((p) => p.cpu_measure_s)), r.measure_seconds), 0.01) },
+  redis_rx_mib_per_node: { label: 'Redis bytes received per roomcast node (MiB, whole run, mean)', better: 'lower',
+    get: (r) => div(mean(r.cluster_nodes?.map((n) => n.redis_received_bytes)), 2 ** 20) },
+  redis_rx_bytes_per_emit: { label: 'Redis bytes received per roomcast node per emit (mean)', better: 'lower',
+    get: (r) => ratio(mean(r.cluster_nodes?.map((n) => n.redis_received_bytes)), r.emitted) },
+  redis_msgs_per_node: { label: 'Redis messages received per roomcast node (whole run, mean)', better: 'lower',
+    get: (r) => mean(r.cluster_nodes?.map((n) => n.redis_messages)) },
+  redis_out_mib: { label: 'redis-server bytes sent (MiB, whole run)', better: 'lower',
+    get: (r) => div(r.redis?.total_net_output_bytes, 2 ** 20) },
 };
 
 const kThroughput = ['deliveries_per_s', 'cpu_per_delivery_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms',
@@ -150,17 +201,23 @@ const kPlots = [
     title: 'Emits per second, one client (median, bars: min-max)', ylabel: 'emits/s' },
 ];
 
-function metricsOf(json, flags, kind) {
+// What the cluster scenarios show beside their kind's metrics.
+const kClusterMetrics = ['node_cpu_max_pct', 'redis_cpu_pct', 'redis_cpu_share_pct', 'redis_out_mib',
+  'redis_rx_mib_per_node', 'redis_rx_bytes_per_emit', 'redis_msgs_per_node'];
+const metricNames = (scenario) => [...kKinds[scenario.kind].metrics, ...(scenario.cluster ? kClusterMetrics : [])];
+
+function metricsOf(json, scenario) {
   const out = {};
-  for (const name of kKinds[kind].metrics) {
-    const value = kMetrics[name].get(json, flags);
+  for (const name of metricNames(scenario)) {
+    const value = kMetrics[name].get(json, scenario.flags);
     out[name] = Number.isFinite(value) ? value : null;
   }
   return out;
 }
 
 // What in a run's JSON suggests it did not measure what it meant to.
-function warningsOf(json, kind) {
+function warningsOf(json, scenario) {
+  const { kind } = scenario;
   const warnings = [];
   if (json.connected < json.connections) warnings.push(`${json.connected}/${json.connections} connected`);
   for (const key of ['connect_failures', 'emit_errors', 'lost', 'duplicated', 'dropped_clients']) {
@@ -171,6 +228,16 @@ function warningsOf(json, kind) {
   // /proc counts CPU in 10 ms ticks: a few of them make CPU per delivery coarse.
   if (kind !== 'idle' && json.server?.cpu_measure_s < 0.1) {
     warnings.push(`server CPU over the window only ${json.server.cpu_measure_s} s: CPU per delivery is coarse`);
+  }
+  if (scenario.cluster) {
+    for (const p of json.server?.per_process ?? []) {
+      if (!(p.rss_before_kb > 0)) warnings.push(`no /proc figures for ${p.role ?? p.pid}`);
+    }
+    // Every room has members on every node: a node that heard nothing from
+    // Redis was not part of the cluster.
+    for (const n of json.cluster_nodes ?? []) {
+      if (!(n.redis_messages > 0)) warnings.push(`node :${n.port} received no Redis messages`);
+    }
   }
   return warnings;
 }
@@ -192,7 +259,7 @@ function usageError(message) {
 function parseArgs(argv) {
   const options = { repeats: undefined, scenarios: undefined, servers: kServers, durationS: undefined, idleS: undefined,
     smoke: false, out: undefined, pauseS: undefined, keepGoing: false, verbose: false,
-    report: false, roomcastArgs: [] };
+    report: false, roomcastArgs: [], explicit: false };
   const number = (name, text, min) => {
     const value = Number(text);
     if (text === '' || !Number.isFinite(value) || value < min) usageError(`--${name} must be a number >= ${min}`);
@@ -216,8 +283,8 @@ function parseArgs(argv) {
     };
     switch (name) {
       case 'repeats': options.repeats = Math.floor(number(name, text(), 1)); break;
-      case 'scenarios': options.scenarios = list(name, text(), kScenarios.map((s) => s.name)); break;
-      case 'servers': options.servers = list(name, text(), kServers); break;
+      case 'scenarios': options.scenarios = list(name, text(), kScenarios.map((s) => s.name)); options.explicit = true; break;
+      case 'servers': options.servers = list(name, text(), kServers); options.explicit = true; break;
       case 'duration_s': options.durationS = number(name, text(), 0.1); break;
       case 'idle_s': options.idleS = number(name, text(), 0); break;
       case 'pause_s': options.pauseS = number(name, text(), 0); break;
@@ -353,32 +420,153 @@ const tcpAccepts = (port) => new Promise((resolve) => {
   socket.once('timeout', () => { socket.destroy(); resolve(false); });
 });
 
-// Each server: its command and how to tell it is ready.
+/** Sends one command to the Redis at `port`; resolves its reply (a simple or bulk string), null on an error. */
+const redisCommand = (port, args, timeoutMs = 1000) => new Promise((resolve) => {
+  const socket = net.connect({ host: kHost, port });
+  let data = Buffer.alloc(0);
+  const done = (value) => {
+    socket.destroy();
+    resolve(value);
+  };
+  socket.setTimeout(timeoutMs);
+  socket.once('connect', () => {
+    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  });
+  socket.on('data', (chunk) => {
+    data = Buffer.concat([data, chunk]);
+    const eol = data.indexOf('\r\n');
+    if (eol < 0) return;
+    const head = data.subarray(0, eol).toString('utf8');
+    if (head[0] === '+') return done(head.slice(1));
+    if (head[0] !== '$' || Number(head.slice(1)) < 0) return done(null);
+    const length = Number(head.slice(1));
+    if (data.length >= eol + 2 + length) done(data.subarray(eol + 2, eol + 2 + length).toString('utf8'));
+  });
+  socket.once('error', () => done(null));
+  socket.once('timeout', () => done(null));
+  socket.once('end', () => done(null));
+});
+
+/** GET urlPath: resolves { status, body } (body as text), null when there is no answer. */
+const httpGet = (port, urlPath) => new Promise((resolve) => {
+  const request = http.get({ host: kHost, port, path: urlPath, timeout: 2000, agent: false }, (response) => {
+    let body = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk) => (body += chunk));
+    response.on('end', () => resolve({ status: response.statusCode, body }));
+    response.on('error', () => resolve(null));
+  });
+  request.on('error', () => resolve(null));
+  request.on('timeout', () => request.destroy());
+});
+
+/** roomcastd's /api/health says its Redis check is SERVING. */
+async function redisConnected(port) {
+  const answer = await httpGet(port, '/api/health');
+  try {
+    return JSON.parse(answer?.body ?? '').checks?.some((c) => c.name === 'redis' && c.status === 'SERVING') ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/** A counter's value in a Prometheus text exposition, if it is there. */
+function promValue(text, name) {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text ?? '');
+  return match ? Number(match[1]) : null;
+}
+
+async function startRoomcastd(options, redisUrl) {
+  const [port, grpcPort] = await freePorts(2);
+  // No per-IP, handshake or client-event limits (the loadgen is one
+  // address); no SIGTERM grace (no load balancer to tell). The rest,
+  // the event log for recovery included, is as shipped.
+  const args = [`--host=${kHost}`, `--port=${port}`, `--grpc_port=${grpcPort}`, '--log_level=warn',
+    '--max_connections=20000', '--max_connections_per_ip=0', '--handshakes_per_ip_per_s=0',
+    '--client_events_per_s=0', '--drain_grace_ms=0', ...(redisUrl ? [`--redis_url=${redisUrl}`] : []),
+    ...options.roomcastArgs];
+  const handle = launch(kBin.roomcastd, args);
+  await until(handle, () => httpOk(port, '/healthz'), 'GET /healthz -> 200');
+  if (redisUrl) await until(handle, () => redisConnected(port), 'GET /api/health with redis SERVING');
+  return { handle, port, grpcPort };
+}
+
+async function startReference(redisUrl) {
+  const [port] = await freePorts(1);
+  // REDIS_URL set either way, so that one in our environment never turns the
+  // adapter on for the single server.
+  const handle = launch(process.execPath, [path.join(kReferenceDir, 'server.mjs')],
+    { env: { PORT: String(port), HOST: kHost, REDIS_URL: redisUrl ?? '' }, cwd: kReferenceDir });
+  const listening = /^listening (\d+)$/m;
+  await until(handle, () => listening.test(handle.output), '"listening <port>" line');
+  return { handle, port: Number(listening.exec(handle.output)[1]) };
+}
+
+/** redis-server on loopback, nothing persisted (cwd: the temp dir, in case). */
+async function startRedis() {
+  const [port] = await freePorts(1);
+  const handle = launch(kBin.redis, ['--port', String(port), '--bind', kHost, '--save', '', '--appendonly', 'no',
+    '--loglevel', 'warning'], { cwd: os.tmpdir() });
+  await until(handle, async () => (await redisCommand(port, ['PING'])) === 'PONG', 'PING -> PONG');
+  return { handle, port };
+}
+
+/**
+ * redis-server, then kClusterNodes nodes from startNode(redisUrl). Processes:
+ * the nodes (node-1..), then redis, the order of --server_pid. On a failure
+ * stops what it started.
+ */
+async function startCluster(startNode) {
+  const nodes = [];
+  let redis = null;
+  try {
+    redis = await startRedis();
+    const url = `redis://${kHost}:${redis.port}`;
+    for (let i = 0; i < kClusterNodes; ++i) nodes.push(await startNode(url));
+  } catch (error) {
+    for (const node of nodes) await stop(node.handle);
+    if (redis) await stop(redis.handle);
+    throw error;
+  }
+  return {
+    processes: [...nodes.map((n, i) => ({ role: `node-${i + 1}`, handle: n.handle })), { role: 'redis', handle: redis.handle }],
+    ports: nodes.map((n) => n.port),
+    redisPort: redis.port,
+  };
+}
+
+/** redis-server's INFO stats: bytes in and out, commands, over its whole life. */
+async function redisStats(port) {
+  const info = await redisCommand(port, ['INFO', 'stats'], 3000);
+  const field = (name) => {
+    const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(info ?? '');
+    return match ? Number(match[1]) : null;
+  };
+  return {
+    port,
+    total_net_input_bytes: field('total_net_input_bytes'),
+    total_net_output_bytes: field('total_net_output_bytes'),
+    total_commands_processed: field('total_commands_processed'),
+  };
+}
+
+// Each server: how to start it and tell it is ready. start() resolves
+// { processes: [{ role, handle }] (their pids go to --server_pid in this
+// order), ports (the loadgen's --target list), grpcPort?, collect? (figures
+// to scrape after the loadgen, before the stop) }.
 const kServerSpecs = {
   roomcast: {
     binary: () => kBin.roomcastd,
     async start(options) {
-      const [port, grpcPort] = await freePorts(2);
-      // No per-IP, handshake or client-event limits (the loadgen is one
-      // address); no SIGTERM grace (no load balancer to tell). The rest,
-      // the event log for recovery included, is as shipped.
-      const args = [`--host=${kHost}`, `--port=${port}`, `--grpc_port=${grpcPort}`, '--log_level=warn',
-        '--max_connections=20000', '--max_connections_per_ip=0', '--handshakes_per_ip_per_s=0',
-        '--client_events_per_s=0', '--drain_grace_ms=0', ...options.roomcastArgs];
-      const handle = launch(kBin.roomcastd, args);
-      await until(handle, () => httpOk(port, '/healthz'), 'GET /healthz -> 200');
-      return { handle, port, grpcPort };
+      const { handle, port, grpcPort } = await startRoomcastd(options);
+      return { processes: [{ role: 'roomcast', handle }], ports: [port], grpcPort };
     },
   },
   socketio: {
     binary: () => path.join(kReferenceDir, 'server.mjs'),
     async start() {
-      const [port] = await freePorts(1);
-      const handle = launch(process.execPath, [path.join(kReferenceDir, 'server.mjs')],
-        { env: { PORT: String(port), HOST: kHost }, cwd: kReferenceDir });
-      const listening = /^listening (\d+)$/m;
-      await until(handle, () => listening.test(handle.output), '"listening <port>" line');
-      return { handle, port: Number(listening.exec(handle.output)[1]) };
+      const { handle, port } = await startReference();
+      return { processes: [{ role: 'socketio', handle }], ports: [port] };
     },
   },
   ceiling: {
@@ -387,7 +575,36 @@ const kServerSpecs = {
       const [port] = await freePorts(1);
       const handle = launch(kBin.ceiling, [`--host=${kHost}`, `--port=${port}`]);
       await until(handle, () => tcpAccepts(port), 'TCP port accepting');
-      return { handle, port };
+      return { processes: [{ role: 'ceiling', handle }], ports: [port] };
+    },
+  },
+  'roomcast-cluster': {
+    binary: () => kBin.roomcastd,
+    async start(options) {
+      const cluster = await startCluster((url) => startRoomcastd(options, url));
+      cluster.collect = async () => {
+        const nodes = await Promise.all(cluster.ports.map(async (port, i) => {
+          const text = (await httpGet(port, '/metrics'))?.body;
+          return {
+            node: `node-${i + 1}`, port, pid: cluster.processes[i].handle.pid,
+            redis_received_bytes: promValue(text, 'roomcast_redis_received_bytes_total'),
+            redis_messages: promValue(text, 'roomcast_redis_messages_received_total'),
+            redis_messages_unused: promValue(text, 'roomcast_redis_messages_unused_total'),
+            redis_sent_bytes: promValue(text, 'roomcast_redis_sent_bytes_total'),
+            redis_publish_failures: promValue(text, 'roomcast_redis_publish_failures_total'),
+          };
+        }));
+        return { cluster_nodes: nodes, redis: await redisStats(cluster.redisPort) };
+      };
+      return cluster;
+    },
+  },
+  'socketio-cluster': {
+    binary: () => path.join(kReferenceDir, 'server.mjs'),
+    async start() {
+      const cluster = await startCluster((url) => startReference(url));
+      cluster.collect = async () => ({ redis: await redisStats(cluster.redisPort) });
+      return cluster;
     },
   },
 };
@@ -450,41 +667,66 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
   const server = await kServerSpecs[serverName].start(options).catch((error) => {
     throw new RunError(`${serverName} did not start: ${error.message}`);
   });
-  const { handle } = server;
-  const args = [`--target=${kHost}:${server.port}`, `--server_pid=${handle.pid}`,
+  const { processes } = server;
+  const args = [`--target=${server.ports.map((port) => `${kHost}:${port}`).join(',')}`,
+    `--server_pid=${processes.map((p) => p.handle.pid).join(',')}`,
     ...(server.grpcPort ? [`--grpc_target=${kHost}:${server.grpcPort}`] : []), ...flagArgs(scenario.flags)];
   const f = scenario.flags;
   const timeoutMs = 1000 * (120 + (f.idle_s ?? 0) + (f.duration_s ?? 0) + (f.drain_s ?? 2) + 60);
+  const single = processes.length === 1;
+  const named = (p) => (single ? serverName : `${serverName} ${p.role}`);
   let result;
-  let serverDied;
-  let exit;
+  let died;
+  let collected = null;
+  const exitOf = new Map();
   try {
     result = await runLoadgen(args, timeoutMs, options.verbose);
   } finally {
-    serverDied = handle.exit;
-    exit = await stop(handle);
-    const log = [`# server: ${handle.command}`, `# server exit: ${JSON.stringify(exit)}`, handle.output,
-      `# loadgen: ${kBin.loadgen} ${args.join(' ')}`,
-      result ? `# loadgen exit: code=${result.code} signal=${result.signal}${result.timedOut ? ' (timed out)' : ''}` : '',
-      result?.stderr ?? '', result ? `# loadgen stdout:\n${result.stdout}` : ''].join('\n');
+    died = processes.find((p) => p.handle.exit);
+    if (server.collect && !died) collected = await server.collect().catch(() => null);
+    // The nodes first (together), then the redis-server they share.
+    const nodes = processes.filter((p) => p.role !== 'redis');
+    const nodeExits = await Promise.all(nodes.map((p) => stop(p.handle)));
+    nodes.forEach((p, i) => exitOf.set(p, nodeExits[i]));
+    for (const p of processes.filter((q) => q.role === 'redis')) exitOf.set(p, await stop(p.handle));
+    const log = [...processes.flatMap((p) => [
+      `# server${single ? '' : ` (${p.role}, pid ${p.handle.pid})`}: ${p.handle.command}`,
+      `# server exit: ${JSON.stringify(exitOf.get(p))}`, p.handle.output]),
+    ...(collected ? [`# scraped after the loadgen: ${JSON.stringify(collected)}`] : []),
+    `# loadgen: ${kBin.loadgen} ${args.join(' ')}`,
+    result ? `# loadgen exit: code=${result.code} signal=${result.signal}${result.timedOut ? ' (timed out)' : ''}` : '',
+    result?.stderr ?? '', result ? `# loadgen stdout:\n${result.stdout}` : ''].join('\n');
     fs.writeFileSync(`${base}.log`, log);
   }
   const context = () => `\n--- loadgen: ${kBin.loadgen} ${args.join(' ')}\n${result.stderr.slice(-4000)}` +
-    `\n--- server: ${handle.command}\n${handle.output.slice(-4000)}\n(full log: ${base}.log)`;
+    processes.map((p) => `\n--- ${named(p)}: ${p.handle.command}\n${p.handle.output.slice(-4000)}`).join('') +
+    `\n(full log: ${base}.log)`;
   if (result.timedOut) throw new RunError(`loadgen ran over ${timeoutMs / 1000} s and was killed${context()}`);
   if (result.code !== 0) throw new RunError(`loadgen exited with code ${result.code} signal ${result.signal}${context()}`);
   const parsed = parseLoadgenJson(result.stdout);
   if (!parsed) throw new RunError(`loadgen printed no JSON object on stdout${context()}`);
-  if (serverDied) throw new RunError(`${serverName} exited during the run (${JSON.stringify(serverDied)})${context()}`);
-  fs.writeFileSync(`${base}.json`, `${parsed.text}\n`);
-  const warnings = warningsOf(parsed.json, scenario.kind);
-  if (exit.killed) warnings.push(`${serverName} needed SIGKILL to stop`);
-  else if (exit.code !== 0) warnings.push(`${serverName} exited with code ${exit.code} signal ${exit.signal} on SIGTERM`);
+  if (died) throw new RunError(`${named(died)} exited during the run (${JSON.stringify(died.handle.exit)})${context()}`);
+  // What run.mjs knows and the loadgen does not: which pid is what, and
+  // (clusters) the figures scraped after the loadgen.
+  const json = parsed.json;
+  json.server?.per_process?.forEach((p, i) => {
+    if (processes[i]) p.role = processes[i].role;
+  });
+  if (collected) Object.assign(json, collected);
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify(json)}\n`);
+  const warnings = warningsOf(json, scenario);
+  for (const p of processes) {
+    const exit = exitOf.get(p);
+    if (exit.killed) warnings.push(`${named(p)} needed SIGKILL to stop`);
+    else if (exit.code !== 0) warnings.push(`${named(p)} exited with code ${exit.code} signal ${exit.signal} on SIGTERM`);
+  }
+  if (server.collect && !collected) warnings.push('no figures scraped from the cluster after the run');
   return {
     scenario: scenario.name, server: serverName, repeat,
     started_at: new Date(started).toISOString(), wall_s: (Date.now() - started) / 1000,
-    server_command: handle.command, loadgen_args: args,
-    metrics: metricsOf(parsed.json, scenario.flags, scenario.kind), warnings, raw: parsed.json,
+    server_command: single ? processes[0].handle.command : processes.map((p) => `${p.role}: ${p.handle.command}`).join('\n'),
+    loadgen_args: args,
+    metrics: metricsOf(json, scenario), warnings, raw: json,
   };
 }
 
@@ -498,7 +740,10 @@ function summarize(values) {
   return { median, min: finite[0], max: finite.at(-1), values };
 }
 
-/** Per scenario: per server, per metric {median,min,max,values}; ratios roomcast/other per repeat. */
+/**
+ * Per scenario: per server, per metric {median,min,max,values}; ratios per
+ * repeat of roomcast (roomcast-cluster in the cluster scenarios) / each other server.
+ */
 function buildSummary(scenarios, runs, repeats) {
   const summary = {};
   for (const scenario of scenarios) {
@@ -507,18 +752,19 @@ function buildSummary(scenarios, runs, repeats) {
     const runOf = (server, repeat) => runs.find((r) => r.scenario === scenario.name && r.server === server && r.repeat === repeat && !r.error);
     for (const server of scenario.servers) {
       byServer[server] = {};
-      for (const metric of kind.metrics) {
+      for (const metric of metricNames(scenario)) {
         const values = Array.from({ length: repeats }, (_, i) => runOf(server, i + 1)?.metrics[metric] ?? null);
         byServer[server][metric] = summarize(values);
       }
     }
     const ratios = [];
-    if (scenario.servers.includes('roomcast')) {
-      for (const other of scenario.servers.filter((s) => s !== 'roomcast')) {
+    const of = kRatioOf.find((s) => scenario.servers.includes(s));
+    if (of) {
+      for (const other of scenario.servers.filter((s) => s !== of)) {
         for (const metric of kind.headline) {
           const perRepeat = Array.from({ length: repeats }, (_, i) =>
-            ratio(runOf('roomcast', i + 1)?.metrics[metric], runOf(other, i + 1)?.metrics[metric]) ?? null);
-          ratios.push({ metric, versus: other, per_repeat: perRepeat, median: summarize(perRepeat)?.median ?? null });
+            ratio(runOf(of, i + 1)?.metrics[metric], runOf(other, i + 1)?.metrics[metric]) ?? null);
+          ratios.push({ metric, of, versus: other, per_repeat: perRepeat, median: summarize(perRepeat)?.median ?? null });
         }
       }
     }
@@ -534,13 +780,22 @@ function commandOutput(command, args) {
   return result.status === 0 ? result.stdout.trim() : null;
 }
 
+/** A package's version in bench/reference/node_modules, null when it is not installed. */
+function referencePackageVersion(name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(kReferenceDir, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
 function collectMeta(argv, options) {
   const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
   const limits = fs.existsSync('/proc/self/limits') ? fs.readFileSync('/proc/self/limits', 'utf8') : '';
-  let socketio = null;
-  try {
-    socketio = JSON.parse(fs.readFileSync(path.join(kReferenceDir, 'node_modules/socket.io/package.json'), 'utf8')).version;
-  } catch { /* not installed */ }
+  const socketio = referencePackageVersion('socket.io');
+  const redisAdapter = referencePackageVersion('@socket.io/redis-adapter');
+  const redisClient = referencePackageVersion('redis');
+  const redisServer = /\bv=(\S+)/.exec(commandOutput(kBin.redis, ['--version']) ?? '')?.[1] ?? null;
   const commit = commandOutput('git', ['rev-parse', '--short', 'HEAD']);
   const dirty = commandOutput('git', ['status', '--porcelain', '--untracked-files=no']);
   return {
@@ -553,6 +808,10 @@ function collectMeta(argv, options) {
     open_files_limit: /^Max open files\s+(\S+)/m.exec(limits)?.[1] ?? null,
     node: process.version,
     socketio,
+    redis_adapter: redisAdapter,
+    redis_client: redisClient,
+    redis_server: redisServer,
+    cluster_nodes: kClusterNodes,
     roomcast_commit: commit ? `${commit}${dirty ? ' (with uncommitted changes)' : ''}` : null,
     repeats: options.repeats,
     smoke: options.smoke,
@@ -587,6 +846,10 @@ function markdown(results, plotNote) {
   lines.push(`| open files limit | ${meta.open_files_limit ?? 'unknown'} |`);
   lines.push(`| Node.js | ${meta.node} |`);
   lines.push(`| socket.io | ${meta.socketio ?? 'not installed'} |`);
+  if (scenarios.some((s) => s.cluster)) {
+    lines.push(`| clusters | ${meta.cluster_nodes ?? 3} nodes on one redis-server ${meta.redis_server ?? '(version unknown)'}; ` +
+      `socketio-cluster: @socket.io/redis-adapter ${meta.redis_adapter ?? '?'}, redis ${meta.redis_client ?? '?'} |`);
+  }
   lines.push(`| repeats | ${meta.repeats}, the servers alternating within each repeat |`);
   lines.push('');
   lines.push('Each cell: median [min–max] over the repeats. ↑ higher is better, ↓ lower is better.', '');
@@ -595,19 +858,21 @@ function markdown(results, plotNote) {
     const s = summary[scenario.name];
     lines.push(`## ${scenario.name}`, '', scenario.about, '', `Loadgen: \`${flagArgs(scenario.flags).join(' ')}\``, '');
     lines.push(`| metric | ${scenario.servers.join(' | ')} |`, `|---|${scenario.servers.map(() => '---:').join('|')}|`);
-    for (const metric of kKinds[scenario.kind].metrics) {
+    for (const metric of metricNames(scenario)) {
       const { label, better } = kMetrics[metric];
       lines.push(`| ${label} ${better === 'higher' ? '↑' : '↓'} | ${scenario.servers.map((srv) => fmtCell(s.servers[srv][metric])).join(' | ')} |`);
     }
     lines.push('');
     for (const r of s.ratios) {
       const { label, better } = kMetrics[r.metric];
-      lines.push(`- roomcast / ${r.versus}, ${label} (${better === 'higher' ? '> 1' : '< 1'}: roomcast better): ` +
+      const of = r.of ?? 'roomcast';
+      lines.push(`- ${of} / ${r.versus}, ${label} (${better === 'higher' ? '> 1' : '< 1'}: ${of} better): ` +
         `per repeat ${r.per_repeat.map(fmt).join(', ')}; median **${fmt(r.median)}**`);
     }
     const warned = runs.filter((r) => r.scenario === scenario.name && r.warnings?.length);
     for (const r of warned) lines.push(`- warning, ${r.server} #${r.repeat}: ${r.warnings.join('; ')}`);
     if (s.ratios.length || warned.length) lines.push('');
+    if (scenario.cluster) lines.push(...clusterDetails(scenario, runs));
   }
   if (failures?.length) {
     lines.push('## Failed runs', '');
@@ -615,6 +880,30 @@ function markdown(results, plotNote) {
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Per cluster run: each process's CPU over the window, and the Redis traffic of each roomcast node. */
+function clusterDetails(scenario, runs) {
+  const lines = [];
+  const mib = (bytes) => (Number.isFinite(bytes) ? `${fmt(bytes / 2 ** 20)} MiB` : '–');
+  for (const run of runs.filter((r) => r.scenario === scenario.name && !r.error)) {
+    const { raw } = run;
+    const total = raw.server?.cpu_measure_s;
+    const cpu = (raw.server?.per_process ?? []).map((p) =>
+      `${p.role ?? p.pid} ${fmt(p.cpu_measure_s)} s (${fmt(div(ratio(p.cpu_measure_s, total), 0.01))}%)`);
+    lines.push(`- ${run.server} #${run.repeat}, server CPU over the window: ${cpu.join(', ')}; total ${fmt(total)} s`);
+    if (raw.redis) {
+      lines.push(`  - redis-server over the whole run: ${mib(raw.redis.total_net_input_bytes)} in, ` +
+        `${mib(raw.redis.total_net_output_bytes)} out, ${fmt(raw.redis.total_commands_processed)} commands`);
+    }
+    for (const n of raw.cluster_nodes ?? []) {
+      lines.push(`  - ${n.node} (:${n.port}) from Redis over the whole run: ${mib(n.redis_received_bytes)} ` +
+        `(${fmt(n.redis_received_bytes)} B) in ${fmt(n.redis_messages)} messages ` +
+        `(${fmt(n.redis_messages_unused)} unused); published ${mib(n.redis_sent_bytes)}`);
+    }
+  }
+  if (lines.length) lines.push('');
+  return lines;
 }
 
 const gnuplotQuote = (s) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -693,6 +982,18 @@ function writeReport(results, outDir) {
 
 // ---------------------------------------------------------------- main
 
+/** What the cluster servers among `servers` need and is not here. */
+function clusterMissing(servers) {
+  const missing = [];
+  if (kClusterServers.some((s) => servers.has(s)) && spawnSync(kBin.redis, ['--version']).status !== 0) {
+    missing.push(`${kBin.redis} (apt-get install -y redis-server, or ROOMCAST_REDIS_SERVER=/path/to/redis-server)`);
+  }
+  if (servers.has('socketio-cluster') && !(referencePackageVersion('@socket.io/redis-adapter') && referencePackageVersion('redis'))) {
+    missing.push('@socket.io/redis-adapter and redis in bench/reference/node_modules (cd bench/reference && npm ci)');
+  }
+  return missing;
+}
+
 function checkPrerequisites(scenarios) {
   const missing = [];
   const executable = (file) => {
@@ -705,11 +1006,14 @@ function checkPrerequisites(scenarios) {
   };
   if (!executable(kBin.loadgen)) missing.push(`loadgen ${kBin.loadgen} (scripts/build.sh)`);
   const servers = new Set(scenarios.flatMap((s) => s.servers));
-  if (servers.has('roomcast') && !executable(kBin.roomcastd)) missing.push(`roomcastd ${kBin.roomcastd} (scripts/build.sh)`);
+  if ((servers.has('roomcast') || servers.has('roomcast-cluster')) && !executable(kBin.roomcastd)) {
+    missing.push(`roomcastd ${kBin.roomcastd} (scripts/build.sh)`);
+  }
   if (servers.has('ceiling') && !executable(kBin.ceiling)) missing.push(`ceiling ${kBin.ceiling} (scripts/build.sh)`);
-  if (servers.has('socketio') && !fs.existsSync(path.join(kReferenceDir, 'node_modules/socket.io/package.json'))) {
+  if ((servers.has('socketio') || servers.has('socketio-cluster')) && !referencePackageVersion('socket.io')) {
     missing.push('socket.io in bench/reference/node_modules (cd bench/reference && npm ci)');
   }
+  missing.push(...clusterMissing(servers));
   if (missing.length) {
     process.stderr.write(`run.mjs: missing:\n  ${missing.join('\n  ')}\n`);
     process.exit(1);
@@ -746,6 +1050,15 @@ async function main() {
     writeReport(JSON.parse(fs.readFileSync(file, 'utf8')), options.out);
     process.stdout.write(`wrote ${path.join(options.out, 'results.md')}\n`);
     return 0;
+  }
+  if (!options.explicit) {
+    // By default the cluster scenarios take part when they can; asked for
+    // by --scenarios or --servers, what they need is required.
+    const missing = clusterMissing(new Set(kClusterServers));
+    if (missing.length) {
+      process.stdout.write(`run.mjs: skipping ${kClusterServers.join(' and ')} (missing: ${missing.join('; ')})\n`);
+      options.servers = options.servers.filter((s) => !kClusterServers.includes(s));
+    }
   }
   const scenarios = planScenarios(options);
   if (!scenarios.length) usageError('no scenario takes part with these --scenarios and --servers');
@@ -791,7 +1104,7 @@ async function main() {
   }
   const results = {
     meta,
-    scenarios: scenarios.map(({ name, kind, about, flags, servers }) => ({ name, kind, about, flags, servers })),
+    scenarios: scenarios.map(({ name, kind, about, flags, servers, cluster }) => ({ name, kind, about, flags, servers, ...(cluster ? { cluster } : {}) })),
     summary: buildSummary(scenarios, runs, options.repeats),
     failures,
     runs,

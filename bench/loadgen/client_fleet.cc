@@ -99,8 +99,8 @@ void ClientFleet::OpenNext() {
     // A failed bind leaves the kernel to pick the source; connect still works.
     (void)bind(client.fd, reinterpret_cast<sockaddr*>(&source), sizeof(source));
   }
-  int rc = connect(client.fd, reinterpret_cast<const sockaddr*>(&options_.target),
-                   sizeof(options_.target));
+  const sockaddr_in& target = target_of(index).address;
+  int rc = connect(client.fd, reinterpret_cast<const sockaddr*>(&target), sizeof(target));
   if (rc != 0 && errno != EINPROGRESS) {
     Fail(index);
     return;
@@ -122,7 +122,8 @@ void ClientFleet::OnEvent(int index, uint32_t events) {
     if (events & EPOLLOUT) {
       client.state = State::kUpgrading;
       client.unsent =
-          "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + options_.host_header +
+          "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " +
+          target_of(index).host_header +
           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
       Flush(index);

@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "bench/loadgen/ledger.h"
+#include "bench/loadgen/target.h"
 
 namespace roomcast::bench {
 
 struct FleetOptions {
-  sockaddr_in target{};
-  std::string host_header;  // "127.0.0.1:3001"
+  std::vector<Target> targets;  // client i connects to targets[i % targets.size()]
   int connections = 0;
   int rooms = 1;
   int sources = 1;                // 127.0.0.1 .. 127.0.0.<sources>
@@ -44,6 +44,9 @@ class ClientFleet {
   // Readers (not slow) that joined each stream; valid once settled.
   const std::vector<int>& readers_per_stream() const { return readers_per_stream_; }
   int stream_of(int client) const { return options_.broadcast ? 0 : client % options_.rooms; }
+  const Target& target_of(int client) const {
+    return options_.targets[static_cast<size_t>(client) % options_.targets.size()];
+  }
 
  private:
   enum class State : uint8_t {

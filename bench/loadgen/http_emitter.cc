@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -111,8 +112,8 @@ class HttpConnection {
   std::string buffer_;
 };
 
-void EmitOverHttp(EmitPlan& plan, const sockaddr_in& target, const std::string& host) {
-  HttpConnection connection(target, host);
+void EmitOverHttp(EmitPlan& plan, const Target& target) {
+  HttpConnection connection(target.address, target.host_header);
   while (plan.Next()) {
     EmitItem item = plan.Make();
     std::string body = item.room.empty() ? "{" : "{\"room\":\"" + item.room + "\",";
@@ -130,12 +131,12 @@ void EmitOverHttp(EmitPlan& plan, const sockaddr_in& target, const std::string& 
 
 }  // namespace
 
-void RunHttpEmitters(EmitPlan& plan, const sockaddr_in& target, const std::string& host_header,
-                     int concurrency) {
+void RunHttpEmitters(EmitPlan& plan, const std::vector<Target>& targets, int concurrency) {
   std::vector<std::thread> threads;
   threads.reserve(concurrency);
   for (int i = 0; i < concurrency; ++i) {
-    threads.emplace_back([&] { EmitOverHttp(plan, target, host_header); });
+    const Target& target = targets[static_cast<size_t>(i) % targets.size()];
+    threads.emplace_back([&plan, &target] { EmitOverHttp(plan, target); });
   }
   for (std::thread& thread : threads) thread.join();
 }

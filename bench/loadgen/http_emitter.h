@@ -1,16 +1,15 @@
 #pragma once
 
-#include <netinet/in.h>
-
-#include <string>
+#include <vector>
 
 #include "bench/loadgen/emit_plan.h"
+#include "bench/loadgen/target.h"
 
 namespace roomcast::bench {
 
 // `concurrency` keep-alive connections, each a thread posting one
-// `POST /api/socket/emit` at a time until the plan's window ends.
-void RunHttpEmitters(EmitPlan& plan, const sockaddr_in& target, const std::string& host_header,
-                     int concurrency);
+// `POST /api/socket/emit` at a time until the plan's window ends;
+// connection j to targets[j % targets.size()].
+void RunHttpEmitters(EmitPlan& plan, const std::vector<Target>& targets, int concurrency);
 
 }  // namespace roomcast::bench

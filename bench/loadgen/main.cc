@@ -8,11 +8,13 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <absl/flags/flag.h>
 #include <absl/flags/parse.h>
 #include <absl/flags/usage.h>
 #include <absl/strings/numbers.h>
+#include <absl/strings/str_split.h>
 #include <boost/json.hpp>
 
 #include "bench/loadgen/client_fleet.h"
@@ -21,12 +23,17 @@
 #include "bench/loadgen/http_emitter.h"
 #include "bench/loadgen/ledger.h"
 #include "bench/loadgen/proc_stats.h"
+#include "bench/loadgen/target.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:3001",
-          "Server address (IPv4 literal:port): Socket.IO and HTTP emits.");
+          "Server address (IPv4 literal:port): Socket.IO and HTTP emits. A comma-separated "
+          "list for a cluster: client i connects to target i % n, HTTP emitter connection j "
+          "posts to target j % n.");
 ABSL_FLAG(std::string, grpc_target, "127.0.0.1:50051",
           "Roomcast gRPC address for --emit=grpc|batch.");
-ABSL_FLAG(int, server_pid, 0, "The server's pid: its CPU and RSS are read from /proc.");
+ABSL_FLAG(std::string, server_pid, "",
+          "The server's pid: its CPU and RSS are read from /proc. A comma-separated list "
+          "(a cluster's nodes and its Redis): every figure sums their CPU and their RSS.");
 ABSL_FLAG(int, connections, 100, "Socket.IO clients.");
 ABSL_FLAG(int, rooms, 1, "Client i joins room-<i % rooms>.");
 ABSL_FLAG(int, sources, 1, "Source addresses 127.0.0.1 .. 127.0.0.<sources>.");
@@ -63,6 +70,53 @@ bool ParseTarget(const std::string& text, sockaddr_in& address) {
          (address.sin_port = htons(static_cast<uint16_t>(port)), true);
 }
 
+// "host:port[,host:port...]"; false (and a message) on anything else.
+bool ParseTargets(const std::string& text, std::vector<Target>& targets) {
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    Target target;
+    target.host_header = std::string(item);
+    if (!ParseTarget(target.host_header, target.address)) {
+      std::cerr << "--target must be IPv4 literals with a port, comma-separated: " << text << "\n";
+      return false;
+    }
+    targets.push_back(std::move(target));
+  }
+  return true;
+}
+
+// "" (no server to watch) or "pid[,pid...]".
+bool ParsePids(const std::string& text, std::vector<pid_t>& pids) {
+  if (text.empty()) return true;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(item, &pid) || pid < 0) {
+      std::cerr << "--server_pid must be pids, comma-separated: " << text << "\n";
+      return false;
+    }
+    pids.push_back(pid);
+  }
+  return true;
+}
+
+// Per process of --server_pid, in its order: what the totals are made of.
+boost::json::array PerProcess(const std::vector<pid_t>& pids, const ProcGroupSample& before,
+                              const ProcGroupSample& connected, const ProcGroupSample& measured,
+                              const ProcGroupSample& ended, bool idle) {
+  boost::json::array out;
+  for (size_t i = 0; i < pids.size(); ++i) {
+    boost::json::object process;
+    process["pid"] = pids[i];
+    process["rss_before_kb"] = before.each[i].rss_kb;
+    process["rss_connected_kb"] = (idle ? measured : connected).each[i].rss_kb;
+    process["rss_after_kb"] = ended.each[i].rss_kb;
+    process["cpu_connect_s"] = connected.each[i].cpu_s - before.each[i].cpu_s;
+    if (idle) process["cpu_idle_s"] = measured.each[i].cpu_s - connected.each[i].cpu_s;
+    process["cpu_measure_s"] = ended.each[i].cpu_s - measured.each[i].cpu_s;
+    out.push_back(std::move(process));
+  }
+  return out;
+}
+
 void RaiseOpenFileLimit() {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
@@ -74,23 +128,20 @@ int Run() {
   RaiseOpenFileLimit();
   FleetOptions fleet_options;
   const std::string target = absl::GetFlag(FLAGS_target);
-  if (!ParseTarget(target, fleet_options.target)) {
-    std::cerr << "--target must be an IPv4 literal with a port: " << target << "\n";
-    return 1;
-  }
+  if (!ParseTargets(target, fleet_options.targets)) return 1;
+  std::vector<pid_t> server_pids;
+  if (!ParsePids(absl::GetFlag(FLAGS_server_pid), server_pids)) return 1;
   const std::string emit = absl::GetFlag(FLAGS_emit);
   if (emit != "none" && emit != "http" && emit != "grpc" && emit != "batch") {
     std::cerr << "--emit must be none, http, grpc or batch\n";
     return 1;
   }
-  fleet_options.host_header = target;
   fleet_options.connections = absl::GetFlag(FLAGS_connections);
   fleet_options.rooms = std::max(1, absl::GetFlag(FLAGS_rooms));
   fleet_options.sources = std::max(1, absl::GetFlag(FLAGS_sources));
   fleet_options.slow_fraction = absl::GetFlag(FLAGS_slow_fraction);
   fleet_options.broadcast = absl::GetFlag(FLAGS_broadcast);
   fleet_options.connect_concurrency = absl::GetFlag(FLAGS_connect_concurrency);
-  const pid_t server = absl::GetFlag(FLAGS_server_pid);
   const int streams = fleet_options.broadcast ? 1 : fleet_options.rooms;
 
   // Events of one stream can arrive out of order by as many as are in
@@ -105,14 +156,14 @@ int Run() {
   boost::json::object server_out;
 
   // Connect and join.
-  ProcSample before = SampleProcess(server);
+  const ProcGroupSample before = SampleProcesses(server_pids);
   Clock::time_point connect_start = Clock::now();
   fleet.Start();
   while (!fleet.settled() && SecondsSince(connect_start) < absl::GetFlag(FLAGS_connect_timeout_s)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   double connect_seconds = SecondsSince(connect_start);
-  ProcSample connected = SampleProcess(server);
+  const ProcGroupSample connected = SampleProcesses(server_pids);
   std::cerr << "joined " << fleet.joined() << "/" << fleet_options.connections << " in "
             << connect_seconds << " s (" << fleet.failed() << " failed)\n";
   out["connections"] = fleet_options.connections;
@@ -120,8 +171,8 @@ int Run() {
   out["connect_failures"] = fleet.failed();
   out["connect_seconds"] = connect_seconds;
   out["connects_per_s"] = fleet.joined() / connect_seconds;
-  server_out["rss_before_kb"] = before.rss_kb;
-  server_out["cpu_connect_s"] = connected.cpu_s - before.cpu_s;
+  server_out["rss_before_kb"] = before.total.rss_kb;
+  server_out["cpu_connect_s"] = connected.total.cpu_s - before.total.cpu_s;
   if (fleet.joined() == 0) {
     std::cerr << "no client could join: is the server up at " << target << "?\n";
     return 1;
@@ -129,14 +180,14 @@ int Run() {
 
   int64_t emitted = 0, errors = 0;
   double window_seconds = 0, measure_seconds = 0, own_cpu = 0;
-  ProcSample measured = connected, ended = connected;
+  ProcGroupSample measured = connected, ended = connected;
   if (emit == "none") {
     std::this_thread::sleep_for(std::chrono::duration<double>(absl::GetFlag(FLAGS_idle_s)));
-    measured = ended = SampleProcess(server);
-    server_out["cpu_idle_s"] = measured.cpu_s - connected.cpu_s;
-    server_out["rss_connected_kb"] = measured.rss_kb;
+    measured = ended = SampleProcesses(server_pids);
+    server_out["cpu_idle_s"] = measured.total.cpu_s - connected.total.cpu_s;
+    server_out["rss_connected_kb"] = measured.total.rss_kb;
   } else {
-    server_out["rss_connected_kb"] = connected.rss_kb;
+    server_out["rss_connected_kb"] = connected.total.rss_kb;
     EmitSettings settings;
     settings.broadcast = fleet_options.broadcast;
     settings.rooms = fleet_options.rooms;
@@ -144,14 +195,14 @@ int Run() {
     settings.max_undelivered = absl::GetFlag(FLAGS_max_undelivered);
     settings.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);
     double own_cpu_start = OwnCpuSeconds();
-    ProcSample start = SampleProcess(server);
+    ProcGroupSample start = SampleProcesses(server_pids);
     Clock::time_point window_start = Clock::now();
     EmitPlan plan(settings, ledger, fleet.readers_per_stream(),
                   std::chrono::duration_cast<Clock::duration>(
                       std::chrono::duration<double>(absl::GetFlag(FLAGS_duration_s))));
     const int concurrency = std::max(1, absl::GetFlag(FLAGS_emit_concurrency));
     if (emit == "http") {
-      RunHttpEmitters(plan, fleet_options.target, target, concurrency);
+      RunHttpEmitters(plan, fleet_options.targets, concurrency);
     } else {
       RunGrpcEmitters(plan, absl::GetFlag(FLAGS_grpc_target), concurrency,
                       emit == "batch" ? std::max(1, absl::GetFlag(FLAGS_batch_size)) : 0);
@@ -167,7 +218,7 @@ int Run() {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     measure_seconds = SecondsSince(window_start);
-    ended = SampleProcess(server);
+    ended = SampleProcesses(server_pids);
     own_cpu = OwnCpuSeconds() - own_cpu_start;
     measured = start;
     emitted = plan.emitted();
@@ -176,7 +227,7 @@ int Run() {
   fleet.Stop();
 
   const int64_t delivered = ledger.delivered();
-  const double server_cpu = ended.cpu_s - measured.cpu_s;
+  const double server_cpu = ended.total.cpu_s - measured.total.cpu_s;
   LatencySummary latency = ledger.Latency();
   out["emitted"] = emitted;
   out["emit_errors"] = errors;
@@ -194,12 +245,14 @@ int Run() {
                        {"max", latency.max},
                        {"samples", latency.samples}};
   out["loadgen_cpu_s"] = own_cpu;
-  server_out["rss_after_kb"] = ended.rss_kb;
+  server_out["rss_after_kb"] = ended.total.rss_kb;
   server_out["cpu_measure_s"] = server_cpu;
   server_out["cpu_per_delivery_us"] = delivered > 0 ? server_cpu * 1e6 / delivered : 0.0;
   int64_t rss_connected = server_out["rss_connected_kb"].as_int64();
   server_out["rss_per_connection_bytes"] =
-      static_cast<double>(rss_connected - before.rss_kb) * 1024.0 / fleet.joined();
+      static_cast<double>(rss_connected - before.total.rss_kb) * 1024.0 / fleet.joined();
+  server_out["per_process"] =
+      PerProcess(server_pids, before, connected, measured, ended, emit == "none");
   out["server"] = std::move(server_out);
   std::cout << boost::json::serialize(out) << std::endl;
   return 0;

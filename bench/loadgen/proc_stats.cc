@@ -45,6 +45,17 @@ ProcSample SampleProcess(pid_t pid) {
   return sample;
 }
 
+ProcGroupSample SampleProcesses(const std::vector<pid_t>& pids) {
+  ProcGroupSample group;
+  group.each.reserve(pids.size());
+  for (pid_t pid : pids) {
+    group.each.push_back(SampleProcess(pid));
+    group.total.cpu_s += group.each.back().cpu_s;
+    group.total.rss_kb += group.each.back().rss_kb;
+  }
+  return group;
+}
+
 double OwnCpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace roomcast::bench {
 
@@ -14,6 +15,15 @@ struct ProcSample {
 };
 
 ProcSample SampleProcess(pid_t pid);
+
+// Several processes (the nodes of a cluster and its Redis): each one's
+// sample, in the order of `pids`, and their sum (CPU and RSS added up).
+struct ProcGroupSample {
+  ProcSample total;
+  std::vector<ProcSample> each;
+};
+
+ProcGroupSample SampleProcesses(const std::vector<pid_t>& pids);
 
 // This process's own CPU (user + system), from getrusage.
 double OwnCpuSeconds();

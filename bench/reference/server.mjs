@@ -8,8 +8,16 @@
 //          200 {"recipients":"<n>"} (a string, as Roomcast's uint64 JSON)
 //
 //   PORT=3002 HOST=127.0.0.1 node server.mjs      (or --port=3002 --host=...)
+//   REDIS_URL=redis://127.0.0.1:6379 node server.mjs   (or --redis_url=...)
 //
-// Prints `listening <port>` once it accepts. Nothing is logged per event.
+// With REDIS_URL, @socket.io/redis-adapter 8.3.0 (on the `redis` 4.7.1
+// client: one connection to publish, a duplicate to subscribe) makes several
+// of these servers one: an emit on any of them reaches the sockets of all.
+// The `recipients` of an emit then count this server's sockets only.
+// Without it, one server on socket.io's in-memory adapter.
+//
+// Prints `listening <port>` once it accepts (with Redis: once both Redis
+// connections are up). Nothing is logged per event.
 import http from 'node:http';
 import { Server } from 'socket.io';
 
@@ -25,6 +33,7 @@ function option(name, envName, fallback) {
 
 const port = Number(option('port', 'PORT', '3002'));
 const host = option('host', 'HOST', '127.0.0.1');
+const redisUrl = option('redis_url', 'REDIS_URL', '');
 
 const isRoomList = (v) => Array.isArray(v) && v.length > 0 && v.every((r) => typeof r === 'string' && r !== '');
 const roomsOf = (socket) => [...socket.rooms].filter((r) => r !== socket.id);
@@ -48,6 +57,19 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 1e6,
   serveClient: false,
 });
+
+if (redisUrl !== '') {
+  // Loaded only here: without REDIS_URL the server needs socket.io alone.
+  const { createAdapter } = await import('@socket.io/redis-adapter');
+  const { createClient } = await import('redis');
+  const pubClient = createClient({ url: redisUrl });
+  const subClient = pubClient.duplicate();
+  for (const [name, client] of [['publish', pubClient], ['subscribe', subClient]]) {
+    client.on('error', (err) => process.stderr.write(`redis (${name}): ${err.message}\n`));
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient));
+}
 
 io.on('connection', (socket) => {
   socket.on('join', (rooms, ack) => {

@@ -27,6 +27,17 @@ absl::StatusOr<std::vector<std::string>> TargetRooms(const v1::SocketSelector& s
   return absl::InvalidArgumentError("sockets: one of socketId, room or userId is required");
 }
 
+// Runs `command` on this node's sockets; answers how many it acted on.
+template <typename Response>
+void ApplyAndCount(core::ShardSet& shards, core::RoomCommand command, Reply<Response> reply) {
+  core::ApplyRoomCommand(shards, std::move(command),
+                         [reply = std::move(reply)](uint64_t sockets) mutable {
+                           Response response;
+                           response.set_sockets(sockets);
+                           std::move(reply)(std::move(response));
+                         });
+}
+
 }  // namespace
 
 void ControlApi::JoinRoomsHere(const v1::ChangeRoomsRequest& request,
@@ -61,12 +72,7 @@ void ControlApi::ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
   command.nsp = *std::move(known);
   command.targets = *std::move(targets);
   command.rooms.assign(request.rooms().begin(), request.rooms().end());
-  core::ApplyRoomCommand(parts_.shards, std::move(command),
-                         [reply = std::move(reply)](uint64_t sockets) mutable {
-                           v1::ChangeRoomsResponse response;
-                           response.set_sockets(sockets);
-                           std::move(reply)(response);
-                         });
+  ApplyAndCount(parts_.shards, std::move(command), std::move(reply));
 }
 
 void ControlApi::DisconnectSocketsHere(const v1::DisconnectSocketsRequest& request,
@@ -83,12 +89,7 @@ void ControlApi::DisconnectSocketsHere(const v1::DisconnectSocketsRequest& reque
   command.nsp = *std::move(known);
   command.targets = *std::move(targets);
   command.close_connection = request.close_connection();
-  core::ApplyRoomCommand(parts_.shards, std::move(command),
-                         [reply = std::move(reply)](uint64_t sockets) mutable {
-                           v1::DisconnectSocketsResponse response;
-                           response.set_sockets(sockets);
-                           std::move(reply)(response);
-                         });
+  ApplyAndCount(parts_.shards, std::move(command), std::move(reply));
 }
 
 void ControlApi::ListRoomSocketsHere(const v1::ListRoomSocketsRequest& request,

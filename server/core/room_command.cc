@@ -1,5 +1,6 @@
 #include "server/core/room_command.h"
 
+#include <atomic>
 #include <iterator>
 #include <memory>
 
@@ -39,14 +40,30 @@ uint64_t ApplyOnShard(RoomIndex& index, const RoomCommand& command) {
 void ApplyRoomCommand(ShardSet& shards, RoomCommand command,
                       absl::AnyInvocable<void(uint64_t) &&> done) {
   auto shared = std::make_shared<const RoomCommand>(std::move(command));
+  // Every shard reports to the same interest (none on a single node).
+  auto interest = std::make_shared<std::atomic<RoomInterest*>>(nullptr);
   GatherFromShards<uint64_t>(
-      shards, [shared](RoomIndex& index) { return ApplyOnShard(index, *shared); },
-      [done = std::move(done)](const std::vector<uint64_t>& counts) mutable {
+      shards,
+      [shared, interest](RoomIndex& index) {
+        interest->store(index.interest(), std::memory_order_relaxed);
+        return ApplyOnShard(index, *shared);
+      },
+      [shared, interest, done = std::move(done)](const std::vector<uint64_t>& counts) mutable {
         uint64_t total = 0;
         for (uint64_t count : counts) {
           total += count;
         }
-        std::move(done)(total);
+        RoomInterest* cluster = interest->load(std::memory_order_relaxed);
+        if (shared->kind != RoomCommand::Kind::kJoin || total == 0 || cluster == nullptr) {
+          std::move(done)(total);
+          return;
+        }
+        // Done once this node receives the rooms' traffic, as a browser's
+        // own join is (Redis down: the sockets joined here all the same).
+        cluster->WhenReceiving(shared->nsp, shared->rooms,
+                               [total, done = std::move(done)](const absl::Status&) mutable {
+                                 std::move(done)(total);
+                               });
       });
 }
 
