@@ -483,7 +483,10 @@ async function startRoomcastd(options, redisUrl) {
   // the event log for recovery included, is as shipped.
   const args = [`--host=${kHost}`, `--port=${port}`, `--grpc_port=${grpcPort}`, '--log_level=warn',
     '--max_connections=20000', '--max_connections_per_ip=0', '--handshakes_per_ip_per_s=0',
-    '--client_events_per_s=0', '--drain_grace_ms=0', ...(redisUrl ? [`--redis_url=${redisUrl}`] : []),
+    '--client_events_per_s=0', '--drain_grace_ms=0',
+    // A cluster node gets one shard: its three nodes share this machine's cores
+    // (as a pod gets the CPU it is given), like the three one-threaded Node servers.
+    ...(redisUrl ? [`--redis_url=${redisUrl}`, '--shards=1'] : []),
     ...options.roomcastArgs];
   const handle = launch(kBin.roomcastd, args);
   await until(handle, () => httpOk(port, '/healthz'), 'GET /healthz -> 200');

@@ -480,7 +480,8 @@ void RedisBroker::OnPush(const redisReply& reply) {
   const std::string_view channel = ReplyText(*reply.element[1]);
   if (kind == "smessage" || kind == "message") {
     const std::string_view payload = ReplyText(*reply.element[2]);
-    base::Counters::Bump(counters_.broker_messages);
+    // Bytes count every message; messages only what others sent (Redis
+    // also hands a node its own events back on the rooms it is in).
     base::Counters::Bump(counters_.broker_bytes_received, channel.size() + payload.size());
     if (kind == "smessage") {
       OnEventMessage(channel, payload);
@@ -507,6 +508,7 @@ void RedisBroker::OnEventMessage(std::string_view channel, std::string_view payl
   if (message->origin == options_.self.id || !handlers_.on_event) {
     return;  // This node delivered its own events when it published them.
   }
+  base::Counters::Bump(counters_.broker_messages);
   core::Event& event = message->event;
   if (target->room) {
     // An event for several rooms is published on each room's channel: this
@@ -525,6 +527,7 @@ void RedisBroker::OnEventMessage(std::string_view channel, std::string_view payl
 }
 
 void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view payload) {
+  base::Counters::Bump(counters_.broker_messages);
   const std::string request_prefix = absl::StrCat(keys_.prefix(), "-request#");
   if (channel.starts_with(request_prefix)) {
     std::string_view nsp = channel.substr(request_prefix.size());
@@ -681,6 +684,7 @@ void RedisBroker::FinishRequest(uint64_t id) {
 }
 
 void RedisBroker::OnNodeMessage(std::string_view payload) {
+  base::Counters::Bump(counters_.broker_messages);
   absl::StatusOr<MsgpackReader> reader = MsgpackReader::Open(payload);
   uint32_t fields = 0;
   std::string kind;

@@ -72,12 +72,13 @@ void AddBrokerFamilies(const base::Counters& c, std::vector<MetricFamily>& famil
     families.push_back(std::move(family));
   };
   add("roomcast_redis_messages_received_total",
-      "Messages from Redis: other nodes' events, emitter broadcasts and requests.",
+      "Messages from Redis: other nodes' events, emitter broadcasts, requests (not this node's own events coming back).",
       MetricType::Counter, c.broker_messages);
   add("roomcast_redis_messages_unused_total",
       "Events received from Redis that no socket of this node was a recipient of.",
       MetricType::Counter, c.broker_messages_unused);
-  add("roomcast_redis_received_bytes_total", "Channel and payload bytes of those messages.",
+  add("roomcast_redis_received_bytes_total",
+      "Channel and payload bytes of every message from Redis (own events coming back included).",
       MetricType::Counter, c.broker_bytes_received);
   add("roomcast_redis_sent_bytes_total", "Bytes of the events this node published.",
       MetricType::Counter, c.broker_bytes_sent);
