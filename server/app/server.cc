@@ -54,7 +54,7 @@ std::string NodeId() {
 }
 
 std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& config,
-                                                                 const broker::RedisBroker* redis) {
+                                                                const broker::RedisBroker* redis) {
   std::vector<std::unique_ptr<observe::HealthCheck>> checks;
   if (redis != nullptr) {
     checks.push_back(std::make_unique<RedisCheck>(*redis));
@@ -127,21 +127,19 @@ Server::Server(Config config)
       HealthChecks(config_, redis_), config_.health_interval,
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
-      control::ControlApi::Parts{emitter_, *broker_, http_.shards(), counters_, metrics_,
-                                 *health_, idempotency_, config_.max_emit_bytes,
-                                 config_.max_batch_size, config_.namespaces},
+      control::ControlApi::Parts{emitter_, *broker_, http_.shards(), counters_, metrics_, *health_,
+                                 idempotency_, config_.max_emit_bytes, config_.max_batch_size,
+                                 config_.namespaces},
       control::NodeInfo{node_id_, ROOMCAST_VERSION});
   // What other nodes and Socket.IO emitters publish reaches this node's
   // sockets like a local emit.
   broker_->SetHandlers(core::Broker::Handlers{
-      [this](std::shared_ptr<const core::Event> event) {
-        emitter_.DeliverPublished(std::move(event));
-      },
+      [this](const std::shared_ptr<const core::Event>& event) { emitter_.DeliverPublished(event); },
       [this](core::RoomCommand command) {
         core::ApplyRoomCommand(http_.shards(), std::move(command), [](uint64_t) {});
       },
-      [this](std::string request, absl::AnyInvocable<void(std::string) &&> answer) {
-        api_->AnswerNode(std::move(request), std::move(answer));
+      [this](const std::string& request, absl::AnyInvocable<void(std::string) &&> answer) {
+        api_->AnswerNode(request, std::move(answer));
       },
       [this](std::string nsp, std::vector<std::string> targets, std::vector<std::string> except,
              absl::AnyInvocable<void(std::vector<core::SocketSummary>) &&> done) {
@@ -153,7 +151,7 @@ Server::Server(Config config)
       http_.shards()[i].rooms().set_interest(&redis_->interest());
     }
     redis_->SetLoadProbe([this](absl::AnyInvocable<void(core::NodeLoad) &&> done) {
-      api_->LocalStatus(0, [done = std::move(done)](v1::StatusResponse status) mutable {
+      api_->LocalStatus(0, [done = std::move(done)](const v1::StatusResponse& status) mutable {
         std::move(done)(core::NodeLoad{status.connections(), status.rooms()});
       });
     });
@@ -235,9 +233,8 @@ absl::Status Server::Start() {
   if (redis_ != nullptr) {
     char hostname[256] = {};
     gethostname(hostname, sizeof(hostname) - 1);
-    redis_->Start(HostPort(config_.host == "::" || config_.host == "0.0.0.0" ? hostname
-                                                                             : config_.host,
-                           http_.port()));
+    redis_->Start(HostPort(
+        config_.host == "::" || config_.host == "0.0.0.0" ? hostname : config_.host, http_.port()));
   }
   spdlog::info(
       "app: roomcastd listening address={} port={} grpc_port={} shards={} namespaces={} "

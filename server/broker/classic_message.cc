@@ -178,7 +178,7 @@ absl::StatusOr<std::string> EncodeClassicBroadcast(std::string_view uid, const c
 }
 
 absl::StatusOr<ClassicRequest> DecodeClassicRequest(std::string_view nsp,
-                                                   std::string_view message) {
+                                                    std::string_view message) {
   ClassicRequest out;
   if (message.empty() || message.front() != '{') {
     return out;  // MessagePack: broadcasts with acks, which this node takes no part in.
@@ -194,7 +194,8 @@ absl::StatusOr<ClassicRequest> DecodeClassicRequest(std::string_view nsp,
     return absl::InvalidArgumentError("request without a numeric type");
   }
   const boost::json::value* id = object.if_contains("requestId");
-  const std::string request_id = id != nullptr && id->is_string() ? std::string(id->get_string()) : "";
+  const std::string request_id =
+      id != nullptr && id->is_string() ? std::string(id->get_string()) : "";
   core::RoomCommand& command = out.command;
   command.nsp = std::string(nsp);
   const boost::json::value* opts = object.if_contains("opts");

@@ -37,7 +37,7 @@ struct ClassicRequest {
     kIgnored,       // serverSideEmit, broadcasts with acks, what a newer adapter sends
   };
   Kind kind = Kind::kIgnored;
-  std::string request_id;  // Empty: nobody waits for an answer.
+  std::string request_id;     // Empty: nobody waits for an answer.
   core::RoomCommand command;  // kCommand; the targets and except of the others too.
 };
 

@@ -29,8 +29,7 @@ void MsgpackWriter::Map(uint32_t size) {
 }
 void MsgpackWriter::Str(std::string_view text) {
   const auto size = static_cast<uint32_t>(text.size());
-  Append(out_, mp_sizeof_str(size),
-         [&](char* at) { return mp_encode_str(at, text.data(), size); });
+  Append(out_, mp_sizeof_str(size), [&](char* at) { return mp_encode_str(at, text.data(), size); });
 }
 void MsgpackWriter::Bin(std::string_view bytes) {
   const auto size = static_cast<uint32_t>(bytes.size());
@@ -63,9 +62,10 @@ void MsgpackWriter::Json(const boost::json::value& value,
       Bool(value.get_bool());
       return;
     case boost::json::kind::int64:
-      Append(out_, mp_sizeof_int(value.get_int64()),
-             [&](char* at) { return value.get_int64() < 0 ? mp_encode_int(at, value.get_int64())
-                                                         : mp_encode_uint(at, value.get_int64()); });
+      Append(out_, mp_sizeof_int(value.get_int64()), [&](char* at) {
+        return value.get_int64() < 0 ? mp_encode_int(at, value.get_int64())
+                                     : mp_encode_uint(at, value.get_int64());
+      });
       return;
     case boost::json::kind::uint64:
       Uint(value.get_uint64());

@@ -39,9 +39,7 @@ class MsgpackReader {
   static absl::StatusOr<MsgpackReader> Open(std::string_view data);
 
   // The bytes after the value Open() checked (a second value may follow).
-  std::string_view Rest() const {
-    return {checked_end_, static_cast<size_t>(end_ - checked_end_)};
-  }
+  std::string_view Rest() const { return {checked_end_, static_cast<size_t>(end_ - checked_end_)}; }
 
   // Each returns false (and reads nothing) when the next item is not of its type.
   bool ReadArray(uint32_t& size);

@@ -43,11 +43,10 @@ absl::StatusOr<NativeMessage> DecodeNativeMessage(std::string_view message) {
   std::string tag;
   std::string text;
   bool is_volatile = false;
-  if (!body.ok() || !body->ReadArray(fields) || fields < 8 || !body->ReadStr(tag) ||
-      tag != kTag || !body->ReadStr(out.origin) || !body->ReadStr(out.event.nsp) ||
+  if (!body.ok() || !body->ReadArray(fields) || fields < 8 || !body->ReadStr(tag) || tag != kTag ||
+      !body->ReadStr(out.origin) || !body->ReadStr(out.event.nsp) ||
       !body->ReadStrArray(out.event.rooms) || !body->ReadStrArray(out.event.except) ||
-      !body->ReadBool(is_volatile) || !body->ReadStr(text) ||
-      !body->ReadArray(attachment_count)) {
+      !body->ReadBool(is_volatile) || !body->ReadStr(text) || !body->ReadArray(attachment_count)) {
     return bad;
   }
   std::vector<std::string> attachments(attachment_count);

@@ -46,8 +46,8 @@ absl::StatusOr<RedisAddress> ParseRedisUrl(std::string_view url) {
   std::string path = parsed->encoded_path().decode();
   if (!path.empty() && path != "/") {
     if (!absl::SimpleAtoi(path.substr(1), &address.db) || address.db < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("database '", path.substr(1),
-                                                     "' is not a number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("database '", path.substr(1), "' is not a number"));
     }
   }
   return address;

@@ -59,7 +59,8 @@ std::optional<core::NodeStatus> ParseNodeStatus(std::string_view text) {
   const json::object& object = value.get_object();
   auto text_of = [&](const char* key) {
     const json::value* field = object.if_contains(key);
-    return field != nullptr && field->is_string() ? std::string(field->get_string()) : std::string();
+    return field != nullptr && field->is_string() ? std::string(field->get_string())
+                                                  : std::string();
   };
   auto number_of = [&](const char* key) {
     const json::value* field = object.if_contains(key);
@@ -164,20 +165,21 @@ void RedisBroker::UpdateHealth(const std::string& detail) {
 
 void RedisBroker::Connect(Link& link) {
   Link* target = &link;
-  link.connection = RedisConnection::Create(
-      io_, tls_ ? &*tls_ : nullptr, options_.address,
-      [this, target](const absl::Status& why) { OnLost(*target, why); });
+  link.connection =
+      RedisConnection::Create(io_, tls_ ? &*tls_ : nullptr, options_.address,
+                              [this, target](const absl::Status& why) { OnLost(*target, why); });
   std::shared_ptr<RedisConnection> connection = link.connection;
-  connection->Connect(options_.connect_timeout, [this, target, connection](absl::Status status) {
-    if (target->connection != connection) {
-      return;  // Replaced (stopping).
-    }
-    if (!status.ok()) {
-      OnLost(*target, status);
-      return;
-    }
-    OnConnected(*target);
-  });
+  connection->Connect(options_.connect_timeout,
+                      [this, target, connection](const absl::Status& status) {
+                        if (target->connection != connection) {
+                          return;  // Replaced (stopping).
+                        }
+                        if (!status.ok()) {
+                          OnLost(*target, status);
+                          return;
+                        }
+                        OnConnected(*target);
+                      });
 }
 
 void RedisBroker::OnConnected(Link& link) {
@@ -198,9 +200,8 @@ void RedisBroker::OnConnected(Link& link) {
     // Everything this node wants is sent again on the new connection.
     subscriptions_.SetOnline(true);
   } else if (load_probe_) {
-    load_probe_([this](core::NodeLoad load) {
-      asio::post(io_, [this, load] { Heartbeat(load); });
-    });
+    load_probe_(
+        [this](core::NodeLoad load) { asio::post(io_, [this, load] { Heartbeat(load); }); });
   }
   UpdateHealth("");
 }
@@ -257,11 +258,11 @@ void RedisBroker::Tick() {
     });
   }
   const milliseconds tick = std::min(kTick, options_.heartbeat_interval);
-  const int ticks_per_heartbeat = std::max<int>(1, static_cast<int>(options_.heartbeat_interval / tick));
+  const int ticks_per_heartbeat =
+      std::max<int>(1, static_cast<int>(options_.heartbeat_interval / tick));
   if (++ticks_ % ticks_per_heartbeat == 0 && load_probe_ && commands_.open()) {
-    load_probe_([this](core::NodeLoad load) {
-      asio::post(io_, [this, load] { Heartbeat(load); });
-    });
+    load_probe_(
+        [this](core::NodeLoad load) { asio::post(io_, [this, load] { Heartbeat(load); }); });
   }
   counters_.broker_subscriptions.store(subscriptions_.wanted(), std::memory_order_relaxed);
   tick_.expires_after(tick);
@@ -299,36 +300,36 @@ void RedisBroker::Heartbeat(core::NodeLoad load) {
 
 void RedisBroker::Nodes(NodesDone done) {
   asio::post(io_, [this, done = std::move(done)]() mutable {
-    LiveNodeIds([this, done = std::move(done)](
-                    absl::StatusOr<std::vector<std::string>> ids) mutable {
-      if (!ids.ok()) {
-        std::move(done)(ids.status());
-        return;
-      }
-      if (ids->empty() || !commands_.open()) {
-        std::move(done)(std::vector<core::NodeStatus>{});
-        return;
-      }
-      std::vector<std::string> args{"MGET"};
-      for (const std::string& id : *ids) {
-        args.push_back(keys_.Node(id));
-      }
-      commands_.connection->Send(
-          Views(args), [done = std::move(done)](absl::StatusOr<RedisReply> statuses) mutable {
-            if (!statuses.ok()) {
-              std::move(done)(Unreachable(statuses.status().message()));
-              return;
-            }
-            std::vector<core::NodeStatus> nodes;
-            for (size_t i = 0; i < (*statuses)->elements; ++i) {
-              if (std::optional<core::NodeStatus> node =
-                      ParseNodeStatus(ReplyText(*(*statuses)->element[i]))) {
-                nodes.push_back(*std::move(node));
-              }
-            }
-            std::move(done)(std::move(nodes));
-          });
-    });
+    LiveNodeIds(
+        [this, done = std::move(done)](absl::StatusOr<std::vector<std::string>> ids) mutable {
+          if (!ids.ok()) {
+            std::move(done)(ids.status());
+            return;
+          }
+          if (ids->empty() || !commands_.open()) {
+            std::move(done)(std::vector<core::NodeStatus>{});
+            return;
+          }
+          std::vector<std::string> args{"MGET"};
+          for (const std::string& id : *ids) {
+            args.push_back(keys_.Node(id));
+          }
+          commands_.connection->Send(
+              Views(args), [done = std::move(done)](absl::StatusOr<RedisReply> statuses) mutable {
+                if (!statuses.ok()) {
+                  std::move(done)(Unreachable(statuses.status().message()));
+                  return;
+                }
+                std::vector<core::NodeStatus> nodes;
+                for (size_t i = 0; i < (*statuses)->elements; ++i) {
+                  if (std::optional<core::NodeStatus> node =
+                          ParseNodeStatus(ReplyText(*(*statuses)->element[i]))) {
+                    nodes.push_back(*std::move(node));
+                  }
+                }
+                std::move(done)(std::move(nodes));
+              });
+        });
   });
 }
 
@@ -340,7 +341,7 @@ void RedisBroker::Publish(const core::Event& event, std::string_view idempotency
   if (!idempotency_key.empty()) {
     args.push_back(keys_.Idempotency(event.nsp, idempotency_key));
   }
-  args.push_back(event.packet->is_volatile ? "1" : "0");
+  args.emplace_back(event.packet->is_volatile ? "1" : "0");
   args.push_back(std::to_string(options_.log_size));
   args.push_back(new_epoch_);
   args.push_back(std::to_string(options_.idempotency_window.count()));
@@ -384,35 +385,34 @@ void RedisBroker::RunScript(std::vector<std::string> args, PublishDone done, boo
   }
   base::Counters::Bump(counters_.broker_bytes_sent, bytes);
   const std::vector<std::string_view> views = Views(args);
-  commands_.connection->Send(
-      views, [this, args = std::move(args), done = std::move(done),
-              loaded](absl::StatusOr<RedisReply> reply) mutable {
-        if (!reply.ok() && loaded && absl::StartsWith(reply.status().message(), "NOSCRIPT")) {
-          // A new or flushed Redis: EVAL sends the script, and caches it.
-          args[0] = "EVAL";
-          args[1] = kPublishScript;
-          RunScript(std::move(args), std::move(done), /*loaded=*/false);
-          return;
-        }
-        if (!reply.ok()) {
-          base::Counters::Bump(counters_.broker_publish_failures);
-          std::move(done)(absl::IsUnavailable(reply.status())
-                              ? Unreachable(reply.status().message())
-                              : absl::UnavailableError(absl::StrCat(
-                                    "Redis refused the event: ", reply.status().message())));
-          return;
-        }
-        const redisReply& result = **reply;
-        if (result.type != REDIS_REPLY_ARRAY || result.elements != 3) {
-          std::move(done)(absl::InternalError("unexpected answer from the publish script"));
-          return;
-        }
-        core::Published published;
-        published.duplicate = result.element[0]->integer == 1;
-        published.position.offset = static_cast<uint64_t>(result.element[1]->integer);
-        published.position.epoch = std::string(ReplyText(*result.element[2]));
-        std::move(done)(std::move(published));
-      });
+  commands_.connection->Send(views, [this, args = std::move(args), done = std::move(done),
+                                     loaded](absl::StatusOr<RedisReply> reply) mutable {
+    if (!reply.ok() && loaded && absl::StartsWith(reply.status().message(), "NOSCRIPT")) {
+      // A new or flushed Redis: EVAL sends the script, and caches it.
+      args[0] = "EVAL";
+      args[1] = kPublishScript;
+      RunScript(std::move(args), std::move(done), /*loaded=*/false);
+      return;
+    }
+    if (!reply.ok()) {
+      base::Counters::Bump(counters_.broker_publish_failures);
+      std::move(done)(absl::IsUnavailable(reply.status())
+                          ? Unreachable(reply.status().message())
+                          : absl::UnavailableError(absl::StrCat("Redis refused the event: ",
+                                                                reply.status().message())));
+      return;
+    }
+    const redisReply& result = **reply;
+    if (result.type != REDIS_REPLY_ARRAY || result.elements != 3) {
+      std::move(done)(absl::InternalError("unexpected answer from the publish script"));
+      return;
+    }
+    core::Published published;
+    published.duplicate = result.element[0]->integer == 1;
+    published.position.offset = static_cast<uint64_t>(result.element[1]->integer);
+    published.position.epoch = std::string(ReplyText(*result.element[2]));
+    std::move(done)(std::move(published));
+  });
 }
 
 void RedisBroker::Flush() {
@@ -582,8 +582,8 @@ void RedisBroker::OnClassicRequest(std::string_view nsp, std::string_view payloa
         core::RoomCommand command = request->command;
         handlers_.on_find(std::move(command.nsp), std::move(command.targets),
                           std::move(command.except),
-                          [request = *std::move(request), respond](
-                              std::vector<core::SocketSummary> sockets) mutable {
+                          [request = *std::move(request),
+                           respond](const std::vector<core::SocketSummary>& sockets) mutable {
                             respond(EncodeClassicResponse(request, sockets));
                           });
       }
@@ -638,8 +638,8 @@ void RedisBroker::LiveNodeIds(
 
 void RedisBroker::AskOthers(std::string request, AnswersDone done) {
   asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
-    LiveNodeIds([this, request = std::move(request), done = std::move(done)](
-                    absl::StatusOr<std::vector<std::string>> ids) mutable {
+    LiveNodeIds([this, request = std::move(request),
+                 done = std::move(done)](absl::StatusOr<std::vector<std::string>> ids) mutable {
       if (!ids.ok()) {
         std::move(done)(ids.status());
         return;
@@ -715,9 +715,9 @@ void RedisBroker::OnNodeMessage(std::string_view payload) {
     // From any thread: the answer leaves from the broker's.
     asio::post(io_, [this, id, from, answer = std::move(answer)] {
       if (commands_.open()) {
-        commands_.connection->Send(
-            {"PUBLISH", keys_.NodeChannel(from), NodeMessage(kAnswer, id, options_.self.id, answer)},
-            nullptr);
+        commands_.connection->Send({"PUBLISH", keys_.NodeChannel(from),
+                                    NodeMessage(kAnswer, id, options_.self.id, answer)},
+                                   nullptr);
       }
     });
   });

@@ -55,7 +55,7 @@ void RedisConnection::Connect(std::chrono::milliseconds timeout,
     }
     // Taken first: Close() fails the login's pending command, which comes
     // back here.
-    absl::AnyInvocable<void(absl::Status) &&> done = std::move(*shared_done);
+    absl::AnyInvocable<void(absl::Status)&&> done = std::move(*shared_done);
     *shared_done = nullptr;
     self->connect_timer_.cancel();
     if (status.ok()) {
@@ -68,14 +68,14 @@ void RedisConnection::Connect(std::chrono::milliseconds timeout,
   connect_timer_.expires_after(timeout);
   connect_timer_.async_wait([self = shared_from_this(), finish](boost::system::error_code ec) {
     if (!ec) {
-      finish(absl::DeadlineExceededError(
-          absl::StrCat("no connection to Redis at ", self->address_.Describe(), " within the timeout")));
+      finish(absl::DeadlineExceededError(absl::StrCat(
+          "no connection to Redis at ", self->address_.Describe(), " within the timeout")));
     }
   });
   resolver_.async_resolve(
       address_.host, std::to_string(address_.port),
       [self = shared_from_this(), finish](boost::system::error_code ec,
-                                          asio::ip::tcp::resolver::results_type endpoints) {
+                                          const asio::ip::tcp::resolver::results_type& endpoints) {
         if (ec) {
           finish(absl::UnavailableError(
               absl::StrCat("cannot resolve ", self->address_.host, ": ", ec.message())));
@@ -90,7 +90,7 @@ void RedisConnection::Connect(std::chrono::milliseconds timeout,
                 return;
               }
               self->socket_.set_option(asio::ip::tcp::no_delay(true));
-              self->Handshake([self, finish](absl::Status status) {
+              self->Handshake([self, finish](const absl::Status& status) {
                 if (!status.ok()) {
                   finish(status);
                   return;
@@ -135,10 +135,10 @@ void RedisConnection::Login(absl::AnyInvocable<void(absl::Status) &&> done) {
     self->Send(self->address_.db == 0 ? std::vector<std::string_view>{"PING"}
                                       : std::vector<std::string_view>{"SELECT", db},
                [shared_done](absl::StatusOr<RedisReply> reply) {
-                 std::move (*shared_done)(
-                     reply.ok() ? absl::OkStatus()
-                                : absl::UnavailableError(absl::StrCat(
-                                      "Redis did not answer the login: ", reply.status().message())));
+                 std::move (*shared_done)(reply.ok() ? absl::OkStatus()
+                                                     : absl::UnavailableError(absl::StrCat(
+                                                           "Redis did not answer the login: ",
+                                                           reply.status().message())));
                });
   };
   if (address_.password.empty() && address_.user.empty()) {
@@ -177,8 +177,8 @@ void RedisConnection::Send(const std::vector<std::string_view>& args, OnReply do
     lengths.push_back(arg.size());
   }
   char* command = nullptr;
-  const int length = redisFormatCommandArgv(&command, static_cast<int>(argv.size()), argv.data(),
-                                            lengths.data());
+  const int length =
+      redisFormatCommandArgv(&command, static_cast<int>(argv.size()), argv.data(), lengths.data());
   if (length < 0) {
     if (done) {
       std::move(done)(absl::ResourceExhaustedError("cannot format a Redis command"));
@@ -216,20 +216,20 @@ void RedisConnection::Write() {
 
 void RedisConnection::Read() {
   WithStream([this](auto& stream) {
-    stream.async_read_some(
-        asio::buffer(read_buffer_),
-        [self = shared_from_this()](boost::system::error_code ec, size_t bytes) {
-          if (ec) {
-            self->Close(absl::UnavailableError(
-                ec == asio::error::eof ? std::string("Redis closed the connection")
-                                       : absl::StrCat("reading from Redis failed: ", ec.message())));
-            return;
-          }
-          self->OnData(bytes);
-          if (!self->closed_) {
-            self->Read();
-          }
-        });
+    stream.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](
+                                                           boost::system::error_code ec,
+                                                           size_t bytes) {
+      if (ec) {
+        self->Close(absl::UnavailableError(
+            ec == asio::error::eof ? std::string("Redis closed the connection")
+                                   : absl::StrCat("reading from Redis failed: ", ec.message())));
+        return;
+      }
+      self->OnData(bytes);
+      if (!self->closed_) {
+        self->Read();
+      }
+    });
   });
 }
 
@@ -270,7 +270,7 @@ void RedisConnection::OnData(size_t bytes) {
   }
 }
 
-void RedisConnection::Close(absl::Status why) {
+void RedisConnection::Close(const absl::Status& why) {
   if (closed_) {
     return;
   }
@@ -285,7 +285,8 @@ void RedisConnection::Close(absl::Status why) {
   waiting.swap(waiting_);
   for (OnReply& done : waiting) {
     if (done) {
-      std::move(done)(absl::UnavailableError(absl::StrCat("Redis connection lost: ", why.message())));
+      std::move(done)(
+          absl::UnavailableError(absl::StrCat("Redis connection lost: ", why.message())));
     }
   }
   if (on_closed_ && established_) {

@@ -63,15 +63,15 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void Send(const std::vector<std::string_view>& args, OnReply done);
   // For push mode: no callback (the answer arrives as a push).
   void Send(const std::vector<std::string_view>& args) { Send(args, nullptr); }
-  void Close(absl::Status why);
+  void Close(const absl::Status& why);
 
   bool open() const { return open_; }
   uint64_t bytes_received() const { return bytes_received_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
 
  private:
-  RedisConnection(boost::asio::io_context& io, boost::asio::ssl::context* tls,
-                  RedisAddress address, OnClosed on_closed);
+  RedisConnection(boost::asio::io_context& io, boost::asio::ssl::context* tls, RedisAddress address,
+                  OnClosed on_closed);
   void Handshake(absl::AnyInvocable<void(absl::Status) &&> done);
   void Login(absl::AnyInvocable<void(absl::Status) &&> done);
   void Read();
@@ -91,8 +91,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   boost::asio::steady_timer connect_timer_;
   std::unique_ptr<redisReader, void (*)(redisReader*)> reader_;
   std::vector<char> read_buffer_;
-  std::string outgoing_;  // Formatted commands not yet written.
-  std::string writing_;   // The ones being written.
+  std::string outgoing_;         // Formatted commands not yet written.
+  std::string writing_;          // The ones being written.
   std::deque<OnReply> waiting_;  // One per command sent, in order (nullptr in push mode).
   bool open_ = false;
   bool established_ = false;  // Connect() succeeded: a later close is news.

@@ -1,6 +1,5 @@
 #include "server/broker/redis_keys.h"
 
-
 namespace roomcast::broker {
 namespace {
 
@@ -19,9 +18,7 @@ std::string Cat(std::initializer_list<std::string_view> parts) {
 
 }  // namespace
 
-std::string RedisKeys::Tagged(std::string_view nsp) const {
-  return Cat({prefix_, ":rc:{", nsp});
-}
+std::string RedisKeys::Tagged(std::string_view nsp) const { return Cat({prefix_, ":rc:{", nsp}); }
 
 std::string RedisKeys::Room(std::string_view nsp, std::string_view room) const {
   return Cat({Tagged(nsp), kRoomPart, room});
@@ -37,9 +34,7 @@ std::string RedisKeys::Idempotency(std::string_view nsp, std::string_view key) c
   return Cat({Tagged(nsp), "}:idem:", key});
 }
 std::string RedisKeys::Nodes() const { return Cat({prefix_, ":rc:nodes"}); }
-std::string RedisKeys::Node(std::string_view id) const {
-  return Cat({prefix_, ":rc:node:", id});
-}
+std::string RedisKeys::Node(std::string_view id) const { return Cat({prefix_, ":rc:node:", id}); }
 
 std::string RedisKeys::NodeChannel(std::string_view id) const {
   return Cat({prefix_, ":rc:node:", id, ":requests"});

@@ -30,7 +30,7 @@ void Subscriptions::Release(Entry& entry, const absl::Status& status, Answers& a
   entry.waiters.clear();
 }
 
-void Subscriptions::Answer(Answers answers) {
+void Subscriptions::Answer(const Answers& answers) {
   for (auto& [waiter, status] : answers) {
     if (!waiter->ready) {
       continue;  // Answered already (a failure, or another key's).
@@ -48,8 +48,9 @@ void Subscriptions::WhenReceiving(std::string_view nsp, std::span<const std::str
   {
     absl::MutexLock lock(&mutex_);
     if (!online_) {
-      ready = [ready = std::move(ready)](absl::Status) mutable {
-        std::move(ready)(absl::UnavailableError("Redis is unreachable: the room's traffic cannot reach this node"));
+      ready = [ready = std::move(ready)](const absl::Status&) mutable {
+        std::move(ready)(absl::UnavailableError(
+            "Redis is unreachable: the room's traffic cannot reach this node"));
       };
     } else {
       for (const std::string& room : rooms) {
@@ -99,7 +100,7 @@ std::vector<Subscriptions::Change> Subscriptions::TakeChanges() {
     }
     dirty_.clear();
   }
-  Answer(std::move(answers));
+  Answer(answers);
   return changes;
 }
 
@@ -119,7 +120,7 @@ void Subscriptions::Confirmed(const Key& key) {
       entries_.erase(it);
     }
   }
-  Answer(std::move(answers));
+  Answer(answers);
 }
 
 void Subscriptions::SetOnline(bool online) {
@@ -150,11 +151,10 @@ void Subscriptions::SetOnline(bool online) {
       wake = !dirty_.empty();
     }
   }
-  Answer(std::move(answers));
+  Answer(answers);
   if (wake) {
     wake_();
   }
 }
-
 
 }  // namespace roomcast::broker

@@ -71,10 +71,10 @@ class Subscriptions final : public core::RoomInterest {
     Ready ready;
   };
   struct Entry {
-    int shards = 0;        // Shards with members.
-    bool sent = false;     // What was last sent: subscribe (true) or unsubscribe.
-    int unconfirmed = 0;   // Sent, not yet confirmed.
-    bool dirty = false;    // On the change list.
+    int shards = 0;       // Shards with members.
+    bool sent = false;    // What was last sent: subscribe (true) or unsubscribe.
+    int unconfirmed = 0;  // Sent, not yet confirmed.
+    bool dirty = false;   // On the change list.
     std::vector<std::shared_ptr<Waiter>> waiters;
     bool ready() const { return sent && unconfirmed == 0; }
   };
@@ -82,7 +82,7 @@ class Subscriptions final : public core::RoomInterest {
 
   void Add(Key key, int delta);
   // Runs the answers outside the lock.
-  static void Answer(Answers answers);
+  static void Answer(const Answers& answers);
   static void Release(Entry& entry, const absl::Status& status, Answers& answers);
 
   std::function<void()> wake_;

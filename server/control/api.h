@@ -72,7 +72,7 @@ class ControlApi {
                        Reply<v1::ListRoomSocketsResponse> reply);
   // Another node's management call for this node's sockets (the four above
   // act on the whole cluster: here, then on every other node).
-  void AnswerNode(std::string request, absl::AnyInvocable<void(std::string) &&> answer);
+  void AnswerNode(const std::string& request, absl::AnyInvocable<void(std::string) &&> answer);
 
  private:
   template <typename Request, typename Response>
@@ -84,8 +84,7 @@ class ControlApi {
                   Reply<Response> reply);
   // The same calls on this node's sockets alone.
   void JoinRoomsHere(const v1::ChangeRoomsRequest& request, Reply<v1::ChangeRoomsResponse> reply);
-  void LeaveRoomsHere(const v1::ChangeRoomsRequest& request,
-                      Reply<v1::ChangeRoomsResponse> reply);
+  void LeaveRoomsHere(const v1::ChangeRoomsRequest& request, Reply<v1::ChangeRoomsResponse> reply);
   void DisconnectSocketsHere(const v1::DisconnectSocketsRequest& request,
                              Reply<v1::DisconnectSocketsResponse> reply);
   void ListRoomSocketsHere(const v1::ListRoomSocketsRequest& request,

@@ -48,8 +48,8 @@ void ControlApi::Everywhere(std::string_view method, const Request& request,
     }
     parts_.broker.AskOthers(
         std::move(envelope),
-        [request = std::move(request), local = *std::move(local), reply = std::move(reply)](
-            absl::StatusOr<std::vector<std::string>> answers) mutable {
+        [request = std::move(request), local = *std::move(local),
+         reply = std::move(reply)](absl::StatusOr<std::vector<std::string>> answers) mutable {
           if (!answers.ok()) {
             std::move(reply)(absl::UnavailableError(
                 absl::StrCat("done on this node only; the other nodes could not be asked: ",
@@ -88,7 +88,8 @@ void ControlApi::ListRoomSockets(const v1::ListRoomSocketsRequest& request, Call
   Everywhere("ListRoomSockets", request, &ControlApi::ListRoomSocketsHere, std::move(reply));
 }
 
-void ControlApi::AnswerNode(std::string request, absl::AnyInvocable<void(std::string) &&> answer) {
+void ControlApi::AnswerNode(const std::string& request,
+                            absl::AnyInvocable<void(std::string) &&> answer) {
   const size_t split = request.find('\0');
   const std::string_view method = std::string_view(request).substr(0, split);
   const std::string body = split == std::string::npos ? std::string() : request.substr(split + 1);

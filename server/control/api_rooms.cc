@@ -29,7 +29,7 @@ absl::StatusOr<std::vector<std::string>> TargetRooms(const v1::SocketSelector& s
 
 // Runs `command` on this node's sockets; answers how many it acted on.
 template <typename Response>
-void ApplyAndCount(core::ShardSet& shards, core::RoomCommand command, Reply<Response> reply) {
+void ApplyAndCount(core::ShardSet& shards, core::RoomCommand&& command, Reply<Response> reply) {
   core::ApplyRoomCommand(shards, std::move(command),
                          [reply = std::move(reply)](uint64_t sockets) mutable {
                            Response response;
@@ -130,7 +130,8 @@ void ControlApi::ListRoomSocketsHere(const v1::ListRoomSocketsRequest& request,
         }
         return sockets;
       },
-      [page_size, reply = std::move(reply)](std::vector<std::vector<v1::SocketInfo>> shards) mutable {
+      [page_size,
+       reply = std::move(reply)](std::vector<std::vector<v1::SocketInfo>> shards) mutable {
         v1::ListRoomSocketsResponse response;
         for (auto& shard : shards) {
           for (auto& info : shard) {

@@ -84,8 +84,8 @@ void AddCluster(v1::StatusResponse& response,
     out->set_rooms(node.rooms);
     if (node.last_heartbeat_ms > 0) {
       out->mutable_last_heartbeat()->set_seconds(node.last_heartbeat_ms / 1000);
-      out->mutable_last_heartbeat()->set_nanos(
-          static_cast<int32_t>(node.last_heartbeat_ms % 1000) * 1000000);
+      out->mutable_last_heartbeat()->set_nanos(static_cast<int32_t>(node.last_heartbeat_ms % 1000) *
+                                               1000000);
     }
     sockets += node.sockets;
   }
@@ -99,11 +99,12 @@ void ControlApi::Status(const v1::StatusRequest& request, Caller, Reply<v1::Stat
   LocalStatus(request.top_rooms() == 0 ? 10 : request.top_rooms(),
               [this, reply = std::move(reply)](v1::StatusResponse local) mutable {
                 auto response = std::make_shared<v1::StatusResponse>(std::move(local));
-                parts_.broker.Nodes([response, reply = std::move(reply)](
-                                        absl::StatusOr<std::vector<core::NodeStatus>> nodes) mutable {
-                  AddCluster(*response, nodes);
-                  std::move(reply)(std::move(*response));
-                });
+                parts_.broker.Nodes(
+                    [response, reply = std::move(reply)](
+                        const absl::StatusOr<std::vector<core::NodeStatus>>& nodes) mutable {
+                      AddCluster(*response, nodes);
+                      std::move(reply)(std::move(*response));
+                    });
               });
 }
 

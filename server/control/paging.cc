@@ -32,8 +32,8 @@ void TrimToPage(v1::ListRoomSocketsResponse& response, size_t page_size) {
   auto& sockets = *response.mutable_sockets();
   std::sort(sockets.begin(), sockets.end(),
             [](const auto& a, const auto& b) { return a.id() < b.id(); });
-  const bool more = static_cast<size_t>(sockets.size()) > page_size ||
-                    !response.next_page_token().empty();
+  const bool more =
+      static_cast<size_t>(sockets.size()) > page_size || !response.next_page_token().empty();
   if (static_cast<size_t>(sockets.size()) > page_size) {
     sockets.DeleteSubrange(static_cast<int>(page_size),
                            sockets.size() - static_cast<int>(page_size));

@@ -70,8 +70,7 @@ class Broker {
   // once both happened, or with why neither did (then nothing may be
   // delivered, so a retry with the same key delivers exactly once). An empty
   // `idempotency_key` is never a duplicate.
-  virtual void Publish(const Event& event, std::string_view idempotency_key,
-                       PublishDone done) = 0;
+  virtual void Publish(const Event& event, std::string_view idempotency_key, PublishDone done) = 0;
   // Set before the first event can arrive; called on the broker's thread.
   virtual void SetHandlers(Handlers handlers) = 0;
   // Every live node, this one included.

@@ -31,7 +31,7 @@ SharedPacket Emitter::Encode(const EmitRequest& request) {
 Emitter::Emitter(ShardSet& shards, Broker& broker, base::Counters& counters)
     : shards_(shards), broker_(broker), counters_(counters) {}
 
-void Emitter::DeliverPublished(std::shared_ptr<const Event> event) {
+void Emitter::DeliverPublished(const std::shared_ptr<const Event>& event) {
   Deliver(event, [this](const absl::StatusOr<EmitResult>& result) {
     if (result.ok() && result->recipients == 0) {
       base::Counters::Bump(counters_.broker_messages_unused);
@@ -57,8 +57,8 @@ void Emitter::Publish(std::shared_ptr<Event> event, const std::string& idempoten
   // again when the answer comes.
   Event& numbered = *event;
   broker_.Publish(numbered, idempotency_key,
-                  [this, event = std::move(event), done = std::move(done)](
-                      absl::StatusOr<core::Published> published) mutable {
+                  [this, event = std::move(event),
+                   done = std::move(done)](absl::StatusOr<core::Published> published) mutable {
                     if (!published.ok()) {
                       std::move(done)(published.status(), {});
                       return;

@@ -58,7 +58,7 @@ class Emitter {
   void EmitAll(std::vector<EmitRequest> requests, DoneAll done);
 
   // Delivers an event another node (or a Socket.IO emitter) published.
-  void DeliverPublished(std::shared_ptr<const Event> event);
+  void DeliverPublished(const std::shared_ptr<const Event>& event);
 
   static absl::Status Validate(const EmitRequest& request);
   static SharedPacket Encode(const EmitRequest& request);
@@ -68,10 +68,9 @@ class Emitter {
   static absl::StatusOr<std::shared_ptr<Event>> Prepare(EmitRequest& request);
   // Has the broker log and publish `event`; `done` gets the numbered event,
   // or nullptr for a duplicate (with the first attempt's result).
-  using Published = absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<const Event>>,
-                                            EmitResult first) &&>;
-  void Publish(std::shared_ptr<Event> event, const std::string& idempotency_key,
-               Published done);
+  using Published =
+      absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<const Event>>, EmitResult first) &&>;
+  void Publish(std::shared_ptr<Event> event, const std::string& idempotency_key, Published done);
   // Queues the event's packet for every local socket it targets.
   void Deliver(const std::shared_ptr<const Event>& event, Done done);
   // The same on one shard; the sockets that queued it.

@@ -12,8 +12,7 @@ uint64_t ApplyOnShard(RoomIndex& index, const RoomCommand& command) {
     std::vector<Member*> members = index.Select(command.nsp, command.targets, command.except);
     for (Member* member : members) {
       for (const std::string& room : command.rooms) {
-        command.kind == RoomCommand::Kind::kJoin ? member->JoinRoom(room)
-                                                 : member->LeaveRoom(room);
+        command.kind == RoomCommand::Kind::kJoin ? member->JoinRoom(room) : member->LeaveRoom(room);
       }
     }
     return members.size();

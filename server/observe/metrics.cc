@@ -72,7 +72,8 @@ void AddBrokerFamilies(const base::Counters& c, std::vector<MetricFamily>& famil
     families.push_back(std::move(family));
   };
   add("roomcast_redis_messages_received_total",
-      "Messages from Redis: other nodes' events, emitter broadcasts, requests (not this node's own events coming back).",
+      "Messages from Redis: other nodes' events, emitter broadcasts, requests (not this node's own "
+      "events coming back).",
       MetricType::Counter, c.broker_messages);
   add("roomcast_redis_messages_unused_total",
       "Events received from Redis that no socket of this node was a recipient of.",

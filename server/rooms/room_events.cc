@@ -301,10 +301,10 @@ void RoomEvents::Broadcast(socketio::Socket& socket, socketio::Event event) {
                                      ack_id](absl::StatusOr<core::EmitResult> result) {
     // Runs on whichever shard finished last: answer on the socket's own.
     json::object body =
-        result.ok() ? json::object{{"ok", true}, {"recipients", result->recipients}}
-                    : ErrorAck({absl::IsUnavailable(result.status()) ? "unavailable"
-                                                                       : "invalid_request",
-                                std::string(ToStd(result.status().message())), std::nullopt});
+        result.ok()
+            ? json::object{{"ok", true}, {"recipients", result->recipients}}
+            : ErrorAck({absl::IsUnavailable(result.status()) ? "unavailable" : "invalid_request",
+                        std::string(ToStd(result.status().message())), std::nullopt});
     reply([ack_id, body = std::move(body)](socketio::Socket& socket) mutable {
       socket.Ack(*ack_id, json::array{std::move(body)});
     });

@@ -13,11 +13,11 @@ namespace {
 // @socket.io/redis-emitter 5.1.0 publishes it (notepack.io).
 std::string EmitterHello() {
   const unsigned char bytes[] = {
-      0x93, 0xa7, 'e', 'm', 'i', 't', 't', 'e', 'r', 0x83, 0xa4, 't', 'y', 'p', 'e', 0x02,
-      0xa4, 'd',  'a', 't', 'a', 0x92, 0xa5, 'h', 'e', 'l', 'l', 'o', 0xa5, 'w', 'o', 'r',
-      'l',  'd',  0xa3, 'n', 's', 'p', 0xa1, '/', 0x83, 0xa5, 'r', 'o', 'o', 'm', 's', 0x91,
-      0xa5, 'r',  'o', 'o', 'm', '1', 0xa5, 'f', 'l', 'a', 'g', 's', 0x80, 0xa6, 'e', 'x',
-      'c',  'e',  'p', 't', 0x90};
+      0x93, 0xa7, 'e',  'm', 'i',  't',  't',  'e',  'r',  0x83, 0xa4, 't', 'y',  'p',
+      'e',  0x02, 0xa4, 'd', 'a',  't',  'a',  0x92, 0xa5, 'h',  'e',  'l', 'l',  'o',
+      0xa5, 'w',  'o',  'r', 'l',  'd',  0xa3, 'n',  's',  'p',  0xa1, '/', 0x83, 0xa5,
+      'r',  'o',  'o',  'm', 's',  0x91, 0xa5, 'r',  'o',  'o',  'm',  '1', 0xa5, 'f',
+      'l',  'a',  'g',  's', 0x80, 0xa6, 'e',  'x',  'c',  'e',  'p',  't', 0x90};
   return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
 }
 
@@ -126,7 +126,8 @@ TEST(ClassicMessageTest, RequestsBecomeRoomCommands) {
   EXPECT_EQ(join->command.rooms, (std::vector<std::string>{"game-1", "game-2"}));
   EXPECT_EQ(join->request_id, "") << "the emitter waits for no answer";
 
-  auto leave = DecodeClassicRequest("/chat", R"({"type":3,"opts":{"rooms":[],"except":[]},"rooms":["a"]})");
+  auto leave =
+      DecodeClassicRequest("/chat", R"({"type":3,"opts":{"rooms":[],"except":[]},"rooms":["a"]})");
   ASSERT_TRUE(leave.ok());
   EXPECT_EQ(leave->command.kind, core::RoomCommand::Kind::kLeave);
   EXPECT_EQ(leave->command.nsp, "/chat");
@@ -138,7 +139,8 @@ TEST(ClassicMessageTest, RequestsBecomeRoomCommands) {
   EXPECT_TRUE(disconnect->command.close_connection);
 
   // A Node.js server's remoteJoin of one socket waits for an answer.
-  auto one = DecodeClassicRequest("/", R"({"uid":"abc123","requestId":"r1","type":2,"sid":"s1","room":"x"})");
+  auto one = DecodeClassicRequest(
+      "/", R"({"uid":"abc123","requestId":"r1","type":2,"sid":"s1","room":"x"})");
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->command.targets, std::vector<std::string>{"s1"});
   EXPECT_EQ(one->command.rooms, std::vector<std::string>{"x"});
@@ -160,8 +162,9 @@ TEST(ClassicMessageTest, FetchSocketsIsAnsweredTheWayTheAdapterReadsIt) {
 
   auto rooms = DecodeClassicRequest("/", R"({"uid":"u","requestId":"q8","type":1})");
   ASSERT_TRUE(rooms.ok());
-  EXPECT_EQ(boost::json::parse(EncodeClassicResponse(*rooms, {{"a", {"a", "r"}}, {"b", {"b", "r"}}})),
-            boost::json::parse(R"({"requestId":"q8","rooms":["a","b","r"]})"));
+  EXPECT_EQ(
+      boost::json::parse(EncodeClassicResponse(*rooms, {{"a", {"a", "r"}}, {"b", {"b", "r"}}})),
+      boost::json::parse(R"({"requestId":"q8","rooms":["a","b","r"]})"));
 }
 
 TEST(ClassicMessageTest, OtherRequestsAreIgnoredAndBrokenOnesRefused) {
