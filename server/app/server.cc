@@ -70,7 +70,7 @@ std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& co
 }  // namespace
 
 std::unique_ptr<core::Broker> Server::MakeBroker() {
-  core::NodeStatus self{node_id_, "", ROOMCAST_VERSION};
+  core::NodeStatus self = core::NodeStatus::Named(node_id_, ROOMCAST_VERSION);
   if (config_.redis_url.empty()) {
     return std::make_unique<broker::LocalBroker>(event_log_, std::move(self));
   }

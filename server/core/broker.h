@@ -30,6 +30,13 @@ struct NodeStatus {
   uint64_t sockets = 0;
   uint64_t rooms = 0;
   int64_t last_heartbeat_ms = 0;  // Unix time.
+
+  static NodeStatus Named(std::string id, std::string version = "") {
+    NodeStatus node;
+    node.id = std::move(id);
+    node.version = std::move(version);
+    return node;
+  }
 };
 
 // The node's own load, for its heartbeat.

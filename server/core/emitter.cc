@@ -148,8 +148,8 @@ void Emitter::EmitAll(std::vector<EmitRequest> requests, DoneAll done) {
               } else if (*published == nullptr) {
                 batch->results[i] = std::move(first);
               } else {
-                batch->results[i] =
-                    EmitResult{0, (*published)->position.offset, (*published)->position.epoch};
+                batch->results[i] = EmitResult{0, (*published)->position.offset,
+                                               (*published)->position.epoch, false};
                 batch->events[i] = *std::move(published);
               }
               finish_one();
@@ -175,7 +175,7 @@ void Emitter::Deliver(const std::shared_ptr<const Event>& event, Done done) {
         for (uint64_t count : delivered) {
           recipients += count;
         }
-        std::move(done)(EmitResult{recipients, position.offset, position.epoch});
+        std::move(done)(EmitResult{recipients, position.offset, position.epoch, false});
       });
 }
 

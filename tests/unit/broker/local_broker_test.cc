@@ -19,7 +19,7 @@ core::Event EventFor(bool is_volatile) {
 
 TEST(LocalBrokerTest, TheLocalLogNumbersEachEventInOrder) {
   storage::MemoryEventStore log(10);
-  LocalBroker broker(log, core::NodeStatus{"node-1"});
+  LocalBroker broker(log, core::NodeStatus::Named("node-1"));
   std::vector<uint64_t> offsets;
   for (bool is_volatile : {false, true, false}) {
     broker.Publish(EventFor(is_volatile), "", [&](absl::StatusOr<core::Published> published) {
@@ -36,11 +36,11 @@ TEST(LocalBrokerTest, TheLocalLogNumbersEachEventInOrder) {
 
 TEST(LocalBrokerTest, ASingleNodeNeverHearsItsOwnEventsBack) {
   storage::MemoryEventStore log(10);
-  LocalBroker broker(log, core::NodeStatus{"node-1"});
+  LocalBroker broker(log, core::NodeStatus::Named("node-1"));
   int heard = 0;
-  broker.SetHandlers({[&](std::shared_ptr<const core::Event>) { ++heard; },
-                      [&](core::RoomCommand) { ++heard; },
-                      [&](std::string, absl::AnyInvocable<void(std::string) &&>) { ++heard; }});
+  broker.SetHandlers(
+      {[&](std::shared_ptr<const core::Event>) { ++heard; }, [&](core::RoomCommand) { ++heard; },
+       [&](std::string, absl::AnyInvocable<void(std::string) &&>) { ++heard; }, nullptr});
   for (int i = 0; i < 3; ++i) {
     broker.Publish(EventFor(false), "key", [](absl::StatusOr<core::Published>) {});
   }
@@ -51,7 +51,7 @@ TEST(LocalBrokerTest, ASingleNodeNeverHearsItsOwnEventsBack) {
 
 TEST(LocalBrokerTest, NobodyElseToAsk) {
   storage::MemoryEventStore log(10);
-  LocalBroker broker(log, core::NodeStatus{"node-1"});
+  LocalBroker broker(log, core::NodeStatus::Named("node-1"));
   std::optional<size_t> answers;
   broker.AskOthers("JoinRooms", [&](absl::StatusOr<std::vector<std::string>> result) {
     ASSERT_TRUE(result.ok());
@@ -62,7 +62,7 @@ TEST(LocalBrokerTest, NobodyElseToAsk) {
 
 TEST(LocalBrokerTest, TheClusterIsThisNode) {
   storage::MemoryEventStore log(10);
-  LocalBroker broker(log, core::NodeStatus{"node-1", "", "1.0"});
+  LocalBroker broker(log, core::NodeStatus::Named("node-1", "1.0"));
   std::vector<core::NodeStatus> nodes;
   broker.Nodes([&](absl::StatusOr<std::vector<core::NodeStatus>> result) {
     ASSERT_TRUE(result.ok());

@@ -91,7 +91,7 @@ class ControlApiTest : public ::testing::Test {
   base::Counters counters_;
   core::QueuedShards shards_;
   storage::MemoryEventStore store_{100};
-  broker::LocalBroker broker_{store_, core::NodeStatus{"node-1"}};
+  broker::LocalBroker broker_{store_, core::NodeStatus::Named("node-1")};
   core::Emitter emitter_;
   observe::Metrics metrics_;
   observe::HealthChecker health_;

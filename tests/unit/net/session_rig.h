@@ -143,7 +143,7 @@ class SessionRig {
         shards_(1),
         shard_(shards_[0]),
         store_(64),
-        broker_(store_, core::NodeStatus{"rig"}),
+        broker_(store_, core::NodeStatus::Named("rig")),
         emitter_(shards_, broker_, counters_),
         room_events_(emitter_, counters_, RoomOptions(options)),
         endpoint_(shards_, EngineOptionsFor(options), CorsPolicy::Wildcard(), MakeListener(),
