@@ -99,6 +99,26 @@ export interface StatusResponse {
   uptimeSeconds: string;
   counters?: Counters;
   emitLatency?: LatencySummary;
+  /** Every live node of the cluster, this one included (one entry without Redis). */
+  nodes: NodeStatus[];
+  cluster?: ClusterStatus;
+}
+
+export interface NodeStatus {
+  id: string;
+  address: string;
+  sockets: string;
+  rooms: string;
+  /** RFC 3339, from the node's last heartbeat. */
+  lastHeartbeat?: string;
+  version: string;
+}
+
+export interface ClusterStatus {
+  nodes: string;
+  sockets: string;
+  /** Set when the cluster could not be asked: the figures are this node's alone. */
+  error: string;
 }
 
 /** The existing deployment's connectivity check (`POST /api/socket/status`). */
@@ -163,13 +183,22 @@ export interface DisconnectSocketsResponse {
 export interface ListRoomSocketsRequest {
   namespace?: string;
   room: string;
+  /** Sockets per page (default 1000, at most 10000). */
+  pageSize?: number;
+  /** The previous page's nextPageToken. */
+  pageToken?: string;
 }
 
 export interface SocketInfo {
   id: string;
   rooms: string[];
+  /** The node the socket is connected to. */
+  nodeId: string;
 }
 
 export interface ListRoomSocketsResponse {
+  /** Sorted by id, over every node of the cluster. */
   sockets: SocketInfo[];
+  /** Set when there may be more: pass it as pageToken. */
+  nextPageToken: string;
 }

@@ -114,7 +114,10 @@ describe('both transports answer alike', () => {
     assert.deepEqual(joins, [{ sockets: '1' }, { sockets: '1' }]);
     const lists = await both((c) => c.listRoomSockets({ room: 'vip' }));
     assert.deepEqual(lists[0], lists[1]);
-    assert.deepEqual(lists[0], { sockets: [{ id: socket.id, rooms: ['parity', 'vip'] }] });
+    assert.deepEqual(lists[0], {
+      sockets: [{ id: socket.id, rooms: ['parity', 'vip'], nodeId: statuses[0].nodeId }],
+      nextPageToken: '',
+    });
     const leaves = await both((c) => c.leaveRooms({ sockets: { socketId: socket.id }, rooms: ['vip'] }));
     assert.deepEqual(leaves, [{ sockets: '1' }, { sockets: '1' }]);
     const tests = await both((c) => c.sendTestEvent({ testRoom: 'nobody', testData: { x: [1] } }));
