@@ -116,11 +116,19 @@ bool MsgpackReader::Next(int type) const {
   return cursor_ < checked_end_ && mp_typeof(*cursor_) == static_cast<mp_type>(type);
 }
 
+// Every item takes at least a byte: a count larger than the bytes left is a
+// lie (msgpuck's mp_check lets a 32-bit count through), and must not size an
+// allocation.
 bool MsgpackReader::ReadArray(uint32_t& size) {
   if (!Next(MP_ARRAY)) {
     return false;
   }
+  const char* start = cursor_;
   size = mp_decode_array(&cursor_);
+  if (size > static_cast<size_t>(checked_end_ - cursor_)) {
+    cursor_ = start;
+    return false;
+  }
   return true;
 }
 
@@ -128,7 +136,12 @@ bool MsgpackReader::ReadMap(uint32_t& size) {
   if (!Next(MP_MAP)) {
     return false;
   }
+  const char* start = cursor_;
   size = mp_decode_map(&cursor_);
+  if (2 * static_cast<size_t>(size) > static_cast<size_t>(checked_end_ - cursor_)) {
+    cursor_ = start;
+    return false;
+  }
   return true;
 }
 
@@ -216,7 +229,10 @@ bool MsgpackReader::ReadJson(std::string& json, std::vector<std::string>& attach
       return true;
     }
     case MP_ARRAY: {
-      const uint32_t size = mp_decode_array(&cursor_);
+      uint32_t size = 0;
+      if (!ReadArray(size)) {
+        return false;
+      }
       json += '[';
       for (uint32_t i = 0; i < size; ++i) {
         if (i > 0) {
@@ -230,7 +246,10 @@ bool MsgpackReader::ReadJson(std::string& json, std::vector<std::string>& attach
       return true;
     }
     case MP_MAP: {
-      const uint32_t size = mp_decode_map(&cursor_);
+      uint32_t size = 0;
+      if (!ReadMap(size)) {
+        return false;
+      }
       json += '{';
       for (uint32_t i = 0; i < size; ++i) {
         if (i > 0) {

@@ -50,5 +50,11 @@ TEST(NativeMessageTest, RefusesAnythingElse) {
   EXPECT_TRUE(DecodeNativeMessage(whole).ok());
 }
 
+TEST(NativeMessageTest, ACountLargerThanTheBytesLeftIsRefusedNotAllocated) {
+  // Found by the fuzzer: an array32 header claiming ~3.7 billion items.
+  std::string body = "\x98\xa3rc1\xa1n\xa1/\x90\x90\xc2\xa0\xdd\xdd\xdd\xdd\xdd";
+  EXPECT_FALSE(DecodeNativeMessage(Published(1, "e", body)).ok());
+}
+
 }  // namespace
 }  // namespace roomcast::broker
