@@ -22,86 +22,53 @@ struct Packet {
 };
 
 bool ReadPacket(MsgpackReader& reader, Packet& packet) {
-  uint32_t fields = 0;
-  if (!reader.ReadMap(fields)) {
-    return false;
-  }
   bool has_data = false;
-  for (uint32_t i = 0; i < fields; ++i) {
-    std::string key;
-    if (!reader.ReadStr(key)) {
+  const bool read = reader.ReadFields([&](const std::string& key) {
+    if (key == "type") {
+      return reader.ReadUint(packet.type);
+    }
+    if (key == "nsp") {
+      return reader.ReadStr(packet.nsp);
+    }
+    if (key != "data") {
+      reader.Skip();
+      return true;
+    }
+    uint32_t items = 0;
+    if (!reader.ReadArray(items) || items == 0 || !reader.ReadStr(packet.event)) {
       return false;
     }
-    if (key == "type") {
-      if (!reader.ReadUint(packet.type)) {
+    for (uint32_t item = 1; item < items; ++item) {
+      packet.args_json += item > 1 ? "," : "";
+      if (!reader.ReadJson(packet.args_json, packet.attachments)) {
         return false;
       }
-    } else if (key == "nsp") {
-      if (!reader.ReadStr(packet.nsp)) {
-        return false;
-      }
-    } else if (key == "data") {
-      uint32_t items = 0;
-      if (!reader.ReadArray(items) || items == 0 || !reader.ReadStr(packet.event)) {
-        return false;
-      }
-      for (uint32_t item = 1; item < items; ++item) {
-        if (item > 1) {
-          packet.args_json += ',';
-        }
-        if (!reader.ReadJson(packet.args_json, packet.attachments)) {
-          return false;
-        }
-      }
-      has_data = true;
-    } else {
-      reader.Skip();
     }
-  }
-  return has_data;
+    has_data = true;
+    return true;
+  });
+  return read && has_data;
 }
 
 bool ReadOptions(MsgpackReader& reader, core::Event& event, bool& is_volatile) {
-  uint32_t fields = 0;
-  if (!reader.ReadMap(fields)) {
-    return false;
-  }
-  for (uint32_t i = 0; i < fields; ++i) {
-    std::string key;
-    if (!reader.ReadStr(key)) {
-      return false;
-    }
+  return reader.ReadFields([&](const std::string& key) {
     if (key == "rooms") {
-      if (!reader.ReadStrArray(event.rooms)) {
-        return false;
-      }
-    } else if (key == "except") {
-      if (!reader.ReadStrArray(event.except)) {
-        return false;
-      }
-    } else if (key == "flags") {
-      uint32_t flags = 0;
-      if (!reader.ReadMap(flags)) {
-        return false;
-      }
-      for (uint32_t flag = 0; flag < flags; ++flag) {
-        std::string name;
-        if (!reader.ReadStr(name)) {
-          return false;
-        }
-        if (name == "volatile") {
-          if (!reader.ReadBool(is_volatile)) {
-            reader.Skip();
-          }
-        } else {
-          reader.Skip();
-        }
-      }
-    } else {
-      reader.Skip();
+      return reader.ReadStrArray(event.rooms);
     }
-  }
-  return true;
+    if (key == "except") {
+      return reader.ReadStrArray(event.except);
+    }
+    if (key == "flags") {
+      return reader.ReadFields([&](const std::string& flag) {
+        if (flag != "volatile" || !reader.ReadBool(is_volatile)) {
+          reader.Skip();  // Other flags, or a volatile that is not a boolean.
+        }
+        return true;
+      });
+    }
+    reader.Skip();
+    return true;
+  });
 }
 
 std::vector<std::string> Strings(const boost::json::value* value) {

@@ -119,30 +119,28 @@ bool MsgpackReader::Next(int type) const {
 // Every item takes at least a byte: a count larger than the bytes left is a
 // lie (msgpuck's mp_check lets a 32-bit count through), and must not size an
 // allocation.
-bool MsgpackReader::ReadArray(uint32_t& size) {
-  if (!Next(MP_ARRAY)) {
+template <typename Decode>
+bool MsgpackReader::ReadCount(int type, size_t bytes_per_item, Decode decode, uint32_t& size) {
+  if (!Next(type)) {
     return false;
   }
   const char* start = cursor_;
-  size = mp_decode_array(&cursor_);
-  if (size > static_cast<size_t>(checked_end_ - cursor_)) {
+  size = decode(&cursor_);
+  if (bytes_per_item * size > static_cast<size_t>(checked_end_ - cursor_)) {
     cursor_ = start;
     return false;
   }
   return true;
 }
 
+bool MsgpackReader::ReadArray(uint32_t& size) {
+  return ReadCount(
+      MP_ARRAY, 1, [](const char** at) { return mp_decode_array(at); }, size);
+}
+
 bool MsgpackReader::ReadMap(uint32_t& size) {
-  if (!Next(MP_MAP)) {
-    return false;
-  }
-  const char* start = cursor_;
-  size = mp_decode_map(&cursor_);
-  if (2 * static_cast<size_t>(size) > static_cast<size_t>(checked_end_ - cursor_)) {
-    cursor_ = start;
-    return false;
-  }
-  return true;
+  return ReadCount(
+      MP_MAP, 2, [](const char** at) { return mp_decode_map(at); }, size);
 }
 
 bool MsgpackReader::ReadStr(std::string& out) {
@@ -152,6 +150,16 @@ bool MsgpackReader::ReadStr(std::string& out) {
   uint32_t length = 0;
   const char* text = mp_decode_str(&cursor_, &length);
   out.assign(text, length);
+  return true;
+}
+
+bool MsgpackReader::ReadBin(std::string& out) {
+  if (!Next(MP_BIN)) {
+    return false;
+  }
+  uint32_t length = 0;
+  const char* bytes = mp_decode_bin(&cursor_, &length);
+  out.assign(bytes, length);
   return true;
 }
 
@@ -179,6 +187,20 @@ bool MsgpackReader::ReadStrArray(std::vector<std::string>& out) {
   out.resize(size);
   for (std::string& item : out) {
     if (!ReadStr(item)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool MsgpackReader::ReadFields(absl::FunctionRef<bool(const std::string& key)> value) {
+  uint32_t fields = 0;
+  if (!ReadMap(fields)) {
+    return false;
+  }
+  std::string key;
+  for (uint32_t i = 0; i < fields; ++i) {
+    if (!ReadStr(key) || !value(key)) {
       return false;
     }
   }
@@ -246,28 +268,17 @@ bool MsgpackReader::ReadJson(std::string& json, std::vector<std::string>& attach
       return true;
     }
     case MP_MAP: {
-      uint32_t size = 0;
-      if (!ReadMap(size)) {
-        return false;
-      }
       json += '{';
-      for (uint32_t i = 0; i < size; ++i) {
-        if (i > 0) {
-          json += ',';
-        }
-        // JSON keys are strings; notepack writes object keys as strings.
-        std::string key;
-        if (!ReadStr(key)) {
-          return false;
-        }
+      bool first = true;
+      const bool read = ReadFields([&](const std::string& key) {
+        json += first ? "" : ",";
+        first = false;
         json += boost::json::serialize(boost::json::string(key));
         json += ':';
-        if (!ReadJson(json, attachments)) {
-          return false;
-        }
-      }
+        return ReadJson(json, attachments);
+      });
       json += '}';
-      return true;
+      return read;
     }
     case MP_EXT:
       // notepack encodes `undefined` and Dates as extensions: JSON has neither.

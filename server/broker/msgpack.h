@@ -7,6 +7,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
 namespace roomcast::broker {
@@ -45,9 +46,13 @@ class MsgpackReader {
   bool ReadArray(uint32_t& size);
   bool ReadMap(uint32_t& size);
   bool ReadStr(std::string& out);
+  bool ReadBin(std::string& out);
   bool ReadUint(uint64_t& out);
   bool ReadBool(bool& out);
   bool ReadStrArray(std::vector<std::string>& out);
+  // A map with string keys (as notepack writes objects): `value` reads the
+  // value of each key (Skip() what it does not want), false to stop.
+  bool ReadFields(absl::FunctionRef<bool(const std::string& key)> value);
   // Skips one value of any type.
   void Skip();
   // One value as JSON text; binary values become Socket.IO placeholders
@@ -59,6 +64,9 @@ class MsgpackReader {
       : cursor_(data), checked_end_(checked_end), end_(end) {}
   // Whether an item of msgpuck type `type` is next.
   bool Next(int type) const;
+  // An array or map header whose count fits the bytes left.
+  template <typename Decode>
+  bool ReadCount(int type, size_t bytes_per_item, Decode decode, uint32_t& size);
 
   const char* cursor_;       // The next item to read.
   const char* checked_end_;  // End of the checked value.

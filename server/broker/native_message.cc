@@ -26,7 +26,8 @@ std::string EncodeNativeBody(std::string_view origin, const core::Event& event) 
   return std::move(writer.bytes());
 }
 
-absl::StatusOr<NativeMessage> DecodeNativeMessage(std::string_view message) {
+absl::StatusOr<std::optional<NativeMessage>> DecodeNativeMessage(std::string_view message,
+                                                                 std::string_view unless_from) {
   const auto bad = absl::InvalidArgumentError("not a Roomcast event message");
   NativeMessage out;
   absl::StatusOr<MsgpackReader> offset = MsgpackReader::Open(message);
@@ -39,24 +40,27 @@ absl::StatusOr<NativeMessage> DecodeNativeMessage(std::string_view message) {
   }
   absl::StatusOr<MsgpackReader> body = MsgpackReader::Open(epoch->Rest());
   uint32_t fields = 0;
-  uint32_t attachment_count = 0;
   std::string tag;
+  if (!body.ok() || !body->ReadArray(fields) || fields < 8 || !body->ReadStr(tag) || tag != kTag ||
+      !body->ReadStr(out.origin)) {
+    return bad;
+  }
+  if (!unless_from.empty() && out.origin == unless_from) {
+    return std::nullopt;  // Before the packet is copied out: most of the bytes.
+  }
+  uint32_t attachment_count = 0;
   std::string text;
   bool is_volatile = false;
-  if (!body.ok() || !body->ReadArray(fields) || fields < 8 || !body->ReadStr(tag) || tag != kTag ||
-      !body->ReadStr(out.origin) || !body->ReadStr(out.event.nsp) ||
-      !body->ReadStrArray(out.event.rooms) || !body->ReadStrArray(out.event.except) ||
-      !body->ReadBool(is_volatile) || !body->ReadStr(text) || !body->ReadArray(attachment_count)) {
+  if (!body->ReadStr(out.event.nsp) || !body->ReadStrArray(out.event.rooms) ||
+      !body->ReadStrArray(out.event.except) || !body->ReadBool(is_volatile) ||
+      !body->ReadStr(text) || !body->ReadArray(attachment_count)) {
     return bad;
   }
   std::vector<std::string> attachments(attachment_count);
   for (std::string& attachment : attachments) {
-    std::string json;  // Unused: the attachment is one bin value.
-    std::vector<std::string> bytes;
-    if (!body->ReadJson(json, bytes) || bytes.size() != 1) {
+    if (!body->ReadBin(attachment)) {
       return bad;
     }
-    attachment = std::move(bytes.front());
   }
   out.event.packet = core::MakePacket(std::move(text), std::move(attachments), is_volatile);
   return out;

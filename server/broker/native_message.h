@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,9 @@ struct NativeMessage {
   core::Event event;   // Positioned; the packet ready for this node's sockets.
 };
 
-// Offset, epoch, then the body.
-absl::StatusOr<NativeMessage> DecodeNativeMessage(std::string_view message);
+// Offset, epoch, then the body; nullopt (read no further) for a message
+// `unless_from` published itself.
+absl::StatusOr<std::optional<NativeMessage>> DecodeNativeMessage(std::string_view message,
+                                                                 std::string_view unless_from = {});
 
 }  // namespace roomcast::broker

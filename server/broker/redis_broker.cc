@@ -81,6 +81,21 @@ absl::Status Unreachable(absl::string_view why) {
       absl::StrCat("Redis is unreachable (", why, "): nothing was delivered; retry"));
 }
 
+// Between nodes: [kind, request id, sender, payload] in MessagePack.
+constexpr std::string_view kRequest = "rq";
+constexpr std::string_view kAnswer = "an";
+
+std::string NodeMessage(std::string_view kind, uint64_t id, std::string_view from,
+                        std::string_view payload) {
+  MsgpackWriter writer;
+  writer.Array(4);
+  writer.Str(kind);
+  writer.Uint(id);
+  writer.Str(from);
+  writer.Bin(payload);
+  return std::move(writer.bytes());
+}
+
 }  // namespace
 
 RedisBroker::RedisBroker(RedisBrokerOptions options, base::Counters& counters)
@@ -498,18 +513,24 @@ void RedisBroker::OnPush(const redisReply& reply) {
 }
 
 void RedisBroker::OnEventMessage(std::string_view channel, std::string_view payload) {
-  absl::StatusOr<NativeMessage> message = DecodeNativeMessage(payload);
+  // Redis hands a node its own events back on the rooms it is in; it
+  // delivered those when it published them, so they are read no further.
+  absl::StatusOr<std::optional<NativeMessage>> message =
+      DecodeNativeMessage(payload, options_.self.id);
+  if (message.ok() && !message->has_value()) {
+    return;
+  }
   std::optional<RedisKeys::Channel> target = keys_.ParseChannel(channel);
   if (!message.ok() || !target) {
     spdlog::warn("broker: dropped a malformed event message channel={} bytes={}", channel,
                  payload.size());
     return;
   }
-  if (message->origin == options_.self.id || !handlers_.on_event) {
-    return;  // This node delivered its own events when it published them.
+  if (!handlers_.on_event) {
+    return;
   }
   base::Counters::Bump(counters_.broker_messages);
-  core::Event& event = message->event;
+  core::Event& event = (*message)->event;
   if (target->room) {
     // An event for several rooms is published on each room's channel: this
     // copy is for the room's members who are in none of the rooms listed
@@ -528,13 +549,8 @@ void RedisBroker::OnEventMessage(std::string_view channel, std::string_view payl
 
 void RedisBroker::OnClassicMessage(std::string_view channel, std::string_view payload) {
   base::Counters::Bump(counters_.broker_messages);
-  const std::string request_prefix = absl::StrCat(keys_.prefix(), "-request#");
-  if (channel.starts_with(request_prefix)) {
-    std::string_view nsp = channel.substr(request_prefix.size());
-    if (!nsp.empty()) {
-      nsp.remove_suffix(1);  // The trailing '#'.
-    }
-    OnClassicRequest(nsp, payload);
+  if (std::optional<std::string_view> nsp = keys_.ClassicRequestNamespace(channel)) {
+    OnClassicRequest(*nsp, payload);
     return;
   }
   absl::StatusOr<ClassicBroadcast> broadcast = DecodeClassicBroadcast(payload);
@@ -592,28 +608,6 @@ void RedisBroker::OnClassicRequest(std::string_view nsp, std::string_view payloa
       return;
   }
 }
-
-}  // namespace roomcast::broker
-
-namespace roomcast::broker {
-namespace {
-
-constexpr std::string_view kRequest = "rq";
-constexpr std::string_view kAnswer = "an";
-
-// [kind, request id, sender, payload] in MessagePack.
-std::string NodeMessage(std::string_view kind, uint64_t id, std::string_view from,
-                        std::string_view payload) {
-  MsgpackWriter writer;
-  writer.Array(4);
-  writer.Str(kind);
-  writer.Uint(id);
-  writer.Str(from);
-  writer.Bin(payload);
-  return std::move(writer.bytes());
-}
-
-}  // namespace
 
 void RedisBroker::LiveNodeIds(
     absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&> done) {
@@ -691,17 +685,15 @@ void RedisBroker::OnNodeMessage(std::string_view payload) {
   uint64_t id = 0;
   std::string from;
   std::string body;
-  std::vector<std::string> bytes;
   if (!reader.ok() || !reader->ReadArray(fields) || fields != 4 || !reader->ReadStr(kind) ||
-      !reader->ReadUint(id) || !reader->ReadStr(from) || !reader->ReadJson(body, bytes) ||
-      bytes.size() != 1) {
+      !reader->ReadUint(id) || !reader->ReadStr(from) || !reader->ReadBin(body)) {
     spdlog::warn("broker: dropped a malformed node message bytes={}", payload.size());
     return;
   }
   if (kind == kAnswer) {
     auto it = pending_.find(id);
     if (it != pending_.end()) {
-      it->second.answers.push_back(std::move(bytes.front()));
+      it->second.answers.push_back(std::move(body));
       if (it->second.answers.size() == it->second.expected) {
         FinishRequest(id);
       }
@@ -711,7 +703,7 @@ void RedisBroker::OnNodeMessage(std::string_view payload) {
   if (kind != kRequest || !handlers_.on_request) {
     return;
   }
-  handlers_.on_request(std::move(bytes.front()), [this, id, from](std::string answer) {
+  handlers_.on_request(std::move(body), [this, id, from](std::string answer) {
     // From any thread: the answer leaves from the broker's.
     asio::post(io_, [this, id, from, answer = std::move(answer)] {
       if (commands_.open()) {

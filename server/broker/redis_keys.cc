@@ -18,7 +18,7 @@ std::string Cat(std::initializer_list<std::string_view> parts) {
 
 }  // namespace
 
-std::string RedisKeys::Tagged(std::string_view nsp) const { return Cat({prefix_, ":rc:{", nsp}); }
+std::string RedisKeys::Tagged(std::string_view nsp) const { return Cat({tagged_head_, nsp}); }
 
 std::string RedisKeys::Room(std::string_view nsp, std::string_view room) const {
   return Cat({Tagged(nsp), kRoomPart, room});
@@ -47,7 +47,7 @@ std::string RedisKeys::ClassicRoom(std::string_view nsp, std::string_view room) 
   return Cat({prefix_, "#", nsp, "#", room, "#"});
 }
 std::string RedisKeys::ClassicRequest(std::string_view nsp) const {
-  return Cat({prefix_, "-request#", nsp, "#"});
+  return Cat({request_head_, nsp, "#"});
 }
 
 std::string RedisKeys::ClassicResponse(std::string_view nsp) const {
@@ -55,11 +55,10 @@ std::string RedisKeys::ClassicResponse(std::string_view nsp) const {
 }
 
 std::optional<RedisKeys::Channel> RedisKeys::ParseChannel(std::string_view channel) const {
-  const std::string head = Cat({prefix_, ":rc:{"});
-  if (!channel.starts_with(head)) {
+  if (!channel.starts_with(tagged_head_)) {
     return std::nullopt;
   }
-  channel.remove_prefix(head.size());
+  channel.remove_prefix(tagged_head_.size());
   // The room part is searched first: a room name may contain anything.
   if (size_t at = channel.find(kRoomPart); at != std::string_view::npos) {
     return Channel{std::string(channel.substr(0, at)),
@@ -70,6 +69,13 @@ std::optional<RedisKeys::Channel> RedisKeys::ParseChannel(std::string_view chann
     return Channel{std::string(channel), std::nullopt};
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> RedisKeys::ClassicRequestNamespace(std::string_view channel) const {
+  if (!channel.starts_with(request_head_) || !channel.ends_with('#')) {
+    return std::nullopt;
+  }
+  return channel.substr(request_head_.size(), channel.size() - request_head_.size() - 1);
 }
 
 }  // namespace roomcast::broker

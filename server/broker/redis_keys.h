@@ -13,7 +13,10 @@ namespace roomcast::broker {
 // Socket.IO's classic channels keep their own shape.
 class RedisKeys {
  public:
-  explicit RedisKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit RedisKeys(std::string prefix)
+      : prefix_(std::move(prefix)),
+        tagged_head_(prefix_ + ":rc:{"),
+        request_head_(prefix_ + "-request#") {}
   const std::string& prefix() const { return prefix_; }
 
   // Sharded channels (SSUBSCRIBE) for Roomcast's events.
@@ -42,11 +45,16 @@ class RedisKeys {
     std::optional<std::string> room;  // nullopt: the namespace channel.
   };
   std::optional<Channel> ParseChannel(std::string_view channel) const;
+  // The namespace of a classic request channel; nullopt for any other.
+  std::optional<std::string_view> ClassicRequestNamespace(std::string_view channel) const;
 
  private:
   std::string Tagged(std::string_view nsp) const;  // <prefix>:rc:{<nsp>}
 
   std::string prefix_;
+  // Matched against every message's channel: made once.
+  std::string tagged_head_;   // <prefix>:rc:{
+  std::string request_head_;  // <prefix>-request#
 };
 
 }  // namespace roomcast::broker

@@ -1,6 +1,13 @@
 #include "server/broker/subscriptions.h"
 
 namespace roomcast::broker {
+namespace {
+
+absl::Status Unreachable() {
+  return absl::UnavailableError("Redis is unreachable: the room's traffic cannot reach this node");
+}
+
+}  // namespace
 
 void Subscriptions::Add(Key key, int delta) {
   bool wake = false;
@@ -44,29 +51,24 @@ void Subscriptions::Answer(const Answers& answers) {
 
 void Subscriptions::WhenReceiving(std::string_view nsp, std::span<const std::string> rooms,
                                   Ready ready) {
+  bool online = false;
   auto waiter = std::make_shared<Waiter>();
   {
     absl::MutexLock lock(&mutex_);
-    if (!online_) {
-      ready = [ready = std::move(ready)](const absl::Status&) mutable {
-        std::move(ready)(absl::UnavailableError(
-            "Redis is unreachable: the room's traffic cannot reach this node"));
-      };
-    } else {
-      for (const std::string& room : rooms) {
-        auto it = entries_.find(Key{std::string(nsp), room});
-        if (it != entries_.end() && !it->second.ready() && it->second.shards > 0) {
-          it->second.waiters.push_back(waiter);
-          ++waiter->remaining;
-        }
-      }
-      if (waiter->remaining > 0) {
-        waiter->ready = std::move(ready);
-        return;
+    online = online_;
+    for (const std::string& room : online ? rooms : std::span<const std::string>()) {
+      auto it = entries_.find(Key{std::string(nsp), room});
+      if (it != entries_.end() && !it->second.ready() && it->second.shards > 0) {
+        it->second.waiters.push_back(waiter);
+        ++waiter->remaining;
       }
     }
+    if (waiter->remaining > 0) {
+      waiter->ready = std::move(ready);
+      return;
+    }
   }
-  std::move(ready)(absl::OkStatus());
+  std::move(ready)(online ? absl::OkStatus() : Unreachable());
 }
 
 std::vector<Subscriptions::Change> Subscriptions::TakeChanges() {
@@ -130,8 +132,7 @@ void Subscriptions::SetOnline(bool online) {
     absl::MutexLock lock(&mutex_);
     online_ = online;
     if (!online) {
-      const absl::Status lost =
-          absl::UnavailableError("Redis is unreachable: the room's traffic cannot reach this node");
+      const absl::Status lost = Unreachable();
       for (auto it = entries_.begin(); it != entries_.end();) {
         Entry& entry = it->second;
         Release(entry, lost, answers);

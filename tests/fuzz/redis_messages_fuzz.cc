@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)roomcast::broker::DecodeClassicRequest("/", input);
       break;
     default: {
-      auto message = roomcast::broker::DecodeNativeMessage(input);
-      if (message.ok() && message->event.packet == nullptr) {
+      auto message = roomcast::broker::DecodeNativeMessage(input, "node-a");
+      if (message.ok() && message->has_value() && (*message)->event.packet == nullptr) {
         __builtin_trap();
       }
       break;

@@ -22,9 +22,11 @@ TEST(NativeMessageTest, RoundTripsAnEventWithItsPosition) {
   event.except = {"vip"};
   event.packet = core::MakePacket(R"(451-/chat,["file",{"_placeholder":true,"num":0}])",
                                   {std::string("\0\xff", 2)}, /*is_volatile=*/true);
-  absl::StatusOr<NativeMessage> message =
-      DecodeNativeMessage(Published(42, "epoch-1", EncodeNativeBody("node-a", event)));
-  ASSERT_TRUE(message.ok()) << message.status();
+  absl::StatusOr<std::optional<NativeMessage>> decoded =
+      DecodeNativeMessage(Published(42, "epoch-1", EncodeNativeBody("node-a", event)), "node-b");
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_TRUE(decoded->has_value());
+  const std::optional<NativeMessage>& message = *decoded;
   EXPECT_EQ(message->origin, "node-a");
   EXPECT_EQ(message->event.nsp, "/chat");
   EXPECT_EQ(message->event.rooms, event.rooms);
@@ -34,6 +36,16 @@ TEST(NativeMessageTest, RoundTripsAnEventWithItsPosition) {
   EXPECT_EQ(message->event.packet->text, event.packet->text);
   EXPECT_EQ(message->event.packet->attachments, event.packet->attachments);
   EXPECT_TRUE(message->event.packet->is_volatile);
+}
+
+TEST(NativeMessageTest, ANodesOwnMessageIsReadNoFurtherThanItsOrigin) {
+  core::Event event;
+  event.nsp = "/";
+  event.packet = core::MakePacket(R"(42["x"])");
+  absl::StatusOr<std::optional<NativeMessage>> own =
+      DecodeNativeMessage(Published(1, "e", EncodeNativeBody("node-a", event)), "node-a");
+  ASSERT_TRUE(own.ok());
+  EXPECT_FALSE(own->has_value());
 }
 
 TEST(NativeMessageTest, RefusesAnythingElse) {

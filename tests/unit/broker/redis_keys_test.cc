@@ -35,5 +35,14 @@ TEST(RedisKeysTest, ParsesItsOwnChannels) {
   EXPECT_FALSE(keys.ParseChannel(keys.ClassicRoom("/", "x")).has_value());
 }
 
+TEST(RedisKeysTest, FindsTheNamespaceOfAClassicRequestChannel) {
+  RedisKeys keys("socket.io");
+  EXPECT_EQ(keys.ClassicRequestNamespace(keys.ClassicRequest("/chat")), "/chat");
+  EXPECT_EQ(keys.ClassicRequestNamespace("socket.io-request#/#"), "/");
+  EXPECT_FALSE(keys.ClassicRequestNamespace("socket.io-request#/").has_value()) << "no closing #";
+  EXPECT_FALSE(keys.ClassicRequestNamespace("socket.io#/#").has_value());
+  EXPECT_FALSE(keys.ClassicRequestNamespace("other-request#/#").has_value());
+}
+
 }  // namespace
 }  // namespace roomcast::broker
