@@ -1,5 +1,6 @@
 // roomcast: the command line for Roomcast's control plane, and `tail` to
 // watch a room as a browser would. Exit codes: 0 ok, 1 server error, 2 usage.
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -9,6 +10,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "clients/cli/arguments.h"
@@ -116,9 +118,12 @@ int Emit(const Arguments& args, bool json) {
   if (json) {
     std::printf("%s\n", Json(*response).c_str());
   } else {
-    std::printf("delivered to %llu socket(s), offset %llu%s\n",
+    // Empty when no log took the event (a volatile one, offset 0).
+    const std::string epoch =
+        response->epoch().empty() ? "" : absl::StrCat(" in epoch ", response->epoch());
+    std::printf("delivered to %llu socket(s), offset %llu%s%s\n",
                 static_cast<unsigned long long>(response->recipients()),
-                static_cast<unsigned long long>(response->offset()),
+                static_cast<unsigned long long>(response->offset()), epoch.c_str(),
                 response->duplicate() ? " (duplicate: not sent again)" : "");
   }
   return kOk;
@@ -220,6 +225,40 @@ int Disconnect(const Arguments& args, bool json) {
   return kOk;
 }
 
+int History(const Arguments& args, bool json) {
+  v1::HistoryRequest request;
+  request.set_namespace_(args.One("namespace").value_or("/"));
+  request.set_room(args.One("room").value_or(""));
+  if (auto after = args.One("after")) {
+    uint64_t offset = 0;
+    if (!absl::SimpleAtoi(*after, &offset)) {
+      return Usage(absl::StrCat("--after is not an offset: ", *after));
+    }
+    request.set_after_offset(offset);
+  }
+  // The server enforces 1 to 1000 (INVALID_ARGUMENT): only the number is checked here.
+  if (auto limit = args.One("limit")) {
+    uint32_t count = 0;
+    if (!absl::SimpleAtoi(*limit, &count)) {
+      return Usage(absl::StrCat("--limit is not a number: ", *limit));
+    }
+    request.set_limit(count);
+  }
+  request.set_reverse(args.Has("reverse"));
+  absl::StatusOr<v1::HistoryResponse> response = Connect()->History(request);
+  if (!response.ok()) {
+    return ServerError(response.status());
+  }
+  if (json) {
+    std::printf("%s\n", Json(*response).c_str());
+  } else {
+    for (const v1::HistoryEvent& event : response->events()) {
+      std::printf("%s\n", Json(event).c_str());
+    }
+  }
+  return kOk;
+}
+
 int Tail(const Arguments& args, bool json) {
   const ClientOptions env = ClientOptions::FromEnvironment();
   TailOptions options;
@@ -272,6 +311,12 @@ const std::map<std::string, Command>& Commands() {
        Command{"disconnect (--socket ID | --in-room R | --user U) [--close] [--namespace /]\n"
                "  Disconnects the selected sockets (--close ends their whole connection).",
                selectors, Names{"close", "json"}, Disconnect}},
+      {"history",
+       Command{"history [--room R] [--after OFFSET] [--limit N] [--reverse] [--namespace /]\n"
+               "  Prints the events the namespace's log still holds, one JSON line each, oldest\n"
+               "  first (--reverse: newest first): those after OFFSET, at most N (1 to 1000,\n"
+               "  default 100), only those that targeted room R when given.",
+               Names{"room", "after", "limit", "namespace"}, Names{"reverse", "json"}, History}},
       {"tail",
        Command{"tail --room R [--room R2] [--namespace /]\n"
                "  Connects like a browser (Socket.IO over WebSocket) and prints each event\n"

@@ -326,4 +326,8 @@ absl::StatusOr<v1::ListRoomSocketsResponse> Client::ListRoomSockets(
   return Invoke<v1::ListRoomSocketsResponse>("ListRoomSockets", request);
 }
 
+absl::StatusOr<v1::HistoryResponse> Client::History(const v1::HistoryRequest& request) {
+  return Invoke<v1::HistoryResponse>("History", request);
+}
+
 }  // namespace roomcast

@@ -44,6 +44,7 @@ class Client {
       const v1::DisconnectSocketsRequest& request);
   absl::StatusOr<v1::ListRoomSocketsResponse> ListRoomSockets(
       const v1::ListRoomSocketsRequest& request);
+  absl::StatusOr<v1::HistoryResponse> History(const v1::HistoryRequest& request = {});
 
   Transport last_transport() const { return last_transport_.load(); }
   // Calls that went to the HTTP shim because gRPC was unreachable.

@@ -106,6 +106,23 @@ absl::Status ResolveConfig(Config& config) {
   if (config.namespaces.empty()) {
     config.namespaces.emplace_back("/");
   }
+  if (config.event_log.empty()) {
+    config.event_log = config.redis_url.empty() ? "memory" : "redis";
+  }
+  if (config.event_log == "postgres" && config.database_url.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(SettingName(*FindSetting("event_log")), "=postgres needs DATABASE_URL"));
+  }
+  if (config.event_log == "redis" && config.redis_url.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(SettingName(*FindSetting("event_log")), "=redis needs REDIS_URL"));
+  }
+  if (config.event_log == "memory" && !config.redis_url.empty()) {
+    // Each node would number its own events: offsets would not be the cluster's.
+    return absl::FailedPreconditionError(absl::StrCat(
+        SettingName(*FindSetting("event_log")),
+        "=memory cannot number a cluster's events: use redis or postgres with REDIS_URL"));
+  }
   config.production = config.node_env == "production";
   if (config.production && config.internal_api_key.empty() && !config.insecure) {
     return absl::FailedPreconditionError(

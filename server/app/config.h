@@ -49,8 +49,11 @@ struct Config {
   size_t max_attachments{};
   size_t max_emit_bytes{};
   size_t max_batch_size{};
+  std::string event_log;  // memory | redis | postgres, once resolved.
   size_t event_log_size{};
-  size_t shards{};  // 0 = one per core, until resolved.
+  std::chrono::seconds history_retention{};
+  std::chrono::milliseconds recovery_window{};  // 0 = off.
+  size_t shards{};                              // 0 = one per core, until resolved.
   std::chrono::milliseconds drain_grace{};
   std::chrono::milliseconds drain_deadline{};
   bool enable_client_broadcast{};

@@ -14,9 +14,11 @@
 #include "server/app/redis_check.h"
 #include "server/base/ids.h"
 #include "server/broker/local_broker.h"
+#include "server/broker/redis_session_store.h"
 #include "server/core/room_command.h"
 #include "server/net/session_listeners.h"
 #include "server/observe/postgres_check.h"
+#include "server/storage/memory_session_store.h"
 
 namespace roomcast::app {
 namespace {
@@ -69,10 +71,18 @@ std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& co
 
 }  // namespace
 
+std::unique_ptr<core::EventStore> Server::MakeEventLog() {
+  if (config_.event_log == "redis") {
+    return nullptr;  // The broker's stream.
+  }
+  return std::make_unique<storage::MemoryEventStore>(config_.event_log_size,
+                                                     config_.history_retention);
+}
+
 std::unique_ptr<core::Broker> Server::MakeBroker() {
   core::NodeStatus self = core::NodeStatus::Named(node_id_, ROOMCAST_VERSION);
   if (config_.redis_url.empty()) {
-    return std::make_unique<broker::LocalBroker>(event_log_, std::move(self));
+    return std::make_unique<broker::LocalBroker>(*event_log_, std::move(self));
   }
   broker::RedisBrokerOptions options;
   options.address = *broker::ParseRedisUrl(config_.redis_url);  // Checked by LoadConfig.
@@ -84,16 +94,38 @@ std::unique_ptr<core::Broker> Server::MakeBroker() {
   options.idempotency_window = config_.idempotency_window;
   options.heartbeat_interval = config_.cluster_heartbeat;
   options.node_ttl = 3 * config_.cluster_heartbeat;
+  options.external_log = event_log_.get();
   auto redis = std::make_unique<broker::RedisBroker>(std::move(options), counters_);
   redis_ = redis.get();
   return redis;
 }
 
+std::unique_ptr<core::SessionStore> Server::MakeSessionStore() {
+  if (config_.recovery_window.count() == 0) {
+    return nullptr;
+  }
+  if (redis_ != nullptr) {
+    return std::make_unique<broker::RedisSessionStore>(*redis_, config_.recovery_window);
+  }
+  return std::make_unique<storage::MemorySessionStore>(*event_log_, config_.recovery_window);
+}
+
+core::EventReader& Server::history() {
+  if (event_log_ != nullptr) {
+    return *event_log_;
+  }
+  return *redis_;
+}
+
 Server::Server(Config config)
     : config_(std::move(config)),
       node_id_(NodeId()),
-      event_log_(config_.event_log_size),
+      event_log_(MakeEventLog()),
       broker_(MakeBroker()),
+      sessions_(MakeSessionStore()),
+      recovery_(sessions_ ? std::make_unique<socketio::Recovery>(*sessions_, history(),
+                                                                 config_.event_log_size)
+                          : nullptr),
       limits_(LimitsFor(config_), counters_),
       http_(config_.shards, config_.max_http_buffer_size),
       emitter_(http_.shards(), *broker_, counters_),
@@ -110,6 +142,8 @@ Server::Server(Config config)
     namespaces_.Add(nsp, room_events_);
   }
   namespaces_.set_max_attachments(config_.max_attachments);
+  namespaces_.set_recovery(recovery_.get());
+  emitter_.set_offsets_on_wire(recovery_ != nullptr);
   net::EngineOptions options;
   options.protocol.ping_interval = config_.ping_interval;
   options.protocol.ping_timeout = config_.ping_timeout;
@@ -128,8 +162,8 @@ Server::Server(Config config)
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
       control::ControlApi::Parts{emitter_, *broker_, http_.shards(), counters_, metrics_, *health_,
-                                 idempotency_, config_.max_emit_bytes, config_.max_batch_size,
-                                 config_.namespaces},
+                                 idempotency_, history(), config_.max_emit_bytes,
+                                 config_.max_batch_size, config_.namespaces},
       control::NodeInfo{node_id_, ROOMCAST_VERSION});
   // What other nodes and Socket.IO emitters publish reaches this node's
   // sockets like a local emit.

@@ -22,6 +22,7 @@
 #include "server/observe/metrics.h"
 #include "server/rooms/room_events.h"
 #include "server/socketio/handler.h"
+#include "server/socketio/recovery.h"
 #include "server/storage/memory_event_store.h"
 
 namespace roomcast::app {
@@ -47,15 +48,23 @@ class Server {
   absl::Status StartGrpc();
   void OnHealthReport(const observe::HealthReport& report);
 
+  std::unique_ptr<core::EventStore> MakeEventLog();
   // Before the shards (http_): they tell the broker their rooms until they are gone.
   std::unique_ptr<core::Broker> MakeBroker();
+  // Connection state recovery's, when it is on (before the shards too:
+  // their sockets leave their sessions there).
+  std::unique_ptr<core::SessionStore> MakeSessionStore();
+  // Where History and recovery read: the configured log.
+  core::EventReader& history();
 
   Config config_;
   const std::string node_id_;
   base::Counters counters_;
-  storage::MemoryEventStore event_log_;
-  broker::RedisBroker* redis_ = nullptr;  // broker_, when it is Redis (set by MakeBroker).
+  std::unique_ptr<core::EventStore> event_log_;  // Unless the log is Redis's stream.
+  broker::RedisBroker* redis_ = nullptr;         // broker_, when it is Redis (set by MakeBroker).
   std::unique_ptr<core::Broker> broker_;
+  std::unique_ptr<core::SessionStore> sessions_;
+  std::unique_ptr<socketio::Recovery> recovery_;
   // Before http_: sessions, released with the shards, give their place back here.
   net::ConnectionLimits limits_;
   net::HttpServer http_;

@@ -312,8 +312,22 @@ std::vector<Setting> MakeSettings() {
       Integer("max_rooms_per_socket", "ROOMCAST_MAX_ROOMS_PER_SOCKET", "1000",
               &Config::max_rooms_per_socket, 1, kNoMax,
               "Rooms one socket may be in (its own id room aside)."),
+      Choice("event_log", "ROOMCAST_EVENT_LOG", "", &Config::event_log,
+             {"", "memory", "redis", "postgres"},
+             "Where events are numbered and kept for history and recovery: `memory` (the "
+             "default without REDIS_URL), `redis` (the default with it) or `postgres` "
+             "(durable; needs DATABASE_URL)."),
       Integer("event_log_size", "ROOMCAST_EVENT_LOG_SIZE", "1000", &Config::event_log_size, 0,
-              kNoMax, "Events kept in memory per namespace for history and recovery (0 = none)."),
+              kNoMax, "Events the log keeps per namespace for history and recovery (0 = none)."),
+      Integer("history_retention_s", "ROOMCAST_HISTORY_RETENTION_S", "604800",
+              &Config::history_retention, 1, kNoMax,
+              "Age after which logged events are pruned (in the background)."),
+      Integer("recovery_window_ms", "ROOMCAST_RECOVERY_WINDOW_MS", "0", &Config::recovery_window, 0,
+              kNoMax,
+              "Connection state recovery: how long a session that dropped unexpectedly is kept "
+              "for its client to resume it (same id, rooms, and every missed event). 0 = off, "
+              "as in Socket.IO; on, every logged event carries its offset as an extra last "
+              "argument."),
       Integer("max_connections", "ROOMCAST_MAX_CONNECTIONS", "19000", &Config::max_connections, 0,
               kNoMax,
               "Browser connections (Engine.IO sessions) at once; more get HTTP 503. 0 = no "

@@ -11,6 +11,10 @@ struct Counters {
   std::atomic<uint64_t> sessions_closed{0};
   std::atomic<uint64_t> sockets_connected{0};
   std::atomic<uint64_t> sockets_disconnected{0};
+  // Connection state recovery: returning sessions resumed, and those that
+  // came too late (or found the log trimmed) and started afresh.
+  std::atomic<uint64_t> sessions_recovered{0};
+  std::atomic<uint64_t> sessions_not_recovered{0};
   std::atomic<uint64_t> connect_errors{0};
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> client_events{0};

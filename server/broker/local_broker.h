@@ -7,14 +7,16 @@
 
 namespace roomcast::broker {
 
-// The embedded default: a single node, so the log is the local one and
-// there is nobody else to tell.
+// The embedded default: a single node, so the log is the local one (memory
+// or PostgreSQL) and there is nobody else to tell.
 class LocalBroker final : public core::Broker {
  public:
   LocalBroker(core::EventStore& log, core::NodeStatus self) : log_(log), self_(std::move(self)) {}
 
   void Publish(const core::Event& event, std::string_view idempotency_key,
-               PublishDone done) override;
+               PublishDone done) override {
+    log_.Append(event, idempotency_key, std::move(done));
+  }
   void SetHandlers(Handlers) override {}
   void Nodes(NodesDone done) override;
   void AskOthers(std::string, AnswersDone done) override {

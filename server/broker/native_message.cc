@@ -1,5 +1,7 @@
 #include "server/broker/native_message.h"
 
+#include <algorithm>
+
 #include "server/broker/msgpack.h"
 
 namespace roomcast::broker {
@@ -11,7 +13,7 @@ constexpr std::string_view kTag = "rc1";  // Changes if the body ever does.
 
 std::string EncodeNativeBody(std::string_view origin, const core::Event& event) {
   MsgpackWriter writer;
-  writer.Array(8);
+  writer.Array(9);
   writer.Str(kTag);
   writer.Str(origin);
   writer.Str(event.nsp);
@@ -23,7 +25,61 @@ std::string EncodeNativeBody(std::string_view origin, const core::Event& event) 
   for (const std::string& attachment : event.packet->attachments) {
     writer.Bin(attachment);
   }
+  writer.Uint(static_cast<uint64_t>(std::max<int64_t>(event.time_ms, 0)));
   return std::move(writer.bytes());
+}
+
+namespace {
+
+// The body's fields after its tag; nullopt when it is `unless_from`'s.
+absl::StatusOr<std::optional<NativeMessage>> ReadBody(MsgpackReader& body,
+                                                      std::string_view unless_from) {
+  const auto bad = absl::InvalidArgumentError("not a Roomcast event message");
+  NativeMessage out;
+  uint32_t fields = 0;
+  std::string tag;
+  if (!body.ReadArray(fields) || fields < 9 || !body.ReadStr(tag) || tag != kTag ||
+      !body.ReadStr(out.origin)) {
+    return bad;
+  }
+  if (!unless_from.empty() && out.origin == unless_from) {
+    return std::nullopt;  // Before the packet is copied out: most of the bytes.
+  }
+  uint32_t attachment_count = 0;
+  std::string text;
+  bool is_volatile = false;
+  if (!body.ReadStr(out.event.nsp) || !body.ReadStrArray(out.event.rooms) ||
+      !body.ReadStrArray(out.event.except) || !body.ReadBool(is_volatile) || !body.ReadStr(text) ||
+      !body.ReadArray(attachment_count)) {
+    return bad;
+  }
+  std::vector<std::string> attachments(attachment_count);
+  for (std::string& attachment : attachments) {
+    if (!body.ReadBin(attachment)) {
+      return bad;
+    }
+  }
+  uint64_t time_ms = 0;
+  if (!body.ReadUint(time_ms)) {
+    return bad;
+  }
+  out.event.time_ms = static_cast<int64_t>(time_ms);
+  out.event.packet = core::MakePacket(std::move(text), std::move(attachments), is_volatile);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<core::Event> DecodeNativeBody(std::string_view body) {
+  absl::StatusOr<MsgpackReader> reader = MsgpackReader::Open(body);
+  if (!reader.ok()) {
+    return absl::InvalidArgumentError("not a Roomcast event message");
+  }
+  absl::StatusOr<std::optional<NativeMessage>> message = ReadBody(*reader, {});
+  if (!message.ok()) {
+    return message.status();
+  }
+  return std::move((*message)->event);
 }
 
 absl::StatusOr<std::optional<NativeMessage>> DecodeNativeMessage(std::string_view message,
@@ -39,31 +95,14 @@ absl::StatusOr<std::optional<NativeMessage>> DecodeNativeMessage(std::string_vie
     return bad;
   }
   absl::StatusOr<MsgpackReader> body = MsgpackReader::Open(epoch->Rest());
-  uint32_t fields = 0;
-  std::string tag;
-  if (!body.ok() || !body->ReadArray(fields) || fields < 8 || !body->ReadStr(tag) || tag != kTag ||
-      !body->ReadStr(out.origin)) {
+  if (!body.ok()) {
     return bad;
   }
-  if (!unless_from.empty() && out.origin == unless_from) {
-    return std::nullopt;  // Before the packet is copied out: most of the bytes.
+  absl::StatusOr<std::optional<NativeMessage>> decoded = ReadBody(*body, unless_from);
+  if (decoded.ok() && *decoded) {
+    (*decoded)->event.position = std::move(out.event.position);
   }
-  uint32_t attachment_count = 0;
-  std::string text;
-  bool is_volatile = false;
-  if (!body->ReadStr(out.event.nsp) || !body->ReadStrArray(out.event.rooms) ||
-      !body->ReadStrArray(out.event.except) || !body->ReadBool(is_volatile) ||
-      !body->ReadStr(text) || !body->ReadArray(attachment_count)) {
-    return bad;
-  }
-  std::vector<std::string> attachments(attachment_count);
-  for (std::string& attachment : attachments) {
-    if (!body->ReadBin(attachment)) {
-      return bad;
-    }
-  }
-  out.event.packet = core::MakePacket(std::move(text), std::move(attachments), is_volatile);
-  return out;
+  return decoded;
 }
 
 }  // namespace roomcast::broker

@@ -15,6 +15,9 @@ namespace roomcast::broker {
 // offset and epoch in front when it publishes.
 std::string EncodeNativeBody(std::string_view origin, const core::Event& event);
 
+// A body as the log stream keeps it (without offset and epoch).
+absl::StatusOr<core::Event> DecodeNativeBody(std::string_view body);
+
 struct NativeMessage {
   std::string origin;  // The node that published it.
   core::Event event;   // Positioned; the packet ready for this node's sockets.

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/base/ids.h"
 #include "server/base/string_view.h"
@@ -109,7 +110,6 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, base::Counters& counters)
       }),
       node_channel_(keys_.NodeChannel(options_.self.id)),
       uid_(absl::StrCat(ToAbsl(kRoomcastUidPrefix), options_.self.id)),
-      script_sha_(Sha1Hex(kPublishScript)),
       new_epoch_(base::NewId()) {
   if (options_.address.tls) {
     tls_.emplace(asio::ssl::context::tls_client);
@@ -275,9 +275,14 @@ void RedisBroker::Tick() {
   const milliseconds tick = std::min(kTick, options_.heartbeat_interval);
   const int ticks_per_heartbeat =
       std::max<int>(1, static_cast<int>(options_.heartbeat_interval / tick));
-  if (++ticks_ % ticks_per_heartbeat == 0 && load_probe_ && commands_.open()) {
-    load_probe_(
-        [this](core::NodeLoad load) { asio::post(io_, [this, load] { Heartbeat(load); }); });
+  if (++ticks_ % ticks_per_heartbeat == 0 && commands_.open()) {
+    if (load_probe_) {
+      load_probe_(
+          [this](core::NodeLoad load) { asio::post(io_, [this, load] { Heartbeat(load); }); });
+    }
+    if (heartbeat_hook_) {
+      heartbeat_hook_();
+    }
   }
   counters_.broker_subscriptions.store(subscriptions_.wanted(), std::memory_order_relaxed);
   tick_.expires_after(tick);
@@ -348,19 +353,55 @@ void RedisBroker::Nodes(NodesDone done) {
   });
 }
 
+RedisScript::RedisScript(const char* text) : text(text), sha(Sha1Hex(text)) {}
+
+namespace {
+
+const RedisScript& PublishLua() {
+  static const RedisScript script(kPublishScript);
+  return script;
+}
+
+}  // namespace
+
 void RedisBroker::Publish(const core::Event& event, std::string_view idempotency_key,
                           PublishDone done) {
+  if (options_.external_log == nullptr || event.packet->is_volatile) {
+    PublishScript(event, idempotency_key, nullptr, std::move(done));
+    return;
+  }
+  // Committed first, then published: a retry with the same key finds the
+  // committed event and publishes it instead of logging it twice.
+  auto copy = std::make_shared<const core::Event>(event);
+  options_.external_log->Append(
+      event, idempotency_key,
+      [this, copy, key = std::string(idempotency_key),
+       done = std::move(done)](absl::StatusOr<core::Published> logged) mutable {
+        if (!logged.ok()) {
+          std::move(done)(logged.status());
+          return;
+        }
+        PublishScript(*copy, key, &logged->position, std::move(done));
+      });
+}
+
+void RedisBroker::PublishScript(const core::Event& event, std::string_view idempotency_key,
+                                const core::StreamPosition* position, PublishDone done) {
   // Built on the caller's thread: the broker's only carries bytes.
-  std::vector<std::string> args{"EVALSHA", script_sha_, idempotency_key.empty() ? "2" : "3",
+  const RedisScript& script = PublishLua();
+  std::vector<std::string> args{"EVALSHA", script.sha, idempotency_key.empty() ? "2" : "3",
                                 keys_.LogMeta(event.nsp), keys_.Log(event.nsp)};
   if (!idempotency_key.empty()) {
     args.push_back(keys_.Idempotency(event.nsp, idempotency_key));
   }
-  args.emplace_back(event.packet->is_volatile ? "1" : "0");
+  args.emplace_back(event.packet->is_volatile ? "volatile"
+                    : position != nullptr     ? "logged"
+                                              : "log");
   args.push_back(std::to_string(options_.log_size));
-  args.push_back(new_epoch_);
+  args.push_back(position != nullptr ? position->epoch : new_epoch_);
   args.push_back(std::to_string(options_.idempotency_window.count()));
   args.push_back(EncodeNativeBody(options_.self.id, event));
+  args.push_back(position != nullptr ? std::to_string(position->offset) : "");
   if (event.rooms.empty()) {
     args.push_back(keys_.Namespace(event.nsp));
   }
@@ -383,15 +424,46 @@ void RedisBroker::Publish(const core::Event& event, std::string_view idempotency
       };
     }
   }
-  asio::post(io_, [this, args = std::move(args), done = std::move(done)]() mutable {
-    RunScript(std::move(args), std::move(done), /*loaded=*/true);
-  });
+  RedisConnection::OnReply on_reply =
+      [done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+        if (!reply.ok()) {
+          std::move(done)(absl::IsUnavailable(reply.status())
+                              ? reply.status()
+                              : absl::UnavailableError(absl::StrCat("Redis refused the event: ",
+                                                                    reply.status().message())));
+          return;
+        }
+        const redisReply& result = **reply;
+        if (result.type != REDIS_REPLY_ARRAY || result.elements != 3) {
+          std::move(done)(absl::InternalError("unexpected answer from the publish script"));
+          return;
+        }
+        core::Published published;
+        published.duplicate = result.element[0]->integer == 1;
+        published.position.offset = static_cast<uint64_t>(result.element[1]->integer);
+        published.position.epoch = std::string(ReplyText(*result.element[2]));
+        std::move(done)(std::move(published));
+      };
+  asio::post(
+      io_, [this, &script, args = std::move(args), on_reply = std::move(on_reply)]() mutable {
+        RunScript(
+            script, std::move(args),
+            [this, on_reply = std::move(on_reply)](absl::StatusOr<RedisReply> reply) mutable {
+              if (!reply.ok()) {
+                base::Counters::Bump(counters_.broker_publish_failures);
+              }
+              std::move(on_reply)(std::move(reply));
+            },
+            /*loaded=*/true);
+      });
 }
 
-void RedisBroker::RunScript(std::vector<std::string> args, PublishDone done, bool loaded) {
+void RedisBroker::RunScript(const RedisScript& script, std::vector<std::string> args,
+                            RedisConnection::OnReply done, bool loaded) {
   if (!commands_.open()) {
-    base::Counters::Bump(counters_.broker_publish_failures);
-    std::move(done)(Unreachable(health().detail));
+    if (done) {
+      std::move(done)(Unreachable(health().detail));
+    }
     return;
   }
   size_t bytes = 0;
@@ -400,33 +472,156 @@ void RedisBroker::RunScript(std::vector<std::string> args, PublishDone done, boo
   }
   base::Counters::Bump(counters_.broker_bytes_sent, bytes);
   const std::vector<std::string_view> views = Views(args);
-  commands_.connection->Send(views, [this, args = std::move(args), done = std::move(done),
+  commands_.connection->Send(views, [this, &script, args = std::move(args), done = std::move(done),
                                      loaded](absl::StatusOr<RedisReply> reply) mutable {
     if (!reply.ok() && loaded && absl::StartsWith(reply.status().message(), "NOSCRIPT")) {
       // A new or flushed Redis: EVAL sends the script, and caches it.
       args[0] = "EVAL";
-      args[1] = kPublishScript;
-      RunScript(std::move(args), std::move(done), /*loaded=*/false);
+      args[1] = script.text;
+      RunScript(script, std::move(args), std::move(done), /*loaded=*/false);
       return;
     }
-    if (!reply.ok()) {
-      base::Counters::Bump(counters_.broker_publish_failures);
-      std::move(done)(absl::IsUnavailable(reply.status())
-                          ? Unreachable(reply.status().message())
-                          : absl::UnavailableError(absl::StrCat("Redis refused the event: ",
-                                                                reply.status().message())));
+    if (!done) {
       return;
     }
-    const redisReply& result = **reply;
-    if (result.type != REDIS_REPLY_ARRAY || result.elements != 3) {
-      std::move(done)(absl::InternalError("unexpected answer from the publish script"));
+    if (!reply.ok() && absl::IsUnavailable(reply.status())) {
+      std::move(done)(Unreachable(reply.status().message()));
       return;
     }
-    core::Published published;
-    published.duplicate = result.element[0]->integer == 1;
-    published.position.offset = static_cast<uint64_t>(result.element[1]->integer);
-    published.position.epoch = std::string(ReplyText(*result.element[2]));
-    std::move(done)(std::move(published));
+    std::move(done)(std::move(reply));
+  });
+}
+
+void RedisBroker::Command(std::vector<std::string> args, RedisConnection::OnReply done) {
+  asio::post(io_, [this, args = std::move(args), done = std::move(done)]() mutable {
+    if (!commands_.open()) {
+      if (done) {
+        std::move(done)(Unreachable(health().detail));
+      }
+      return;
+    }
+    commands_.connection->Send(Views(args), std::move(done));
+  });
+}
+
+void RedisBroker::Eval(const RedisScript& script, std::vector<std::string> keys,
+                       std::vector<std::string> args, RedisConnection::OnReply done) {
+  std::vector<std::string> all{"EVALSHA", script.sha, std::to_string(keys.size())};
+  all.insert(all.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+  all.insert(all.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  asio::post(io_, [this, &script, all = std::move(all), done = std::move(done)]() mutable {
+    RunScript(script, std::move(all), std::move(done), /*loaded=*/true);
+  });
+}
+
+// A read of the namespace's stream in pages of kReadBatch: a room filter
+// may need several.
+struct RedisBroker::ReadState {
+  core::LogQuery query;
+  core::LogPage page;
+  uint64_t cursor = 0;  // The next offset to read (forward) or the last (reverse).
+  ReadDone done;
+};
+
+namespace {
+
+constexpr size_t kReadBatch = 500;
+
+// The offset of a stream entry id (`<offset>-1`).
+uint64_t EntryOffset(const redisReply& entry) {
+  uint64_t offset = 0;
+  const std::string_view id = ReplyText(*entry.element[0]);
+  (void)absl::SimpleAtoi(ToAbsl(id.substr(0, id.find('-'))), &offset);
+  return offset;
+}
+
+}  // namespace
+
+void RedisBroker::Read(core::LogQuery query, ReadDone done) {
+  auto state = std::make_shared<ReadState>();
+  state->query = std::move(query);
+  state->done = std::move(done);
+  asio::post(io_, [this, state] {
+    if (!commands_.open()) {
+      std::move(state->done)(Unreachable(health().detail));
+      return;
+    }
+    // Where the log stands, then its oldest entry: so a reader can tell a
+    // trimmed log from an empty range.
+    const std::string meta = keys_.LogMeta(state->query.nsp);
+    commands_.connection->Send(
+        {"HMGET", meta, "epoch", "seq"}, [this, state](absl::StatusOr<RedisReply> head) {
+          if (!head.ok()) {
+            std::move(state->done)(Unreachable(head.status().message()));
+            return;
+          }
+          state->page.epoch = std::string(ReplyText(*(*head)->element[0]));
+          (void)absl::SimpleAtoi(ToAbsl(ReplyText(*(*head)->element[1])), &state->page.last);
+          state->page.first = state->page.last + 1;
+        });
+    commands_.connection->Send(
+        {"XRANGE", keys_.Log(state->query.nsp), "-", "+", "COUNT", "1"},
+        [this, state](absl::StatusOr<RedisReply> oldest) {
+          if (!oldest.ok() || state->done == nullptr) {
+            return;  // The HMGET's failure answered.
+          }
+          if ((*oldest)->type == REDIS_REPLY_ARRAY && (*oldest)->elements == 1) {
+            state->page.first = std::min(state->page.first, EntryOffset(*(*oldest)->element[0]));
+          }
+          state->cursor = state->query.reverse ? state->page.last : state->query.after + 1;
+          ReadRange(state);
+        });
+  });
+}
+
+void RedisBroker::ReadRange(std::shared_ptr<ReadState> state) {
+  const core::LogQuery& query = state->query;
+  const bool past_end =
+      query.reverse ? state->cursor <= query.after : state->cursor > state->page.last;
+  if (past_end || state->page.events.size() >= query.limit || !commands_.open()) {
+    std::move(state->done)(std::move(state->page));
+    return;
+  }
+  std::vector<std::string> args =
+      query.reverse ? std::vector<std::string>{"XREVRANGE", keys_.Log(query.nsp),
+                                               absl::StrCat(state->cursor, "-1"),
+                                               absl::StrCat(query.after + 1, "-0")}
+                    : std::vector<std::string>{"XRANGE", keys_.Log(query.nsp),
+                                               absl::StrCat(state->cursor, "-0"), "+"};
+  args.emplace_back("COUNT");
+  args.push_back(std::to_string(kReadBatch));
+  commands_.connection->Send(Views(args), [this, state](absl::StatusOr<RedisReply> entries) {
+    if (!entries.ok()) {
+      std::move(state->done)(Unreachable(entries.status().message()));
+      return;
+    }
+    const redisReply& list = **entries;
+    for (size_t i = 0; i < list.elements; ++i) {
+      const redisReply& entry = *list.element[i];
+      if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
+          entry.element[1]->elements != 2) {
+        continue;
+      }
+      const uint64_t offset = EntryOffset(entry);
+      state->cursor = state->query.reverse ? offset - 1 : offset + 1;
+      absl::StatusOr<core::Event> event =
+          DecodeNativeBody(ReplyText(*entry.element[1]->element[1]));
+      if (!event.ok()) {
+        continue;
+      }
+      if (!state->query.room.empty() && !core::Targets(*event, state->query.room)) {
+        continue;
+      }
+      event->position = core::StreamPosition{offset, state->page.epoch};
+      state->page.events.push_back(*std::move(event));
+      if (state->page.events.size() >= state->query.limit) {
+        break;
+      }
+    }
+    if (list.elements < kReadBatch) {
+      state->cursor = state->query.reverse ? state->query.after : state->page.last + 1;
+    }
+    ReadRange(state);
   });
 }
 

@@ -41,6 +41,16 @@ struct RedisBrokerOptions {
   bool socketio_compat = false;
   // How long AskOthers waits for the other nodes' answers.
   std::chrono::milliseconds request_timeout{2000};
+  // The log that numbers events when it is not Redis's own stream
+  // (PostgreSQL): events are committed there, then published here.
+  core::EventStore* external_log = nullptr;
+};
+
+// A Lua script, run by its SHA1 (and sent when Redis does not have it).
+struct RedisScript {
+  explicit RedisScript(const char* text);
+  const char* text;
+  std::string sha;
 };
 
 // The cluster engine on Redis (DESIGN.md "Many nodes"): one Lua script logs
@@ -49,7 +59,7 @@ struct RedisBrokerOptions {
 // reads @socket.io/redis-emitter's classic channels for the same rooms, and
 // keeps its heartbeat in a sorted set. Two connections (commands, and a
 // subscriber) on one thread of its own; no call blocks a caller.
-class RedisBroker final : public core::Broker {
+class RedisBroker final : public core::Broker, public core::EventReader {
  public:
   struct Health {
     bool up = false;
@@ -75,6 +85,19 @@ class RedisBroker final : public core::Broker {
   void SetHandlers(Handlers handlers) override;
   void Nodes(NodesDone done) override;
   void AskOthers(std::string request, AnswersDone done) override;
+  // Reads the namespace's stream (the `redis` event log).
+  void Read(core::LogQuery query, ReadDone done) override;
+
+  // For the other Redis-backed parts (sessions): one command, or a script
+  // with its keys and arguments, from any thread; `done` (may be null) runs
+  // on the broker's thread, with UNAVAILABLE while Redis is down.
+  void Command(std::vector<std::string> args, RedisConnection::OnReply done);
+  void Eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,
+            RedisConnection::OnReply done);
+  // Runs on the broker's thread at every heartbeat.
+  void SetHeartbeatHook(std::function<void()> hook) { heartbeat_hook_ = std::move(hook); }
+  const RedisKeys& keys() const { return keys_; }
+  const RedisBrokerOptions& options() const { return options_; }
 
  private:
   // One of the two connections, reconnecting with backoff.
@@ -100,7 +123,14 @@ class RedisBroker final : public core::Broker {
   void OnEventMessage(std::string_view channel, std::string_view payload);
   void OnClassicMessage(std::string_view channel, std::string_view payload);
   void OnClassicRequest(std::string_view nsp, std::string_view payload);
-  void RunScript(std::vector<std::string> args, PublishDone done, bool loaded);
+  // Publishes `event` through the log script; `position` when the external log numbered it.
+  void PublishScript(const core::Event& event, std::string_view idempotency_key,
+                     const core::StreamPosition* position, PublishDone done);
+  // Runs `args` (EVALSHA sha numkeys ...) on the commands connection.
+  void RunScript(const RedisScript& script, std::vector<std::string> args,
+                 RedisConnection::OnReply done, bool loaded);
+  struct ReadState;
+  void ReadRange(std::shared_ptr<ReadState> state);
   void LiveNodeIds(absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&> done);
   // A request from another node, or an answer to one of ours.
   void OnNodeMessage(std::string_view payload);
@@ -124,7 +154,7 @@ class RedisBroker final : public core::Broker {
   uint64_t next_request_ = 0;
   absl::flat_hash_map<uint64_t, Pending> pending_;
   LoadProbe load_probe_;
-  std::string script_sha_;
+  std::function<void()> heartbeat_hook_;
   std::string new_epoch_;  // Offered when a namespace's log does not exist yet.
 
   boost::asio::io_context io_{1};

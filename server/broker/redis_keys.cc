@@ -33,6 +33,9 @@ std::string RedisKeys::LogMeta(std::string_view nsp) const {
 std::string RedisKeys::Idempotency(std::string_view nsp, std::string_view key) const {
   return Cat({Tagged(nsp), "}:idem:", key});
 }
+std::string RedisKeys::Session(std::string_view nsp, std::string_view pid) const {
+  return Cat({Tagged(nsp), "}:session:", pid});
+}
 std::string RedisKeys::Nodes() const { return Cat({prefix_, ":rc:nodes"}); }
 std::string RedisKeys::Node(std::string_view id) const { return Cat({prefix_, ":rc:node:", id}); }
 

@@ -26,6 +26,8 @@ class RedisKeys {
   std::string Log(std::string_view nsp) const;
   std::string LogMeta(std::string_view nsp) const;
   std::string Idempotency(std::string_view nsp, std::string_view key) const;
+  // A Socket.IO session kept for connection state recovery, by private id.
+  std::string Session(std::string_view nsp, std::string_view pid) const;
   // Live nodes: a sorted set by last heartbeat, and each node's own status.
   std::string Nodes() const;
   std::string Node(std::string_view id) const;

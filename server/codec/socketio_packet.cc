@@ -179,6 +179,32 @@ std::string EncodeEventMessage(std::string_view nsp, std::string_view event,
   return out;
 }
 
+std::string WithOffsetArgument(std::string_view message, std::string_view offset) {
+  // The event array closes the message: the offset goes in before it.
+  const std::string quoted = boost::json::serialize(boost::json::string_view(offset));
+  std::string out;
+  out.reserve(message.size() + quoted.size() + 1);
+  out.append(message.substr(0, message.size() - 1));
+  out.push_back(',');
+  out.append(quoted);
+  out.push_back(']');
+  return out;
+}
+
+std::string RecoveryOffset(std::string_view epoch, uint64_t offset) {
+  return absl::StrCat(ToAbsl(epoch), ":", offset);
+}
+
+bool ParseRecoveryOffset(std::string_view text, std::string& epoch, uint64_t& offset) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos ||
+      !absl::SimpleAtoi(ToAbsl(text.substr(colon + 1)), &offset)) {
+    return false;
+  }
+  epoch = std::string(text.substr(0, colon));
+  return true;
+}
+
 absl::StatusOr<DecodedText> DecodeText(std::string_view text, size_t max_attachments) {
   DecodedText decoded;
   Packet& packet = decoded.packet;

@@ -47,6 +47,15 @@ std::string EncodeMessage(const Packet& packet);
 std::string EncodeEventMessage(std::string_view nsp, std::string_view event,
                                std::string_view args_json, size_t attachments);
 
+// An EVENT message from EncodeEventMessage with `offset` as its last
+// argument, as connection state recovery tags every logged event
+// (PROTOCOL.md §3): the client keeps the last one it saw.
+std::string WithOffsetArgument(std::string_view message, std::string_view offset);
+// That offset: opaque to the client, which only echoes it back; it names the
+// log (`epoch`) and the position in it.
+std::string RecoveryOffset(std::string_view epoch, uint64_t offset);
+bool ParseRecoveryOffset(std::string_view text, std::string& epoch, uint64_t& offset);
+
 // Decodes and validates one text packet (PROTOCOL.md §2.2). A binary packet
 // comes back with `attachments` empty and ExpectedAttachments() > 0.
 struct DecodedText {

@@ -32,7 +32,8 @@ struct NodeInfo {
 
 // The control plane's one implementation, behind both the gRPC service and
 // the HTTP shim. Replies may come on any thread; nothing here blocks. The
-// methods are defined by subject: api_emit.cc, api_rooms.cc, api_status.cc.
+// methods are defined by subject: api_emit.cc, api_rooms.cc, api_status.cc,
+// api_cluster.cc, api_history.cc.
 class ControlApi {
  public:
   struct Parts {
@@ -43,6 +44,8 @@ class ControlApi {
     observe::Metrics& metrics;
     observe::HealthChecker& health;
     IdempotencyCache& idempotency;
+    // Where History reads: the configured event log.
+    core::EventReader& history;
     size_t max_emit_bytes = 1000000;
     size_t max_batch_size = 1000;
     // The namespaces browsers can join: a call naming another is refused.
@@ -70,6 +73,7 @@ class ControlApi {
                          Reply<v1::DisconnectSocketsResponse> reply);
   void ListRoomSockets(const v1::ListRoomSocketsRequest& request, Caller caller,
                        Reply<v1::ListRoomSocketsResponse> reply);
+  void History(const v1::HistoryRequest& request, Caller caller, Reply<v1::HistoryResponse> reply);
   // Another node's management call for this node's sockets (the four above
   // act on the whole cluster: here, then on every other node).
   void AnswerNode(const std::string& request, absl::AnyInvocable<void(std::string) &&> answer);

@@ -69,6 +69,7 @@ v1::EmitResponse ResponseOf(const core::EmitResult& result) {
   v1::EmitResponse response;
   response.set_recipients(result.recipients);
   response.set_offset(result.offset);
+  response.set_epoch(result.epoch);
   response.set_duplicate(result.duplicate);
   return response;
 }
@@ -120,6 +121,7 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
           response.set_duplicate(true);
           response.set_recipients(first->recipients);
           response.set_offset(first->offset);
+          response.set_epoch(first->epoch);
           std::move (*shared_reply)(response);
         });
     if (!first_time) {
@@ -135,22 +137,22 @@ void ControlApi::Emit(const v1::EmitRequest& request, Caller caller,
                                                : parts_.counters.emits_via_http);
   const auto started = std::chrono::steady_clock::now();
   std::string nsp = emit->nsp;
-  parts_.emitter.Emit(
-      *std::move(emit), [this, started, nsp = std::move(nsp), key, reply = std::move(reply)](
-                            absl::StatusOr<core::EmitResult> result) mutable {
-        parts_.metrics.ObserveEmitLatency(std::chrono::steady_clock::now() - started);
-        if (!result.ok()) {
-          if (!key.empty()) {
-            parts_.idempotency.Release(nsp, key);
-          }
-          std::move(reply)(result.status());
-          return;
-        }
-        if (!key.empty()) {
-          parts_.idempotency.Complete(nsp, key, {result->recipients, result->offset});
-        }
-        std::move(reply)(ResponseOf(*result));
-      });
+  parts_.emitter.Emit(*std::move(emit), [this, started, nsp = std::move(nsp), key,
+                                         reply = std::move(reply)](
+                                            absl::StatusOr<core::EmitResult> result) mutable {
+    parts_.metrics.ObserveEmitLatency(std::chrono::steady_clock::now() - started);
+    if (!result.ok()) {
+      if (!key.empty()) {
+        parts_.idempotency.Release(nsp, key);
+      }
+      std::move(reply)(result.status());
+      return;
+    }
+    if (!key.empty()) {
+      parts_.idempotency.Complete(nsp, key, {result->recipients, result->offset, result->epoch});
+    }
+    std::move(reply)(ResponseOf(*result));
+  });
 }
 
 void ControlApi::EmitBatch(const v1::EmitBatchRequest& request, Caller caller,

@@ -21,6 +21,7 @@ class IdempotencyCache {
   struct Result {
     uint64_t recipients = 0;
     uint64_t offset = 0;
+    std::string epoch;
   };
   using Clock = std::chrono::steady_clock;
 

@@ -40,6 +40,7 @@ inline constexpr std::tuple kMethods{
     Method{"LeaveRooms", &ControlApi::LeaveRooms},
     Method{"DisconnectSockets", &ControlApi::DisconnectSockets},
     Method{"ListRoomSockets", &ControlApi::ListRoomSockets},
+    Method{"History", &ControlApi::History},
 };
 
 // Calls `visit(method)` for every entry of kMethods, in order.

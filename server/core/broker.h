@@ -10,17 +10,10 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "server/core/event.h"
+#include "server/core/event_store.h"
 #include "server/core/room_command.h"
 
 namespace roomcast::core {
-
-// The outcome of publishing one event.
-struct Published {
-  StreamPosition position;
-  // The idempotency key was seen before (on any node): nothing was
-  // published; `position` is the first attempt's.
-  bool duplicate = false;
-};
 
 // A node of the cluster as its last heartbeat described it.
 struct NodeStatus {

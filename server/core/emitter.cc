@@ -1,5 +1,6 @@
 #include "server/core/emitter.h"
 
+#include <chrono>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -45,6 +46,9 @@ absl::StatusOr<std::shared_ptr<Event>> Emitter::Prepare(EmitRequest& request) {
   }
   auto event = std::make_shared<Event>();
   event->packet = Encode(request);
+  event->time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
   event->nsp = std::move(request.nsp);
   event->rooms = std::move(request.rooms);
   event->except = std::move(request.except);
@@ -111,13 +115,19 @@ void Emitter::EmitAll(std::vector<EmitRequest> requests, DoneAll done) {
     if (batch->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) {
       return;
     }
+    auto packets = std::make_shared<std::vector<SharedPacket>>(batch->events.size());
+    for (size_t i = 0; i < batch->events.size(); ++i) {
+      if (batch->events[i] != nullptr) {
+        (*packets)[i] = WirePacket(*batch->events[i]);
+      }
+    }
     GatherFromShards<std::vector<uint64_t>>(
         shards_,
-        [this, batch](RoomIndex& rooms) {
+        [this, batch, packets](RoomIndex& rooms) {
           std::vector<uint64_t> delivered(batch->events.size(), 0);
           for (size_t i = 0; i < batch->events.size(); ++i) {
             if (batch->events[i] != nullptr) {
-              delivered[i] = DeliverOnShard(rooms, *batch->events[i]);
+              delivered[i] = DeliverOnShard(rooms, *batch->events[i], (*packets)[i]);
             }
           }
           return delivered;
@@ -157,10 +167,15 @@ void Emitter::EmitAll(std::vector<EmitRequest> requests, DoneAll done) {
   }
 }
 
-uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event) {
+SharedPacket Emitter::WirePacket(const Event& event) const {
+  // Once per event and node, not per recipient.
+  return offsets_on_wire_ && event.position.offset != 0 ? TaggedPacket(event) : event.packet;
+}
+
+uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event, const SharedPacket& packet) {
   uint64_t delivered = 0;
   for (Member* member : rooms.Select(event.nsp, event.rooms, event.except)) {
-    delivered += member->Deliver(event.packet) ? 1 : 0;
+    delivered += member->Deliver(packet) ? 1 : 0;
   }
   base::Counters::Bump(counters_.deliveries, delivered);
   return delivered;
@@ -168,7 +183,10 @@ uint64_t Emitter::DeliverOnShard(RoomIndex& rooms, const Event& event) {
 
 void Emitter::Deliver(const std::shared_ptr<const Event>& event, Done done) {
   GatherFromShards<uint64_t>(
-      shards_, [this, event](RoomIndex& rooms) { return DeliverOnShard(rooms, *event); },
+      shards_,
+      [this, event, packet = WirePacket(*event)](RoomIndex& rooms) {
+        return DeliverOnShard(rooms, *event, packet);
+      },
       [position = event->position,
        done = std::move(done)](const std::vector<uint64_t>& delivered) mutable {
         uint64_t recipients = 0;

@@ -48,6 +48,10 @@ class Emitter {
 
   Emitter(ShardSet& shards, Broker& broker, base::Counters& counters);
 
+  // With connection state recovery on, every logged event reaches sockets
+  // with its offset as the last argument.
+  void set_offsets_on_wire(bool on) { offsets_on_wire_ = on; }
+
   // `done` runs once every shard has queued the event (on one of their
   // threads), or with the reason nothing was delivered (invalid, or the
   // broker could not log and publish it).
@@ -74,11 +78,14 @@ class Emitter {
   // Queues the event's packet for every local socket it targets.
   void Deliver(const std::shared_ptr<const Event>& event, Done done);
   // The same on one shard; the sockets that queued it.
-  uint64_t DeliverOnShard(RoomIndex& rooms, const Event& event);
+  uint64_t DeliverOnShard(RoomIndex& rooms, const Event& event, const SharedPacket& packet);
+  // What the sockets get for `event`.
+  SharedPacket WirePacket(const Event& event) const;
 
   ShardSet& shards_;
   Broker& broker_;
   base::Counters& counters_;
+  bool offsets_on_wire_ = false;
 };
 
 }  // namespace roomcast::core

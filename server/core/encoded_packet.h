@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,9 @@ struct EncodedPacket {
   std::string text;
   std::vector<std::string> attachments;
   bool is_volatile = false;  // May be dropped when the recipient cannot keep up.
+  // Its event's position in the namespace's log when the packet carries it
+  // (connection state recovery); 0 otherwise.
+  uint64_t offset = 0;
 
   size_t bytes() const {
     size_t total = text.size();
@@ -28,7 +32,7 @@ using SharedPacket = std::shared_ptr<const EncodedPacket>;
 inline SharedPacket MakePacket(std::string text, std::vector<std::string> attachments = {},
                                bool is_volatile = false) {
   return std::make_shared<const EncodedPacket>(
-      EncodedPacket{std::move(text), std::move(attachments), is_volatile});
+      EncodedPacket{std::move(text), std::move(attachments), is_volatile, 0});
 }
 
 // Someone packets can be delivered to: a Socket.IO socket.

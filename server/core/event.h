@@ -25,6 +25,11 @@ struct Event {
   std::vector<std::string> except;
   SharedPacket packet;
   StreamPosition position;
+  int64_t time_ms = 0;  // When it was emitted (Unix time).
 };
+
+// The packet a socket gets for a logged event when connection state
+// recovery is on: `event.packet` with its position as the last argument.
+SharedPacket TaggedPacket(const Event& event);
 
 }  // namespace roomcast::core

@@ -162,10 +162,15 @@ std::string Metrics::Scrape() const {
   MetricFamily connect_errors =
       Family("roomcast_connect_errors_total", "Namespace CONNECTs refused.", MetricType::Counter);
   AddSample(connect_errors, Load(c.connect_errors));
+  MetricFamily recoveries = Family(
+      "roomcast_recoveries_total",
+      "Returning Socket.IO sessions (connection state recovery), by outcome.", MetricType::Counter);
+  AddSample(recoveries, Load(c.sessions_recovered), {{"outcome", "recovered"}});
+  AddSample(recoveries, Load(c.sessions_not_recovered), {{"outcome", "fresh"}});
 
   for (MetricFamily* family :
        {&sockets, &sessions, &emits, &deliveries, &drops, &protocol_errors, &client_events,
-        &unknown_events, &joins_refused, &refused, &connect_errors}) {
+        &unknown_events, &joins_refused, &refused, &connect_errors, &recoveries}) {
     families.push_back(std::move(*family));
   }
   AddBrokerFamilies(c, families);

@@ -151,6 +151,17 @@ absl::Status RoomEvents::Authorize(socketio::Socket& socket) {
   return absl::OkStatus();
 }
 
+std::vector<std::string> RoomEvents::RestorableRooms(const socketio::Socket& socket,
+                                                     std::vector<std::string> rooms) {
+  // The policy may have changed since, or the claims that allowed a room.
+  const std::string own_user_room = absl::StrCat("user:", socket.user_id());
+  std::erase_if(rooms, [&](const std::string& room) {
+    return room != socket.id() && room != own_user_room && socket.authenticated() &&
+           !options_.room_policy.Allows(room, socket.claims());
+  });
+  return rooms;
+}
+
 void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
   if (options_.events_per_second > 0) {
     std::optional<base::TokenBucket>& budget = socket.event_budget();

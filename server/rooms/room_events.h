@@ -32,6 +32,8 @@ class RoomEvents final : public socketio::Handler {
       : emitter_(emitter), counters_(counters), options_(std::move(options)) {}
 
   absl::Status Authorize(socketio::Socket& socket) override;
+  std::vector<std::string> RestorableRooms(const socketio::Socket& socket,
+                                           std::vector<std::string> rooms) override;
   void OnEvent(socketio::Socket& socket, socketio::Event event) override;
 
  private:

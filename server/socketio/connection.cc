@@ -4,8 +4,20 @@
 #include <boost/json.hpp>
 
 #include "server/base/ids.h"
+#include "server/socketio/recovery.h"
 
 namespace roomcast::socketio {
+namespace {
+
+// The disconnects a session may come back from (Socket.IO's
+// RECOVERABLE_DISCONNECT_REASONS, plus a slow consumer, which the log lets
+// catch up): the client did not mean to leave.
+bool IsResumable(std::string_view reason) {
+  return reason == "transport close" || reason == "transport error" || reason == "ping timeout" ||
+         reason == "server shutting down" || reason == "slow consumer";
+}
+
+}  // namespace
 
 Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex& rooms,
                        base::Counters& counters, Handshake handshake)
@@ -87,12 +99,11 @@ void Connection::OnPacket(Packet packet) {
 }
 
 void Connection::OnConnect(Packet packet) {
-  if (sockets_.contains(packet.nsp)) {
+  if (sockets_.contains(packet.nsp) || claiming_.contains(packet.nsp)) {
     Fail("CONNECT for a namespace already connected");
     return;
   }
-  Handler* handler = namespaces_.Find(packet.nsp);
-  if (handler == nullptr) {
+  if (namespaces_.Find(packet.nsp) == nullptr) {
     RefuseConnect(packet.nsp, "Invalid namespace");
     return;
   }
@@ -100,17 +111,117 @@ void Connection::OnConnect(Packet packet) {
   if (packet.data) {
     auth = std::move(packet.data->as_object());
   }
-  auto socket =
-      std::make_shared<Socket>(base::NewId(), packet.nsp, std::move(auth), link_, rooms_, *this);
-  if (absl::Status status = handler->Authorize(*socket); !status.ok()) {
-    RefuseConnect(packet.nsp, ToStd(status.message()));
+  Recovery* recovery = namespaces_.recovery();
+  const boost::json::value* pid = auth.if_contains("pid");
+  if (recovery == nullptr || pid == nullptr || !pid->is_string()) {
+    Connect(packet.nsp, std::move(auth), std::nullopt, std::nullopt);
     return;
   }
+  // A returning client: its session, if the store still has it, decides.
+  std::optional<core::StreamPosition> from;
+  if (const boost::json::value* offset = auth.if_contains("offset");
+      offset != nullptr && offset->is_string()) {
+    from = Recovery::DecodeOffset(offset->as_string());
+  }
+  claiming_.insert(packet.nsp);
+  recovery->sessions().Claim(
+      packet.nsp, std::string(pid->as_string()),
+      [poster = link_.Poster(), alive = std::weak_ptr<bool>(alive_), this, nsp = packet.nsp,
+       auth = std::move(auth), from](std::optional<core::SessionRecord> record) mutable {
+        poster([alive, this, nsp = std::move(nsp), auth = std::move(auth), from,
+                record = std::move(record)]() mutable {
+          if (alive.expired() || closed_) {
+            return;
+          }
+          claiming_.erase(nsp);
+          if (!record) {
+            base::Counters::Bump(counters_.sessions_not_recovered);  // Unknown or expired.
+          }
+          Connect(nsp, std::move(auth), std::move(record), from);
+        });
+      });
+}
+
+void Connection::Connect(const std::string& nsp, boost::json::object auth,
+                         std::optional<core::SessionRecord> restored,
+                         std::optional<core::StreamPosition> from) {
+  Handler* handler = namespaces_.Find(nsp);
+  Recovery* recovery = namespaces_.recovery();
+  auto socket = std::make_shared<Socket>(restored ? restored->sid : base::NewId(), nsp,
+                                         restored ? auth : std::move(auth), link_, rooms_, *this);
+  if (absl::Status status = handler->Authorize(*socket); !status.ok()) {
+    RefuseConnect(nsp, ToStd(status.message()));
+    return;
+  }
+  if (restored && restored->user_id != socket->user_id()) {
+    // Authentication still applies: another user never takes a session over.
+    base::Counters::Bump(counters_.sessions_not_recovered);
+    Connect(nsp, boost::json::object(socket->auth()), std::nullopt, std::nullopt);
+    return;
+  }
+  if (recovery != nullptr) {
+    socket->EnableRecovery(restored ? restored->pid : base::NewId(), recovery->sessions());
+  }
+  if (restored) {
+    socket->set_recovered();
+    for (std::string& room : handler->RestorableRooms(*socket, std::move(restored->rooms))) {
+      socket->Join(room);
+    }
+    socket->Hold();
+  }
   ever_connected_ = true;
-  sockets_.emplace(packet.nsp, socket);
+  sockets_.emplace(nsp, socket);
   socket->Attach();
   base::Counters::Bump(counters_.sockets_connected);
-  handler->OnConnected(*socket);
+  if (!restored) {
+    handler->OnConnected(*socket);
+    return;
+  }
+  // Live events are held from here on; the log then supplies what came
+  // before, so nothing falls in between.
+  core::StreamPosition resume_from = from.value_or(restored->joined);
+  const std::vector<std::string> rooms(socket->rooms().begin(), socket->rooms().end());
+  socket->WhenReceiving(rooms, [recovery, resume_from, alive = std::weak_ptr<bool>(alive_), this](
+                                   Socket& socket, absl::Status status) {
+    if (!status.ok()) {
+      FinishRecovery(socket.nsp(), std::nullopt, 0);
+      return;
+    }
+    recovery->Missed(
+        socket.nsp(), resume_from, socket.rooms(),
+        [poster = link_.Poster(), alive, this, nsp = socket.nsp()](
+            std::optional<std::vector<core::SharedPacket>> missed, uint64_t upto) mutable {
+          poster([alive, this, nsp = std::move(nsp), missed = std::move(missed), upto]() mutable {
+            if (!alive.expired() && !closed_) {
+              FinishRecovery(nsp, std::move(missed), upto);
+            }
+          });
+        });
+  });
+}
+
+void Connection::FinishRecovery(const std::string& nsp,
+                                std::optional<std::vector<core::SharedPacket>> missed,
+                                uint64_t replayed_upto) {
+  auto it = sockets_.find(nsp);
+  if (it == sockets_.end()) {
+    return;
+  }
+  std::shared_ptr<Socket> socket = it->second;
+  if (missed) {
+    base::Counters::Bump(counters_.sessions_recovered);
+    socket->Release(*missed, replayed_upto);
+    namespaces_.Find(nsp)->OnConnected(*socket);
+    return;
+  }
+  // Never a partial replay passed off as complete: a fresh session instead,
+  // which the client sees (a new pid) and its app can resync.
+  base::Counters::Bump(counters_.sessions_not_recovered);
+  boost::json::object auth = socket->auth();
+  sockets_.erase(it);
+  socket->Detach();
+  link_.Poster()([socket = std::move(socket)] {});  // The teardown rule (RemoveSocket).
+  Connect(nsp, std::move(auth), std::nullopt, std::nullopt);
 }
 
 void Connection::RefuseConnect(std::string_view nsp, std::string_view message) {
@@ -131,7 +242,7 @@ void Connection::RemoveSocket(std::string nsp, std::string_view reason) {
   }
   std::shared_ptr<Socket> socket = std::move(it->second);
   sockets_.erase(it);
-  socket->Detach();
+  socket->Detach(IsResumable(reason));
   base::Counters::Bump(counters_.sockets_disconnected);
   if (Handler* handler = namespaces_.Find(nsp)) {
     handler->OnDisconnect(*socket, reason);

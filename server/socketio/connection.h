@@ -5,9 +5,11 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "server/base/counters.h"
 #include "server/codec/socketio_packet.h"
 #include "server/core/room_index.h"
+#include "server/core/session_store.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 #include "server/socketio/socket.h"
@@ -47,6 +49,15 @@ class Connection {
   void OnDecoded(absl::StatusOr<std::optional<Packet>> packet);
   void OnPacket(Packet packet);
   void OnConnect(Packet packet);
+  // Creates, authorizes and attaches the namespace's socket: a fresh one, or
+  // the one `restored` describes (connection state recovery).
+  void Connect(const std::string& nsp, boost::json::object auth,
+               std::optional<core::SessionRecord> restored,
+               std::optional<core::StreamPosition> from);
+  // The recovering socket of `nsp` has read what it missed (nullopt: the log
+  // no longer holds it all, so it starts afresh).
+  void FinishRecovery(const std::string& nsp, std::optional<std::vector<core::SharedPacket>> missed,
+                      uint64_t replayed_upto);
   void Fail(std::string_view why);
   void RefuseConnect(std::string_view nsp, std::string_view message);
   void RemoveSocket(std::string nsp,
@@ -62,6 +73,10 @@ class Connection {
   bool ever_connected_ = false;
   bool closed_ = false;
   absl::flat_hash_map<std::string, std::shared_ptr<Socket>> sockets_;
+  // Namespaces whose CONNECT waits for the session store.
+  absl::flat_hash_set<std::string> claiming_;
+  // Lets callbacks from other threads tell whether this connection still exists.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace roomcast::socketio

@@ -14,6 +14,7 @@
 
 namespace roomcast::socketio {
 
+class Recovery;
 class Socket;
 
 // What the HTTP request that opened the connection said, for authentication.
@@ -36,6 +37,12 @@ class Handler {
   virtual ~Handler() = default;
   // Decides a CONNECT before it is answered; an error refuses it with its message.
   virtual absl::Status Authorize(Socket& socket) { return absl::OkStatus(); }
+  // Of a recovered session's rooms, those the socket (authorized again) may
+  // still be in.
+  virtual std::vector<std::string> RestorableRooms(const Socket& socket,
+                                                   std::vector<std::string> rooms) {
+    return rooms;
+  }
   // After the CONNECT was answered.
   virtual void OnConnected(Socket& socket) {}
   virtual void OnEvent(Socket& socket, Event event) = 0;
@@ -50,6 +57,10 @@ class Namespaces {
   size_t max_attachments() const { return max_attachments_; }
   void set_max_attachments(size_t max) { max_attachments_ = max; }
 
+  // Connection state recovery, when it is on.
+  Recovery* recovery() const { return recovery_; }
+  void set_recovery(Recovery* recovery) { recovery_ = recovery; }
+
   void Add(const std::string& nsp, Handler& handler) { handlers_[nsp] = &handler; }
   Handler* Find(std::string_view nsp) const {
     auto it = handlers_.find(ToAbsl(nsp));
@@ -59,6 +70,7 @@ class Namespaces {
  private:
   absl::flat_hash_map<std::string, Handler*> handlers_;
   size_t max_attachments_ = 10;
+  Recovery* recovery_ = nullptr;
 };
 
 }  // namespace roomcast::socketio

@@ -2,10 +2,18 @@
 
 #include <boost/json.hpp>
 
+#include "server/base/ids.h"
 #include "server/codec/socketio_packet.h"
 #include "server/socketio/connection.h"
 
 namespace roomcast::socketio {
+namespace {
+
+// Packets a recovering socket holds while its replay is read: more means it
+// cannot keep up, and it closes (its client recovers again).
+constexpr size_t kMaxHeld = 10000;
+
+}  // namespace
 
 Socket::Socket(std::string id, std::string nsp, boost::json::object auth, Link& link,
                core::RoomIndex& rooms, Connection& connection)
@@ -18,7 +26,76 @@ Socket::Socket(std::string id, std::string nsp, boost::json::object auth, Link& 
 
 Socket::~Socket() { Detach(); }
 
-bool Socket::Deliver(const core::SharedPacket& packet) { return attached_ && link_.Send(packet); }
+bool Socket::Deliver(const core::SharedPacket& packet) {
+  if (!attached_) {
+    return false;
+  }
+  if (resumable_ && resumable_->held) {
+    if (resumable_->held->size() >= kMaxHeld) {
+      connection_.CloseAll("slow consumer");  // It recovers again from its offset.
+      return false;
+    }
+    resumable_->held->push_back(packet);
+    return true;
+  }
+  return link_.Send(packet);
+}
+
+void Socket::EnableRecovery(std::string pid, core::SessionStore& store) {
+  resumable_ =
+      std::make_unique<Resumable>(Resumable{std::move(pid), base::NewId(), &store, false, nullptr});
+}
+
+const std::string& Socket::pid() const {
+  static const std::string kNone;
+  return resumable_ ? resumable_->pid : kNone;
+}
+
+void Socket::Hold() {
+  if (resumable_) {
+    resumable_->held = std::make_unique<std::vector<core::SharedPacket>>();
+  }
+}
+
+void Socket::Release(const std::vector<core::SharedPacket>& missed, uint64_t replayed_upto) {
+  if (!resumable_ || !resumable_->held) {
+    return;
+  }
+  std::unique_ptr<std::vector<core::SharedPacket>> held = std::move(resumable_->held);
+  // Socket.IO's order: what was missed, then the CONNECT reply (the client
+  // hands the events to the app once connected).
+  for (const core::SharedPacket& packet : missed) {
+    link_.Send(packet);
+  }
+  SendConnectReply();
+  for (const core::SharedPacket& packet : *held) {
+    if (packet->offset == 0 || packet->offset > replayed_upto) {
+      link_.Send(packet);
+    }
+  }
+}
+
+core::SessionRecord Socket::Record() const {
+  core::SessionRecord record;
+  record.nsp = nsp_;
+  record.pid = resumable_->pid;
+  record.sid = id_;
+  record.user_id = user_id();
+  record.rooms.assign(rooms_.begin(), rooms_.end());
+  record.owner = resumable_->owner;
+  return record;
+}
+
+void Socket::RoomsChanged() {
+  if (!resumable_ || !attached_ || resumable_->update_posted) {
+    return;
+  }
+  resumable_->update_posted = true;
+  Deferred()([](Socket& socket) {
+    socket.resumable_->update_posted = false;
+    socket.resumable_->store->UpdateRooms(socket.Record());
+  });
+}
 
 void Socket::SendPacket(int type, std::optional<uint64_t> ack_id, const boost::json::array& args,
                         std::vector<std::string> attachments) {
@@ -120,12 +197,14 @@ void Socket::WhenReceiving(const std::vector<std::string>& rooms,
 void Socket::Join(std::string_view room) {
   if (rooms_.emplace(room).second && attached_) {
     index_.Join(nsp_, room, this);
+    RoomsChanged();
   }
 }
 
 void Socket::Leave(std::string_view room) {
   if (rooms_.erase(std::string(room)) > 0 && attached_) {
     index_.Leave(nsp_, room, this);
+    RoomsChanged();
   }
 }
 
@@ -155,16 +234,36 @@ void Socket::Attach() {
   for (const std::string& room : rooms_) {
     index_.Join(nsp_, room, this);
   }
+  if (resumable_) {
+    resumable_->store->Save(Record());
+  }
+  if (!resumable_ || !resumable_->held) {
+    SendConnectReply();
+  }
+}
+
+void Socket::SendConnectReply() {
   Packet reply;
   reply.type = PacketType::kConnect;
   reply.nsp = nsp_;
-  reply.data = boost::json::object{{"sid", id_}};
+  boost::json::object data{{"sid", id_}};
+  if (resumable_) {
+    data["pid"] = resumable_->pid;
+  }
+  reply.data = std::move(data);
   link_.Send(core::MakePacket(EncodeMessage(reply)));
 }
 
-void Socket::Detach() {
+void Socket::Detach(bool resumable) {
   if (!attached_) {
     return;
+  }
+  if (resumable_) {
+    if (resumable) {
+      resumable_->store->Suspend(Record());
+    } else {
+      resumable_->store->Drop(Record());
+    }
   }
   attached_ = false;
   const std::vector<std::string> rooms(rooms_.begin(), rooms_.end());

@@ -16,6 +16,7 @@
 #include "server/base/token_bucket.h"
 #include "server/core/member.h"
 #include "server/core/room_index.h"
+#include "server/core/session_store.h"
 #include "server/socketio/handler.h"
 #include "server/socketio/link.h"
 
@@ -76,16 +77,37 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   void WhenReceiving(const std::vector<std::string>& rooms,
                      absl::AnyInvocable<void(Socket&, absl::Status) &&> task);
 
-  // Joins its id room and the namespace; answers the CONNECT.
+  // Makes the session recoverable under `pid` (connection state recovery):
+  // the store keeps it while connected and, after an unexpected
+  // disconnect, for the recovery window.
+  void EnableRecovery(std::string pid, core::SessionStore& store);
+  const std::string& pid() const;
+  // A recovering socket holds what it is delivered (and its CONNECT reply)
+  // until Release has sent what it missed: set before Attach.
+  void Hold();
+  // Sends `missed`, the CONNECT reply, then what was held that the replay
+  // (which covered the log up to `replayed_upto`) did not already carry.
+  void Release(const std::vector<core::SharedPacket>& missed, uint64_t replayed_upto);
+  // Whether this socket took over a session that went away.
+  bool recovered() const { return recovered_; }
+  void set_recovered() { recovered_ = true; }
+
+  // Joins its id room and the namespace; answers the CONNECT (unless held).
   void Attach();
   // Leaves every room and the namespace; nothing is delivered after this.
-  void Detach();
+  // A recoverable session (`resumable`: it went away unexpectedly) is kept
+  // for the window, any other forgotten.
+  void Detach(bool resumable = false);
   // An ACK from the client for one of our EmitWithAck calls.
   void OnAck(uint64_t id, boost::json::array args, std::vector<std::string> attachments);
 
  private:
   void SendPacket(int type, std::optional<uint64_t> ack_id, const boost::json::array& args,
                   std::vector<std::string> attachments);
+  void SendConnectReply();
+  core::SessionRecord Record() const;
+  // Tells the session store about a room change, once per task.
+  void RoomsChanged();
 
   std::string id_;
   std::string nsp_;
@@ -103,7 +125,18 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   Connection& connection_;
   absl::btree_set<std::string> rooms_;
   bool attached_ = false;
+  bool recovered_ = false;
   uint64_t next_ack_id_ = 0;
+  // Only while connection state recovery is on.
+  struct Resumable {
+    std::string pid;
+    std::string owner;  // This incarnation, in the store.
+    core::SessionStore* store;
+    bool update_posted = false;
+    // Set while held: what arrived before Release.
+    std::unique_ptr<std::vector<core::SharedPacket>> held;
+  };
+  std::unique_ptr<Resumable> resumable_;
   // Acks the server awaits from the client; made by the first EmitWithAck.
   std::unique_ptr<absl::flat_hash_map<uint64_t, AckCallback>> pending_acks_;
 };

@@ -2,7 +2,8 @@
 // `emit` sends (from --data and from stdin), status/health in human and --json
 // form, the HTTP-shim fallback when gRPC is unreachable, exit codes (0 ok,
 // 1 server error, 2 usage), --help on every subcommand, join/leave/disconnect
-// observed by socket.io-client, and `tail` against a server that is not there.
+// observed by socket.io-client, `history` of what `emit` sent, and `tail`
+// against a server that is not there.
 // Every CLI run is bounded in time; every `tail` is killed in a finally.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import { expectNoEvent, roomsOf, waitFor, withTimeout } from '../support/sio.js'
 
 const roomcastPath = path.join(buildDir, 'clients/cli/roomcast');
 const kRunTimeoutMs = 10000;
-const kSubcommands = ['emit', 'status', 'health', 'join', 'leave', 'disconnect', 'tail'];
+const kSubcommands = ['emit', 'status', 'health', 'join', 'leave', 'disconnect', 'history', 'tail'];
 
 const fx = useControlServer();
 
@@ -177,7 +178,7 @@ describe('roomcast tail prints what roomcast emit sends', () => {
       assert.match(tail.stderr(), /tailing demo/, `stderr names the room: ${tail.stderr()}`);
 
       const sent = await expectExit(0, ['emit', '--room', 'demo', '--event', 'hello', '--data', '{"a":1,"u":"é"}']);
-      assert.match(sent.stdout, /delivered to 1 socket/, `human emit output: ${sent.stdout}`);
+      assert.match(sent.stdout, /^delivered to 1 socket\(s\), offset [1-9]\d* in epoch \S+\n$/, `human emit output: ${sent.stdout}`);
 
       // `echo '[1,2]' | roomcast emit ...`: no --data, JSON read from stdin.
       const piped = await expectExit(0, ['--json', 'emit', '--room', 'demo', '--event', 'from-stdin'], { input: '[1,2]\n' });
@@ -294,7 +295,7 @@ describe('roomcast emit falls back to the HTTP shim when gRPC is unreachable', (
     await fx.ready;
     const noGrpc = env({ grpcPort: await closedPort() });
     const emitted = await json(['emit', '--room', 'fallback-room', '--event', 'via-shim', '--data', '2'], { env: noGrpc });
-    assert.deepEqual(Object.keys(emitted).sort(), ['duplicate', 'offset', 'recipients'], JSON.stringify(emitted));
+    assert.deepEqual(Object.keys(emitted).sort(), ['duplicate', 'epoch', 'offset', 'recipients'], JSON.stringify(emitted));
     const status = await json(['status'], { env: noGrpc });
     assert.ok('counters' in status, JSON.stringify(status));
   });
@@ -316,6 +317,8 @@ describe('exit codes', () => {
     { name: 'disconnect without a selector', args: ['disconnect'], stderr: /--socket|--in-room|--user/ },
     { name: 'join without --room', args: ['join', '--in-room', 'a'], stderr: /--room/ },
     { name: 'tail without --room', args: ['tail'], stderr: /--room/ },
+    { name: 'history --limit not a number', args: ['history', '--limit', 'many'], stderr: /--limit/ },
+    { name: 'history --after not an offset', args: ['history', '--after', '-1'], stderr: /--after/ },
     { name: 'bad --data JSON', args: ['emit', '--room', 'x', '--event', 'e', '--data', '{bad'], stderr: /JSON/ },
     { name: 'bad JSON on stdin', args: ['emit', '--room', 'x', '--event', 'e'], input: '{bad\n', stderr: /JSON/ },
     { name: 'an option without its value', args: ['emit', '--room', 'x', '--event'], stderr: /--event/ },
@@ -430,6 +433,68 @@ describe('roomcast join / leave / disconnect, seen by a socket.io-client', () =>
     const reason2 = waitFor(s2, 'disconnect');
     assert.deepEqual(await json(['disconnect', '--in-room', 'kick-json']), { sockets: '1' });
     assert.equal(await reason2, 'io server disconnect');
+  });
+});
+
+describe('roomcast history', () => {
+  /** Runs `roomcast history args...`, asserts exit 0; resolves its stdout as parsed JSON lines. */
+  async function history(args) {
+    const full = ['history', ...args];
+    const r = await expectExit(0, full);
+    assert.equal(r.stdout.endsWith('\n'), true, `each line ends with a newline: ${show(full, r)}`);
+    return r.stdout
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => {
+        let parsed;
+        assert.doesNotThrow(() => (parsed = JSON.parse(line)), `a JSON line: ${JSON.stringify(line)} in ${show(full, r)}`);
+        return parsed;
+      });
+  }
+
+  it('prints what emit sent, oldest first with increasing offsets; --reverse --limit, --after, --json', async () => {
+    await fx.ready;
+    const room = 'history-room';
+    const sent = [];
+    for (const [event, data] of [['h1', '{"n":1}'], ['h2', '[2]'], ['h3', '"three"']]) {
+      sent.push(await json(['emit', '--room', room, '--event', event, '--data', data]));
+    }
+    // Another room's event is not in this room's history.
+    await expectExit(0, ['emit', '--room', 'not-history-room', '--event', 'other', '--data', '0']);
+
+    const events = await history(['--room', room]);
+    assert.deepEqual(
+      events.map(({ offset, epoch, event, data, args, rooms, exceptRooms = [] }) => ({ offset, epoch, event, data, args, rooms, exceptRooms })),
+      [
+        { offset: sent[0].offset, epoch: sent[0].epoch, event: 'h1', data: { n: 1 }, args: [{ n: 1 }], rooms: [room], exceptRooms: [] },
+        { offset: sent[1].offset, epoch: sent[1].epoch, event: 'h2', data: [2], args: [[2]], rooms: [room], exceptRooms: [] },
+        { offset: sent[2].offset, epoch: sent[2].epoch, event: 'h3', data: 'three', args: ['three'], rooms: [room], exceptRooms: [] },
+      ],
+      `history lines: ${JSON.stringify(events)}`,
+    );
+    const offsets = events.map((e) => BigInt(e.offset));
+    assert.ok(offsets[0] < offsets[1] && offsets[1] < offsets[2], `increasing offsets: ${offsets}`);
+    assert.notEqual(sent[0].epoch, '', `an emit that was logged names its epoch: ${JSON.stringify(sent[0])}`);
+    for (const e of events) assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, JSON.stringify(e));
+
+    const newest = await history(['--room', room, '--reverse', '--limit', '2']);
+    assert.deepEqual(newest.map((e) => e.event), ['h3', 'h2'], JSON.stringify(newest));
+    const after = await history(['--room', room, `--after=${sent[0].offset}`]);
+    assert.deepEqual(after.map((e) => e.event), ['h2', 'h3'], JSON.stringify(after));
+    assert.deepEqual(await json(['history', '--room', room]), { events }, '--json: the answer as one document');
+  });
+
+  it('--limit 5000 is refused by the server: exit 1 naming the limit, nothing on stdout', async () => {
+    await fx.ready;
+    for (const args of [
+      ['history', '--limit', '5000'],
+      ['--json', 'history', '--limit', '5000'],
+    ]) {
+      const r = await expectExit(1, args);
+      assert.match(r.stderr, /^roomcast: INVALID_ARGUMENT/m, show(args, r));
+      assert.match(r.stderr, /limit/i, show(args, r));
+      assert.equal(r.stdout, '', show(args, r));
+    }
   });
 });
 

@@ -80,3 +80,26 @@ export async function startPostgres() {
   }
   return pg;
 }
+
+/** postgresql:// URL of database `name` on a cluster from startPostgres (trust auth on loopback). */
+export const databaseUrl = (pg, name) => `postgresql://postgres@127.0.0.1:${pg.port}/${name}`;
+
+/**
+ * Runs `sql` with psql (from kPgBin) on `pg`'s database `database` (default
+ * postgres), stopping at the first error. Resolves stdout: unaligned, tuples
+ * only (`-A -t`), fields separated by `|`, one row a line.
+ */
+export async function psql(pg, sql, { database = 'postgres', timeoutMs = 15000 } = {}) {
+  const { stdout } = await run(path.join(kPgBin, 'psql'), [
+    '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+    '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', database, '-c', sql,
+  ], { timeoutMs });
+  return stdout;
+}
+
+/** CREATE DATABASE `name` (a plain identifier) on `pg`; resolves its URL. */
+export async function createDatabase(pg, name) {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  await psql(pg, `CREATE DATABASE ${name}`);
+  return databaseUrl(pg, name);
+}

@@ -29,8 +29,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "emit failed: %s\n", response.status().ToString().c_str());
     return 1;
   }
-  std::printf("delivered to %llu sockets, offset %llu\n",
+  std::printf("delivered to %llu sockets, offset %llu in epoch %s\n",
               static_cast<unsigned long long>(response->recipients()),
-              static_cast<unsigned long long>(response->offset()));
+              static_cast<unsigned long long>(response->offset()), response->epoch().c_str());
   return 0;
 }

@@ -16,6 +16,8 @@ import type {
   EmitRequest,
   EmitResponse,
   HealthResponse,
+  HistoryRequest,
+  HistoryResponse,
   ListRoomSocketsRequest,
   ListRoomSocketsResponse,
   SendTestEventRequest,
@@ -126,6 +128,7 @@ const kIdempotent: Record<string, boolean> = {
   LeaveRooms: true,
   DisconnectSockets: true,
   ListRoomSockets: true,
+  History: true,
 };
 
 /** The JSON text of an emit's data, computed once when the call is prepared. */
@@ -309,6 +312,11 @@ export class RoomcastClient {
   /** The sockets in a room, with their rooms. */
   listRoomSockets(request: ListRoomSocketsRequest, options?: CallOptions): Promise<ListRoomSocketsResponse> {
     return this.invoke('ListRoomSockets', () => this.schema.normalize('roomcast.v1.ListRoomSocketsRequest', request), options);
+  }
+
+  /** Events the namespace's log still holds after afterOffset (in a room, when given): oldest first, newest first with reverse. */
+  history(request: HistoryRequest = {}, options?: CallOptions): Promise<HistoryResponse> {
+    return this.invoke('History', () => this.schema.normalize('roomcast.v1.HistoryRequest', request), options);
   }
 
   /** Closes the gRPC channel; later calls fail with FAILED_PRECONDITION. */

@@ -257,7 +257,8 @@ export class Schema {
 
   /**
    * A gRPC answer (proto-loader's object) in the shim's JSON form: fields in
-   * declaration order, unset message fields (null) left out.
+   * declaration order, unset message fields (null) left out, Value, ListValue,
+   * Struct and Timestamp fields as the JSON they stand for.
    */
   fromGrpc(typeName: string, response: Record<string, unknown>): Record<string, unknown> {
     const type = this.message(typeName);
@@ -271,7 +272,8 @@ export class Schema {
       const nested = field.type === 'TYPE_MESSAGE' && !this.isMap(type, field) && !field.typeName.startsWith('google.protobuf.')
         ? this.resolve(typeName, field.typeName)
         : null;
-      const one = (v: unknown) => (nested && isPlainObject(v) ? this.fromGrpc(nested, v) : v);
+      const wellKnown = field.type === 'TYPE_MESSAGE' ? kWellKnownToJson[field.typeName] : undefined;
+      const one = (v: unknown) => (wellKnown ? wellKnown(v) : nested && isPlainObject(v) ? this.fromGrpc(nested, v) : v);
       out[field.name] = Array.isArray(value) ? value.map(one) : one(value);
     }
     for (const [key, value] of Object.entries(response)) {
@@ -330,6 +332,43 @@ export class Schema {
     return out;
   }
 }
+
+/** A google.protobuf.Value object (proto-loader's camelCase names) as the JSON value it holds. */
+function valueToJson(value: unknown): unknown {
+  if (!isPlainObject(value)) return null;
+  if (typeof value.numberValue === 'number') return value.numberValue;
+  if (typeof value.stringValue === 'string') return value.stringValue;
+  if (typeof value.boolValue === 'boolean') return value.boolValue;
+  if (isPlainObject(value.structValue)) return structToJson(value.structValue);
+  if (isPlainObject(value.listValue)) return listToJson(value.listValue);
+  return null; // nullValue, or no kind at all
+}
+
+function listToJson(list: unknown): unknown[] {
+  return isPlainObject(list) && Array.isArray(list.values) ? list.values.map(valueToJson) : [];
+}
+
+function structToJson(struct: unknown): Record<string, unknown> {
+  const fields = isPlainObject(struct) && isPlainObject(struct.fields) ? struct.fields : {};
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueToJson(v)]));
+}
+
+/** A google.protobuf.Timestamp as protobuf's JSON prints it: RFC 3339 in UTC, with 0, 3, 6 or 9 fractional digits. */
+function timestampToJson(timestamp: unknown): string {
+  const { seconds = 0, nanos = 0 } = isPlainObject(timestamp) ? timestamp : {};
+  const n = Number(nanos);
+  const digits = String(n).padStart(9, '0');
+  const fraction = n === 0 ? '' : `.${n % 1e6 === 0 ? digits.slice(0, 3) : n % 1e3 === 0 ? digits.slice(0, 6) : digits}`;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}${fraction}Z`;
+}
+
+/** The well-known types whose proto3 JSON form is not their fields (proto-loader gives their fields). */
+const kWellKnownToJson: Record<string, (value: unknown) => unknown> = {
+  'google.protobuf.Value': valueToJson,
+  'google.protobuf.ListValue': listToJson,
+  'google.protobuf.Struct': structToJson,
+  'google.protobuf.Timestamp': timestampToJson,
+};
 
 /** A JSON value as a google.protobuf.Value object (proto-loader's camelCase names). */
 export function jsonToValue(value: unknown, at: string): Record<string, unknown> {

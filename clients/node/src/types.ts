@@ -32,10 +32,12 @@ export interface EmitRequest {
 export interface EmitResponse {
   /** Sockets on this node that queued the event (uint64 as a string). */
   recipients: string;
-  /** The event's position in its namespace's sequence (uint64 as a string). */
+  /** The event's position in its namespace's log (uint64 as a string; "0" for a volatile event, which is not logged). */
   offset: string;
   /** True when this key was seen before (an earlier attempt delivered it): nothing was sent now. */
   duplicate: boolean;
+  /** The log that assigned `offset`; it changes only when a log is reset, so (epoch, offset) names one event for good. */
+  epoch: string;
 }
 
 export interface EmitBatchRequest {
@@ -201,4 +203,39 @@ export interface ListRoomSocketsResponse {
   sockets: SocketInfo[];
   /** Set when there may be more: pass it as pageToken. */
   nextPageToken: string;
+}
+
+/** Events the namespace's log still holds (bounded by the server's --event_log_size and --history_retention_s). */
+export interface HistoryRequest {
+  /** Socket.IO namespace; empty or absent means "/". */
+  namespace?: string;
+  /** Only events that targeted this room (a namespace-wide event targets every room); absent: all of them. */
+  room?: string;
+  /** Only events with a greater offset (uint64: an `offset` string as given, a bigint or a number); absent: from the oldest kept. */
+  afterOffset?: string | bigint | number;
+  /** Events to return, 1 to 1000 (default 100). */
+  limit?: number;
+  /** Newest first (still above afterOffset). */
+  reverse?: boolean;
+}
+
+export interface HistoryEvent {
+  /** The position the emit's answer gave (uint64 as a string). */
+  offset: string;
+  epoch: string;
+  event: string;
+  /** The first argument (null when there was none). */
+  data?: unknown;
+  /** Every argument; binary ones as Socket.IO placeholders. */
+  args?: unknown[];
+  /** The rooms it targeted; empty: the whole namespace. */
+  rooms: string[];
+  exceptRooms: string[];
+  /** When it was emitted, RFC 3339 (`2026-12-02T17:00:00.123Z`). */
+  time?: string;
+}
+
+export interface HistoryResponse {
+  /** Oldest first, or newest first with `reverse`. */
+  events: HistoryEvent[];
 }

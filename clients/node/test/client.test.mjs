@@ -137,6 +137,7 @@ describe('the HTTP shim transport', () => {
     await client.leaveRooms({ sockets: { socketId: 's1' }, rooms: ['a'] });
     await client.disconnectSockets({ sockets: { room: 'r', namespace: '/admin' }, closeConnection: true });
     await client.listRoomSockets({ room: 'lobby', namespace: '/admin' });
+    await client.history({ room: 'lobby', afterOffset: 12n, limit: 2, reverse: true });
     const seen = shim.requests.map((r) => `${r.method} ${r.url}`);
     assert.deepEqual(seen, [
       'POST /prefix/v1/emit',
@@ -149,6 +150,7 @@ describe('the HTTP shim transport', () => {
       'POST /prefix/v1/rooms:leave',
       'POST /prefix/v1/sockets:disconnect',
       'GET /prefix/v1/rooms/sockets?room=lobby&namespace=%2Fadmin',
+      'GET /prefix/v1/history?room=lobby&afterOffset=12&limit=2&reverse=true',
     ]);
     const [emit, raw, batch] = shim.requests.map((r) => r.json);
     assert.deepEqual(emit, { room: 'r', event: 'e', data: { a: 1 }, idempotencyKey: 'k1' });
@@ -273,7 +275,7 @@ describe('the gRPC transport', () => {
     const shim = await fakeShim(t, () => ok);
     const client = makeClient(t, { grpcTarget: fake.target, httpUrl: shim.url, apiKey: 'k' });
     const res = await client.emit({ room: 'r', event: 'e', data: { a: [1, 2] } });
-    assert.deepEqual(res, { recipients: '2', offset: '3', duplicate: false });
+    assert.deepEqual(res, { recipients: '2', offset: '3', duplicate: false, epoch: '' });
     assert.equal(fake.calls.length, 3);
     assert.equal(new Set(fake.calls.map((c) => c.request.idempotencyKey)).size, 1);
     // data travels as JSON text in dataJson.
@@ -282,6 +284,49 @@ describe('the gRPC transport', () => {
     assert.equal(shim.requests.length, 0);
     assert.equal(client.stats.fallbacks, 0);
     assert.equal(client.stats.retries, 2);
+  });
+
+  it("History's Value, ListValue and Timestamp fields come back as the HTTP shim's JSON", async (t) => {
+    const fake = await fakeGrpc(t, {
+      History: () => ({
+        events: [
+          {
+            offset: '7',
+            epoch: 'e1',
+            event: 'order.created',
+            data: { structValue: { fields: { id: { numberValue: 42 }, tags: { listValue: { values: [{ stringValue: 'a' }, { nullValue: 'NULL_VALUE' }] } } } } },
+            args: { values: [{ structValue: { fields: { id: { numberValue: 42 }, tags: { listValue: { values: [{ stringValue: 'a' }, { nullValue: 'NULL_VALUE' }] } } } } }, { boolValue: true }] },
+            rooms: ['orders'],
+            time: { seconds: '1796230800', nanos: 123000000 },
+          },
+          { offset: '8', epoch: 'e1', event: 'tick', data: { nullValue: 'NULL_VALUE' }, args: { values: [] }, time: { seconds: '1796230801', nanos: 0 } },
+          { offset: '9', epoch: 'e1', event: 'tock', time: { seconds: '1796230802', nanos: 1500 } },
+        ],
+      }),
+    });
+    // What roomcastd's shim prints for the same answer (always_print_primitive_fields).
+    const json = {
+      events: [
+        {
+          offset: '7',
+          epoch: 'e1',
+          event: 'order.created',
+          data: { id: 42, tags: ['a', null] },
+          args: [{ id: 42, tags: ['a', null] }, true],
+          rooms: ['orders'],
+          exceptRooms: [],
+          time: '2026-12-02T17:00:00.123Z',
+        },
+        { offset: '8', epoch: 'e1', event: 'tick', data: null, args: [], rooms: [], exceptRooms: [], time: '2026-12-02T17:00:01Z' },
+        { offset: '9', epoch: 'e1', event: 'tock', rooms: [], exceptRooms: [], time: '2026-12-02T17:00:02.000001500Z' },
+      ],
+    };
+    const shim = await fakeShim(t, () => ({ status: 200, body: json }));
+    const viaGrpc = await makeClient(t, { transport: 'grpc', grpcTarget: fake.target }).history({ room: 'orders' });
+    const viaHttp = await makeClient(t, { transport: 'http', httpUrl: shim.url }).history({ room: 'orders' });
+    assert.deepEqual(viaGrpc, json);
+    assert.deepEqual(viaHttp, json);
+    assert.deepEqual(fake.calls[0].request, { namespace: '', room: 'orders', afterOffset: '0', limit: 0, reverse: false });
   });
 
   for (const code of ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'RESOURCE_EXHAUSTED', 'PERMISSION_DENIED', 'NOT_FOUND']) {

@@ -2,7 +2,8 @@
 // in the room: gRPC direct; gRPC port closed → the HTTP shim (counted, logged
 // once); a gRPC endpoint that never connects costs the connect timeout once;
 // server gone → a clear error at the deadline; server back on the same ports
-// → gRPC again. Plus: both transports answer every method alike.
+// → gRPC again. Plus: both transports answer every method alike, History's
+// JSON values and times included.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -33,6 +34,7 @@ describe('gRPC direct', () => {
     const res = await client.emit({ room: 'orders', event: 'order.created', data: { id: 42, tags: ['a', null] } });
     assert.equal(res.recipients, '1');
     assert.match(res.offset, /^\d+$/);
+    assert.notEqual(res.epoch, '');
     assert.equal(res.duplicate, false);
     await waitUntil(() => seen.length === 1, kStepMs, 'order.created in the room');
     assert.deepEqual(seen, [{ id: 42, tags: ['a', null] }]);
@@ -101,6 +103,26 @@ describe('both transports answer alike', () => {
     await waitUntil(() => seen.length === 4, kStepMs, 'four parity events');
     assert.deepEqual(seen, [null, null, 'b', 'b']);
 
+    const histories = await both((c) => c.history({ room: 'parity' }));
+    assert.deepEqual(histories[0], histories[1]);
+    const logged = [emits[0], emits[1], batches[0].results[0].emitted, batches[1].results[0].emitted];
+    assert.deepEqual(
+      histories[0].events.map(({ time, ...event }) => event),
+      logged.map(({ offset, epoch }, i) => ({
+        offset,
+        epoch,
+        event: 'parity.event',
+        data: i < 2 ? null : 'b',
+        args: [i < 2 ? null : 'b'],
+        rooms: ['parity'],
+        exceptRooms: i < 2 ? ['muted'] : [],
+      })),
+    );
+    for (const { time } of histories[0].events) assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    const newest = await both((c) => c.history({ room: 'parity', afterOffset: logged[0].offset, limit: 2, reverse: true }));
+    assert.deepEqual(newest[0], newest[1]);
+    assert.deepEqual(newest[0].events, histories[0].events.slice(2).reverse());
+
     const statuses = await both((c) => c.status({ topRooms: 1 }));
     assert.deepEqual(shape(statuses[0]), shape(statuses[1]));
     assert.deepEqual(statuses[0].topRooms, statuses[1].topRooms);
@@ -133,6 +155,11 @@ describe('both transports answer alike', () => {
     assert.equal(errors[1].httpStatus, 400);
     const selectorErrors = await both((c) => rejection(c.joinRooms({ sockets: {}, rooms: ['x'] })));
     assert.equal(selectorErrors[0].message, selectorErrors[1].message);
+    const limitErrors = await both((c) => rejection(c.history({ limit: 5000 })));
+    assert.equal(limitErrors[0].code, 'INVALID_ARGUMENT');
+    assert.equal(limitErrors[1].code, 'INVALID_ARGUMENT');
+    assert.equal(limitErrors[0].message, limitErrors[1].message);
+    assert.equal(limitErrors[1].httpStatus, 400);
 
     const disconnects = await both((c) => c.disconnectSockets({ sockets: { room: 'parity' } }));
     assert.deepEqual(disconnects, [{ sockets: '1' }, { sockets: '0' }]);

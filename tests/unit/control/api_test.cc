@@ -56,6 +56,7 @@ class ControlApiTest : public ::testing::Test {
                                metrics_,
                                health_,
                                idempotency_,
+                               store_,
                                /*max_emit_bytes=*/64,
                                /*max_batch_size=*/3,
                                {"/", "/admin"}},
@@ -330,6 +331,58 @@ TEST_F(ControlApiTest, HealthIsTheWorstCheckWithEveryCheckListed) {
   EXPECT_EQ(health->checks(1).name(), "memory");
   EXPECT_EQ(health->checks(1).status(), v1::DEGRADED);
   EXPECT_EQ(health->checks(1).detail(), "fixed");
+}
+
+TEST_F(ControlApiTest, HistoryReadsEventsBackAsTheyWereEmitted) {
+  v1::EmitRequest first = EmitTo("orders");
+  first.add_except_rooms("muted");
+  ASSERT_TRUE(Call(&ControlApi::Emit, first).ok());
+  v1::EmitRequest second = EmitTo("", "tick");
+  second.clear_data_json();
+  ASSERT_TRUE(Call(&ControlApi::Emit, second).ok());
+
+  v1::HistoryRequest request;
+  absl::StatusOr<v1::HistoryResponse> history = Call(&ControlApi::History, request);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->events_size(), 2);
+  const v1::HistoryEvent& created = history->events(0);
+  EXPECT_EQ(created.offset(), 1u);
+  EXPECT_EQ(created.epoch(), store_.epoch());
+  EXPECT_EQ(created.event(), "order.created");
+  EXPECT_EQ(created.data().struct_value().fields().at("id").number_value(), 7);
+  EXPECT_EQ(created.args().values_size(), 1);
+  EXPECT_EQ(std::vector<std::string>(created.rooms().begin(), created.rooms().end()),
+            std::vector<std::string>{"orders"});
+  EXPECT_EQ(created.except_rooms(0), "muted");
+  EXPECT_GT(created.time().seconds(), 1700000000);
+  EXPECT_EQ(history->events(1).event(), "tick");
+  EXPECT_EQ(history->events(1).args().values_size(), 0);
+  EXPECT_EQ(history->events(1).data().kind_case(), google::protobuf::Value::kNullValue);
+
+  request.set_room("orders");
+  request.set_reverse(true);
+  history = Call(&ControlApi::History, request);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->events_size(), 2);  // The namespace-wide one targets every room.
+  EXPECT_EQ(history->events(0).offset(), 2u);
+  request.set_room("elsewhere");
+  request.set_after_offset(1);
+  history = Call(&ControlApi::History, request);
+  ASSERT_EQ(history->events_size(), 1);
+  EXPECT_EQ(history->events(0).event(), "tick");
+}
+
+TEST_F(ControlApiTest, HistoryRefusesBadQueries) {
+  v1::HistoryRequest request;
+  request.set_limit(1001);
+  absl::StatusOr<v1::HistoryResponse> history = Call(&ControlApi::History, request);
+  EXPECT_EQ(history.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(history.status().message()), ::testing::HasSubstr("limit"));
+  request.set_limit(1000);
+  request.set_namespace_("/nowhere");
+  history = Call(&ControlApi::History, request);
+  EXPECT_EQ(history.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(history.status().message()), ::testing::HasSubstr("/nowhere"));
 }
 
 }  // namespace

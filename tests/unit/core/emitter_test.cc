@@ -7,6 +7,7 @@
 #include "server/storage/memory_event_store.h"
 #include "tests/unit/core/fake_member.h"
 #include "tests/unit/core/queued_shards.h"
+#include "tests/unit/core/read_log.h"
 
 namespace roomcast::core {
 namespace {
@@ -24,12 +25,13 @@ struct RecordingBroker : core::Broker {
       std::move(done)(Published{seen[std::string(key)], true});
       return;
     }
-    absl::StatusOr<StreamPosition> position = log.Append(event, event.packet->is_volatile);
-    published.push_back(event);
-    if (!key.empty()) {
-      seen[std::string(key)] = *position;
-    }
-    std::move(done)(Published{*position, false});
+    log.Append(event, key, [&](absl::StatusOr<Published> logged) {
+      published.push_back(event);
+      if (!key.empty()) {
+        seen[std::string(key)] = logged->position;
+      }
+      std::move(done)(*std::move(logged));
+    });
   }
   void SetHandlers(Handlers) override {}
   void AskOthers(std::string, AnswersDone done) override {
@@ -42,12 +44,6 @@ struct RecordingBroker : core::Broker {
   std::map<std::string, StreamPosition> seen;
   std::vector<core::Event> published;
 };
-
-std::vector<uint64_t> Offsets(const std::vector<Event>& events) {
-  std::vector<uint64_t> out;
-  for (const Event& event : events) out.push_back(event.position.offset);
-  return out;
-}
 
 class EmitterTest : public ::testing::Test {
  protected:
@@ -175,7 +171,7 @@ TEST_F(EmitterTest, LogsNonVolatileEventsAndPublishesEveryEmit) {
   ASSERT_TRUE(Emit(request).ok());
   ASSERT_EQ(broker_.published.size(), 2u);
   EXPECT_EQ(broker_.published[0].rooms, std::vector<std::string>{"room"});
-  std::vector<core::Event> logged = store_.ReadAfter("/", 0, 10);
+  std::vector<core::Event> logged = ReadLog(store_, "/", 0, 10);
   ASSERT_EQ(logged.size(), 1u);
   EXPECT_EQ(logged[0].position.offset, 1u);
   EXPECT_EQ(logged[0].packet->text, R"(42["kept"])");
@@ -202,7 +198,7 @@ TEST_F(EmitterTest, OffsetsComeFromTheLog) {
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(first->offset, 1u);
   EXPECT_EQ(second->offset, 2u);
-  EXPECT_EQ(Offsets(store_.ReadAfter("/", 0, 10)), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(Offsets(ReadLog(store_, "/", 0, 10)), (std::vector<uint64_t>{1, 2}));
 }
 
 TEST_F(EmitterTest, NothingIsDeliveredWhenTheBrokerRefuses) {
