@@ -19,6 +19,7 @@
 #include "server/net/session_listeners.h"
 #include "server/observe/postgres_check.h"
 #include "server/storage/memory_session_store.h"
+#include "server/storage/postgres_event_store.h"
 
 namespace roomcast::app {
 namespace {
@@ -74,6 +75,19 @@ std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& co
 std::unique_ptr<core::EventStore> Server::MakeEventLog() {
   if (config_.event_log == "redis") {
     return nullptr;  // The broker's stream.
+  }
+  if (config_.event_log == "postgres") {
+    storage::PostgresLogOptions options;
+    options.url = config_.database_url;
+    options.capacity = config_.event_log_size;
+    options.retention = config_.history_retention;
+    options.idempotency_window = config_.idempotency_window;
+    absl::StatusOr<std::unique_ptr<storage::PostgresEventStore>> log =
+        storage::PostgresEventStore::Open(std::move(options));
+    if (log.ok()) {
+      return *std::move(log);
+    }
+    startup_error_ = log.status();  // Start() reports it; the memory log stands in until then.
   }
   return std::make_unique<storage::MemoryEventStore>(config_.event_log_size,
                                                      config_.history_retention);
@@ -256,6 +270,9 @@ void Server::OnHealthReport(const observe::HealthReport& report) {
 }
 
 absl::Status Server::Start() {
+  if (!startup_error_.ok()) {
+    return startup_error_;
+  }
   if (absl::Status status = StartGrpc(); !status.ok()) {
     return status;
   }

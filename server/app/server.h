@@ -59,6 +59,7 @@ class Server {
 
   Config config_;
   const std::string node_id_;
+  absl::Status startup_error_;  // What stops Start(), found while wiring.
   base::Counters counters_;
   std::unique_ptr<core::EventStore> event_log_;  // Unless the log is Redis's stream.
   broker::RedisBroker* redis_ = nullptr;         // broker_, when it is Redis (set by MakeBroker).

@@ -311,6 +311,8 @@ describe('the PostgreSQL event log', { skip }, () => {
     const worker = async () => {
       while (!stopWorkers && next < total && Date.now() < deadline) {
         const seq = next++;
+        // The last emits wait for PostgreSQL to be back, so the stream spans the whole outage.
+        while (seq >= total - 50 && outage.restartedAfter === undefined && !outage.failed && Date.now() < deadline) await sleep(20);
         let res;
         try {
           res = await api(server.port, 'POST', '/v1/emit', { room: 'stream', event: 'seq', data: { seq } }, { timeoutMs: 8000 });
@@ -323,6 +325,7 @@ describe('the PostgreSQL event log', { skip }, () => {
         if (res.status === 200) {
           results[seq] = { seq, outcome: 'ok', ...assertLoggedEmit(res.json) };
           acked += 1;
+          await sleep(20);  // paced, so PostgreSQL stops with the stream in full flow
         } else {
           results[seq] = { seq, outcome: 'failed', status: res.status, code: res.json?.code, body: res.body };
           failed += 1;
@@ -330,15 +333,21 @@ describe('the PostgreSQL event log', { skip }, () => {
         }
       }
     };
-    const outage = { stoppedAfter: undefined, restartedAfter: undefined };
+    const outage = { stoppedAfter: undefined, restartedAfter: undefined, failed: false };
     const controller = async () => {
-      await pollUntil(() => acked >= 100, { timeoutMs: 30000, intervalMs: 5, what: '100 acknowledged emits' });
-      await ctx.pg.stop();
-      outage.stoppedAfter = next;
-      await pollUntil(() => failed >= 5 || next >= total, { timeoutMs: 10000, intervalMs: 5, what: 'emits failing' });
-      await sleep(300);
-      await ctx.pg.start();
-      outage.restartedAfter = next;
+      try {
+        await pollUntil(() => acked >= 100, { timeoutMs: 30000, intervalMs: 5, what: '100 acknowledged emits' });
+        await ctx.pg.stop();
+        outage.stoppedAfter = next;
+        await pollUntil(() => failed >= 5 || next >= total, { timeoutMs: 10000, intervalMs: 5, what: 'emits failing' });
+        await sleep(300);
+        await ctx.pg.start();
+        outage.restartedAfter = next;
+      } catch (err) {
+        outage.failed = true;
+        if (!ctx.pg.running) await ctx.pg.start().catch(() => {});
+        throw err;
+      }
     };
     const settled = await Promise.allSettled([controller(), ...Array.from({ length: 4 }, worker)]);
     stopWorkers = true;
