@@ -5,6 +5,8 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <algorithm>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -31,15 +33,15 @@ v1::EmitRequest RequestFor(const EmitItem& item) {
   return request;
 }
 
-// One caller of the callback API: a call in flight at a time, the next one
-// started from the completion of the last, so that 16 callers cost the
+// One call chain of the callback API: a call in flight at a time, the next
+// one started from the completion of the last, so that many chains cost the
 // loadgen no thread each (the server is what is measured).
 class UnaryCaller {
  public:
   UnaryCaller(EmitPlan& plan, v1::Roomcast::Stub& stub) : plan_(plan), stub_(stub) {}
 
-  void Run() {
-    Start();
+  void Begin() { Start(); }
+  void Wait() {
     std::unique_lock lock(mutex_);
     finished_cv_.wait(lock, [this] { return finished_; });
   }
@@ -77,7 +79,15 @@ class UnaryCaller {
   bool finished_ = false;
 };
 
-void EmitUnary(EmitPlan& plan, v1::Roomcast::Stub& stub) { UnaryCaller(plan, stub).Run(); }
+// `in_flight` calls at a time from one caller thread.
+void EmitUnary(EmitPlan& plan, v1::Roomcast::Stub& stub, int in_flight) {
+  std::vector<std::unique_ptr<UnaryCaller>> callers;
+  for (int i = 0; i < in_flight; ++i) {
+    callers.push_back(std::make_unique<UnaryCaller>(plan, stub));
+    callers.back()->Begin();
+  }
+  for (auto& caller : callers) caller->Wait();
+}
 
 void EmitBatches(EmitPlan& plan, v1::Roomcast::Stub& stub, int batch_size) {
   bool open = true;
@@ -107,7 +117,8 @@ void EmitBatches(EmitPlan& plan, v1::Roomcast::Stub& stub, int batch_size) {
 
 }  // namespace
 
-void RunGrpcEmitters(EmitPlan& plan, const std::string& target, int concurrency, int batch_size) {
+void RunGrpcEmitters(EmitPlan& plan, const std::string& target, int concurrency, int batch_size,
+                     int in_flight) {
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   std::unique_ptr<v1::Roomcast::Stub> stub = v1::Roomcast::NewStub(channel);
@@ -118,7 +129,7 @@ void RunGrpcEmitters(EmitPlan& plan, const std::string& target, int concurrency,
       if (batch_size > 0) {
         EmitBatches(plan, *stub, batch_size);
       } else {
-        EmitUnary(plan, *stub);
+        EmitUnary(plan, *stub, std::max(1, in_flight));
       }
     });
   }

@@ -43,6 +43,7 @@ ABSL_FLAG(std::string, emit, "http", "none|http|grpc|batch");
 ABSL_FLAG(bool, broadcast, false, "Emit to the whole namespace instead of one room each.");
 ABSL_FLAG(double, emit_rate, 0, "Emits per second; 0 = flat out (bounded by --max_undelivered).");
 ABSL_FLAG(int, emit_concurrency, 16, "HTTP connections or gRPC caller threads.");
+ABSL_FLAG(int, calls_in_flight, 1, "--emit=grpc: unary calls each caller thread keeps in flight.");
 ABSL_FLAG(int, batch_size, 100, "Events per EmitBatch call.");
 ABSL_FLAG(int64_t, max_undelivered, 100000,
           "Flat out: no new emit while more deliveries are owed.");
@@ -205,7 +206,8 @@ int Run() {
       RunHttpEmitters(plan, fleet_options.targets, concurrency);
     } else {
       RunGrpcEmitters(plan, absl::GetFlag(FLAGS_grpc_target), concurrency,
-                      emit == "batch" ? std::max(1, absl::GetFlag(FLAGS_batch_size)) : 0);
+                      emit == "batch" ? std::max(1, absl::GetFlag(FLAGS_batch_size)) : 0,
+                      absl::GetFlag(FLAGS_calls_in_flight));
     }
     // At a fixed rate the last emit goes before the window ends: the
     // window is still the whole duration.

@@ -105,6 +105,7 @@ std::unique_ptr<core::Broker> Server::MakeBroker() {
   options.socketio_compat = config_.socketio_redis_compat;
   options.self = std::move(self);
   options.log_size = std::max<size_t>(config_.event_log_size, 1);
+  options.retention = config_.history_retention;
   options.idempotency_window = config_.idempotency_window;
   options.heartbeat_interval = config_.cluster_heartbeat;
   options.node_ttl = 3 * config_.cluster_heartbeat;

@@ -29,6 +29,7 @@ constexpr milliseconds kTick{1000};
 constexpr milliseconds kFirstRetry{100};
 constexpr milliseconds kMaxRetry{5000};
 constexpr size_t kChannelsPerCommand = 500;
+constexpr size_t kReadBatch = 500;  // Stream entries per XRANGE of a read.
 // The uid of a Roomcast node in the classic format: other Roomcast nodes
 // skip these copies (they get the native one).
 constexpr std::string_view kRoomcastUidPrefix = "roomcast-";
@@ -95,6 +96,19 @@ std::string NodeMessage(std::string_view kind, uint64_t id, std::string_view fro
   writer.Str(from);
   writer.Bin(payload);
   return std::move(writer.bytes());
+}
+
+// The offset of a stream entry id (`<offset>-1`).
+uint64_t EntryOffset(const redisReply& entry) {
+  uint64_t offset = 0;
+  const std::string_view id = ReplyText(*entry.element[0]);
+  (void)absl::SimpleAtoi(ToAbsl(id.substr(0, id.find('-'))), &offset);
+  return offset;
+}
+
+const RedisScript& PublishLua() {
+  static const RedisScript script(kPublishScript);
+  return script;
 }
 
 }  // namespace
@@ -284,6 +298,13 @@ void RedisBroker::Tick() {
       heartbeat_hook_();
     }
   }
+  const int ticks_per_trim = static_cast<int>(std::clamp<milliseconds>(
+                                 std::chrono::duration_cast<milliseconds>(options_.retention) / 4,
+                                 tick, std::chrono::minutes(1)) /
+                             tick);
+  if (ticks_ % std::max(1, ticks_per_trim) == 0 && commands_.open()) {
+    TrimExpired();
+  }
   counters_.broker_subscriptions.store(subscriptions_.wanted(), std::memory_order_relaxed);
   tick_.expires_after(tick);
   tick_.async_wait([this](boost::system::error_code ec) {
@@ -316,6 +337,42 @@ void RedisBroker::Heartbeat(core::NodeLoad load) {
   connection.Send({"ZADD", nodes_key, score, options_.self.id}, nullptr);
   // Nodes that stopped without a word (SIGKILL) leave the set here.
   connection.Send({"ZREMRANGEBYSCORE", nodes_key, "-inf", absl::StrCat("(", oldest)}, nullptr);
+}
+
+void RedisBroker::TrimExpired() {
+  // The stream's ids are offsets, not times: the oldest entries' own times
+  // say how far to trim (a page per namespace per pass; the rest next pass).
+  constexpr size_t kPage = 100;
+  const int64_t cutoff =
+      UnixMillis() - std::chrono::duration_cast<milliseconds>(options_.retention).count();
+  for (const std::string& nsp : options_.namespaces) {
+    commands_.connection->Send(
+        {"XRANGE", keys_.Log(nsp), "-", "+", "COUNT", std::to_string(kPage)},
+        [this, nsp, cutoff](absl::StatusOr<RedisReply> entries) {
+          if (!entries.ok() || (*entries)->type != REDIS_REPLY_ARRAY || !commands_.open()) {
+            return;
+          }
+          uint64_t keep_from = 0;
+          const redisReply& list = **entries;
+          for (size_t i = 0; i < list.elements; ++i) {
+            const redisReply& entry = *list.element[i];
+            if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
+                entry.element[1]->elements != 2) {
+              continue;
+            }
+            absl::StatusOr<core::Event> event =
+                DecodeNativeBody(ReplyText(*entry.element[1]->element[1]));
+            if (event.ok() && event->time_ms >= cutoff) {
+              break;
+            }
+            keep_from = EntryOffset(entry) + 1;
+          }
+          if (keep_from > 0) {
+            commands_.connection->Send(
+                {"XTRIM", keys_.Log(nsp), "MINID", absl::StrCat(keep_from, "-0")}, nullptr);
+          }
+        });
+  }
 }
 
 void RedisBroker::Nodes(NodesDone done) {
@@ -354,15 +411,6 @@ void RedisBroker::Nodes(NodesDone done) {
 }
 
 RedisScript::RedisScript(const char* text) : text(text), sha(Sha1Hex(text)) {}
-
-namespace {
-
-const RedisScript& PublishLua() {
-  static const RedisScript script(kPublishScript);
-  return script;
-}
-
-}  // namespace
 
 void RedisBroker::Publish(const core::Event& event, std::string_view idempotency_key,
                           PublishDone done) {
@@ -523,19 +571,6 @@ struct RedisBroker::ReadState {
   ReadDone done;
 };
 
-namespace {
-
-constexpr size_t kReadBatch = 500;
-
-// The offset of a stream entry id (`<offset>-1`).
-uint64_t EntryOffset(const redisReply& entry) {
-  uint64_t offset = 0;
-  const std::string_view id = ReplyText(*entry.element[0]);
-  (void)absl::SimpleAtoi(ToAbsl(id.substr(0, id.find('-'))), &offset);
-  return offset;
-}
-
-}  // namespace
 
 void RedisBroker::Read(core::LogQuery query, ReadDone done) {
   auto state = std::make_shared<ReadState>();

@@ -28,6 +28,7 @@ struct RedisBrokerOptions {
   std::string prefix = "socket.io";
   core::NodeStatus self;    // id, address and version of this node
   size_t log_size = 10000;  // Events kept per namespace stream.
+  std::chrono::seconds retention{7 * 24 * 3600};  // Older events are trimmed off.
   std::chrono::milliseconds idempotency_window{300000};
   std::chrono::milliseconds heartbeat_interval{5000};
   // A node not heard from for this long is gone.
@@ -118,6 +119,8 @@ class RedisBroker final : public core::Broker, public core::EventReader {
   void UpdateHealth(const std::string& detail);
   void Tick();
   void Heartbeat(core::NodeLoad load);
+  // Trims each namespace's stream of events older than the retention.
+  void TrimExpired();
   void Flush();
   void OnPush(const redisReply& reply);
   void OnEventMessage(std::string_view channel, std::string_view payload);

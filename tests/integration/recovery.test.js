@@ -10,8 +10,11 @@
 // Outside the window, or with an unknown pid or offset: a fresh session.
 //
 // The client reaches roomcastd through a loopback proxy (../support/proxy.js)
-// that cuts, silences or refuses its connection; "nothing lost" is checked
-// by counting numbered events. The cluster (Redis log, a node killed):
+// that cuts, silences or refuses its connection (WebSocket, and once
+// long-polling); "nothing lost" is checked by counting numbered events, and
+// "nothing twice" too: an offset the server cannot place (never issued,
+// evicted from --event_log_size, or not an offset at all) must never become
+// a partial or repeated replay. The cluster (Redis log, a node killed):
 // recovery_cluster.test.js; a browser: ../e2e/recovery.test.js.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -226,7 +229,7 @@ async function noEvent(raw, ms = 300) {
 // ================================================================ the window on
 
 describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => {
-  const fx = useRoomcastd([`--recovery_window_ms=${kWindowMs}`, '--namespaces=/,/other']);
+  const fx = useRoomcastd([`--recovery_window_ms=${kWindowMs}`, '--namespaces=/,/other', '--enable_client_broadcast']);
 
   it('CONNECT replies {sid, pid}; logged events end with an offset string, volatile ones do not', kTestTimeout, async (t) => {
     const raw = await rawConnect(fx.port);
@@ -502,6 +505,66 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
       assert.deepEqual(entry.args.length, 1, `a volatile event has no offset: ${JSON.stringify(entry.args)}`);
     }
     assertOffsets(log);
+  });
+
+  it('a volatile event with string data (which the client takes for its offset) causes no duplicate', kTestTimeout, async (t) => {
+    // socket.io-client records any trailing string argument as its last
+    // offset, so a volatile `typing("alice")` overwrites it: the recovered
+    // CONNECT then names an offset the log never issued. Whatever the server
+    // makes of it, nothing may be delivered twice.
+    const { proxy, socket, log } = await client(t, fx);
+    await join(socket, 'typing');
+    await emitNumbered(fx.port, 1, 3, { rooms: ['typing'] });
+    await emit(fx.port, { event: 'typing', rooms: ['typing'], data: 'alice', volatile: true });
+    await received(log, 1, { event: 'typing' });
+    assert.equal(socket._lastOffset, 'alice', 'the client now holds a non-offset as its offset');
+    await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 4, 6, { rooms: ['typing'] }));
+    await sleep(500);
+    const numbers = log.filter((e) => e.event === 'n').map((e) => e.args[0]);
+    assert.equal(new Set(numbers).size, numbers.length,
+      `no event delivered twice (recovered=${socket.recovered}): ${JSON.stringify(view(log))}`);
+  });
+
+  it('over HTTP long-polling: a cut poll is recovered like a WebSocket', kTestTimeout, async (t) => {
+    const { proxy, socket, log } = await client(t, fx, { opts: { transports: ['polling'] } });
+    const id = socket.id;
+    await join(socket, 'poll');
+    await emitNumbered(fx.port, 1, 2, { rooms: ['poll'] });
+    await received(log, 2);
+    const { reason } = await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 3, 10, { rooms: ['poll'] }));
+    assert.match(reason, /^transport (close|error)$/);
+    assert.equal(socket.recovered, true);
+    assert.equal(socket.id, id);
+    assert.equal(socket.io.engine.transport.name, 'polling');
+    await emitNumbered(fx.port, 11, 11, { rooms: ['poll'] });
+    await received(log, 11);
+    assert.deepEqual(view(log), [kConnected, 1, 2, kDisconnected, ...range(3, 10), kRecovered, 11]);
+    assertOffsets(log);
+    assert.deepEqual(await roomsOf(socket), ['poll']);
+  });
+
+  it('a binary event broadcast by another client while away is replayed with its attachment', kTestTimeout, async (t) => {
+    const { proxy, socket, log } = await client(t, fx);
+    await join(socket, 'bin');
+    const sender = makeSocket(fx.url(), { transports: ['websocket'] });
+    t.after(() => sender.close());
+    const senderUp = waitFor(sender, 'connect');
+    sender.connect();
+    await senderUp;
+    await cutAndReconnect(proxy, socket, async () => {
+      const ack = await emitWithAck(sender, 'broadcast', { room: 'bin', event: 'bin', data: { n: 1, bytes: Buffer.from([1, 2, 250]) } });
+      assert.equal(ack?.ok, true, `broadcast ack ${JSON.stringify(ack)}`);
+      await emitNumbered(fx.port, 2, 2, { rooms: ['bin'] });
+    });
+    assert.equal(socket.recovered, true);
+    await received(log, 1, { event: 'bin' });
+    const entry = log.find((e) => e.event === 'bin');
+    assert.equal(entry.args.length, 2, `data and offset: ${JSON.stringify(entry.args)}`);
+    assert.equal(entry.args[0].n, 1);
+    assert.deepEqual(Buffer.from(entry.args[0].bytes), Buffer.from([1, 2, 250]), 'the attachment arrives intact');
+    assert.equal(typeof entry.args[1], 'string');
+    assert.deepEqual(view(log).map((v) => (typeof v === 'string' && v.startsWith('bin=') ? 'bin' : v)),
+      [kConnected, kDisconnected, 'bin', 2, kRecovered]);
   });
 
   it('a clean disconnect (socket.disconnect(), then connect()) is not recovered', kTestTimeout, async (t) => {

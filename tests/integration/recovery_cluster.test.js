@@ -186,6 +186,7 @@ describe('connection state recovery across a cluster on Redis', { skip: !redisAv
     await emitNumbered(b.port, 15, 15, {});
 
     const tookMs = await letBackIn(proxy, socket);
+    t.diagnostic(`reconnected and recovered ${tookMs} ms after being let back in`);
     assert.ok(tookMs < kRecoverWithinMs,
       `recovered ${tookMs} ms after reconnecting (must not wait for 3 heartbeats of ${kDefaultHeartbeatMs} ms)`);
     assert.equal(socket.recovered, true, 'recovered on the other node');
@@ -196,6 +197,32 @@ describe('connection state recovery across a cluster on Redis', { skip: !redisAv
     assert.equal(live.recipients, 1n, 'the recovered socket is a member of c-room on the surviving node');
     await received(log, 16);
     assert.deepEqual(view(log), [kConnected, ...range(1, 4), kDisconnected, ...range(5, 15), kRecovered, 16]);
+    assertOffsets(log);
+  });
+
+  it('cut off, then events through its node, then its node SIGKILLed: all recovered on another node', kTestTimeout, async (t) => {
+    const d = await startNode();
+    const { proxy, socket, log } = await client(t, d);
+    const id = socket.id;
+    await join(socket, 'late-kill');
+    await emitNumbered(d.port, 1, 1, { rooms: ['late-kill'] });
+    await received(log, 1, { settleMs: 0 });
+    proxy.refuse(true);
+    const gone = waitForArgs(socket, 'disconnect', 5000);
+    proxy.dropAll();
+    await gone;
+    // Its node saw it go and logs events for it; then that node dies too.
+    await emitNumbered(d.port, 2, 4, { rooms: ['late-kill'] });
+    await stopServer(d, { signal: 'SIGKILL' });
+    proxy.target = b.port;
+    await emitNumbered(b.port, 5, 6, { rooms: ['late-kill'] });
+    const tookMs = await letBackIn(proxy, socket);
+    t.diagnostic(`reconnected and recovered ${tookMs} ms after being let back in`);
+    assert.ok(tookMs < kRecoverWithinMs, `recovered ${tookMs} ms after reconnecting`);
+    assert.equal(socket.recovered, true);
+    assert.equal(socket.id, id);
+    await received(log, 6);
+    assert.deepEqual(view(log), [kConnected, 1, kDisconnected, ...range(2, 6), kRecovered]);
     assertOffsets(log);
   });
 
@@ -219,6 +246,7 @@ describe('connection state recovery across a cluster on Redis', { skip: !redisAv
     await emitNumbered(b.port, 9, 10, { rooms: ['drain', 'drain-2'] });
 
     const tookMs = await letBackIn(proxy, socket);
+    t.diagnostic(`reconnected and recovered ${tookMs} ms after being let back in`);
     assert.ok(tookMs < kRecoverWithinMs, `recovered ${tookMs} ms after reconnecting`);
     assert.equal(socket.recovered, true);
     assert.equal(socket.id, id);
