@@ -119,9 +119,15 @@ void Connection::OnConnect(Packet packet) {
   }
   // A returning client: its session, if the store still has it, decides.
   std::optional<core::StreamPosition> from;
-  if (const boost::json::value* offset = auth.if_contains("offset");
-      offset != nullptr && offset->is_string()) {
-    from = Recovery::DecodeOffset(offset->as_string());
+  if (const boost::json::value* offset = auth.if_contains("offset")) {
+    from = offset->is_string() ? Recovery::DecodeOffset(offset->as_string()) : std::nullopt;
+    if (!from) {
+      // Not an offset this server gave (socket.io-client takes any trailing
+      // string argument for one): where the client stands is unknown.
+      base::Counters::Bump(counters_.sessions_not_recovered);
+      Connect(packet.nsp, std::move(auth), std::nullopt, std::nullopt);
+      return;
+    }
   }
   claiming_.insert(packet.nsp);
   recovery->sessions().Claim(

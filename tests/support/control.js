@@ -99,8 +99,9 @@ export function u64(value, what = 'uint64') {
 
 /** Asserts an EmitResponse JSON ({"recipients":"N","offset":"K","duplicate":bool}); returns it with BigInts. */
 export function assertEmitResponse(body, { recipients, duplicate = false } = {}) {
-  assert.deepEqual(Object.keys(body).sort(), ['duplicate', 'offset', 'recipients'], `EmitResponse fields: ${JSON.stringify(body)}`);
-  const parsed = { recipients: u64(body.recipients, 'recipients'), offset: u64(body.offset, 'offset'), duplicate: body.duplicate };
+  assert.deepEqual(Object.keys(body).sort(), ['duplicate', 'epoch', 'offset', 'recipients'], `EmitResponse fields: ${JSON.stringify(body)}`);
+  assert.equal(typeof body.epoch, 'string', `epoch: ${JSON.stringify(body)}`);
+  const parsed = { recipients: u64(body.recipients, 'recipients'), offset: u64(body.offset, 'offset'), duplicate: body.duplicate, epoch: body.epoch };
   assert.equal(body.duplicate, duplicate, `duplicate: ${JSON.stringify(body)}`);
   if (recipients !== undefined) assert.equal(parsed.recipients, BigInt(recipients), `recipients: ${JSON.stringify(body)}`);
   return parsed;
