@@ -1,12 +1,11 @@
 #include "bench/loadgen/grpc_emitter.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <algorithm>
-#include <memory>
 #include <thread>
 #include <vector>
 

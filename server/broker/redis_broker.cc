@@ -298,10 +298,10 @@ void RedisBroker::Tick() {
       heartbeat_hook_();
     }
   }
-  const int ticks_per_trim = static_cast<int>(std::clamp<milliseconds>(
-                                 std::chrono::duration_cast<milliseconds>(options_.retention) / 4,
-                                 tick, std::chrono::minutes(1)) /
-                             tick);
+  const int ticks_per_trim = static_cast<int>(
+      std::clamp<milliseconds>(std::chrono::duration_cast<milliseconds>(options_.retention) / 4,
+                               tick, std::chrono::minutes(1)) /
+      tick);
   if (ticks_ % std::max(1, ticks_per_trim) == 0 && commands_.open()) {
     TrimExpired();
   }
@@ -570,7 +570,6 @@ struct RedisBroker::ReadState {
   uint64_t cursor = 0;  // The next offset to read (forward) or the last (reverse).
   ReadDone done;
 };
-
 
 void RedisBroker::Read(core::LogQuery query, ReadDone done) {
   auto state = std::make_shared<ReadState>();

@@ -26,8 +26,8 @@ namespace roomcast::broker {
 struct RedisBrokerOptions {
   RedisAddress address;
   std::string prefix = "socket.io";
-  core::NodeStatus self;    // id, address and version of this node
-  size_t log_size = 10000;  // Events kept per namespace stream.
+  core::NodeStatus self;                          // id, address and version of this node
+  size_t log_size = 10000;                        // Events kept per namespace stream.
   std::chrono::seconds retention{7 * 24 * 3600};  // Older events are trimmed off.
   std::chrono::milliseconds idempotency_window{300000};
   std::chrono::milliseconds heartbeat_interval{5000};
