@@ -11,11 +11,12 @@ import { baseUrl, closeAll, connect } from './sio.js';
 export const kHeartbeatMs = 300;
 
 /**
- * Registers before/after hooks for a redis-server and `nodes` roomcastd on it.
+ * Registers before/after hooks for a redis-server and `nodes` roomcastd on it
+ * (`env`: more environment for them, read when they start).
  * The fixture's fields are filled in `before`: redis, nodes[i] (server),
  * port(i), connect(i, opts, nsp), status(i), metric(i, name).
  */
-export function useCluster({ nodes = 3, flags = [] } = {}) {
+export function useCluster({ nodes = 3, flags = [], env = {} } = {}) {
   const sockets = [];
   const fixture = {
     redis: null,
@@ -32,7 +33,7 @@ export function useCluster({ nodes = 3, flags = [] } = {}) {
       return socket;
     },
     async startNode(extra = []) {
-      return startRoomcastd(nodeFlags(fixture.redis.url, [...flags, ...extra]));
+      return startRoomcastd(nodeFlags(fixture.redis.url, [...flags, ...extra]), { env });
     },
     async status(i) {
       return okJson(await api(fixture.nodes[i].port, 'GET', '/api/socket/status'));
