@@ -9,12 +9,22 @@
 //
 //   PORT=3002 HOST=127.0.0.1 node server.mjs      (or --port=3002 --host=...)
 //   REDIS_URL=redis://127.0.0.1:6379 node server.mjs   (or --redis_url=...)
+//   RECOVERY_MS=120000 node server.mjs                 (or --recovery_ms=...)
 //
 // With REDIS_URL, @socket.io/redis-adapter 8.3.0 (on the `redis` 4.7.1
 // client: one connection to publish, a duplicate to subscribe) makes several
 // of these servers one: an emit on any of them reaches the sockets of all.
 // The `recipients` of an emit then count this server's sockets only.
 // Without it, one server on socket.io's in-memory adapter.
+//
+// With RECOVERY_MS > 0, socket.io's connection state recovery
+// (`connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_MS }`,
+// middlewares skipped on a recovered connection, as by default): a client
+// that lost its transport and comes back within that time gets its id, its
+// rooms and every event it missed, and each room emit carries its offset as
+// an extra last argument. Off by default (0 or unset), as in socket.io; the
+// recovery-storm scenario turns it on. Not with REDIS_URL: the classic Redis
+// adapter keeps no sessions (socket.io then recovers nothing).
 //
 // Prints `listening <port>` once it accepts (with Redis: once both Redis
 // connections are up). Nothing is logged per event.
@@ -34,6 +44,12 @@ function option(name, envName, fallback) {
 const port = Number(option('port', 'PORT', '3002'));
 const host = option('host', 'HOST', '127.0.0.1');
 const redisUrl = option('redis_url', 'REDIS_URL', '');
+const recoveryText = option('recovery_ms', 'RECOVERY_MS', '');
+const recoveryMs = recoveryText === '' ? 0 : Number(recoveryText);
+if (!Number.isInteger(recoveryMs) || recoveryMs < 0) {
+  process.stderr.write(`RECOVERY_MS / --recovery_ms must be a whole number of milliseconds >= 0, not ${recoveryText}\n`);
+  process.exit(2);
+}
 
 const isRoomList = (v) => Array.isArray(v) && v.length > 0 && v.every((r) => typeof r === 'string' && r !== '');
 const roomsOf = (socket) => [...socket.rooms].filter((r) => r !== socket.id);
@@ -56,6 +72,7 @@ const io = new Server(httpServer, {
   pingTimeout: 20000,
   maxHttpBufferSize: 1e6,
   serveClient: false,
+  ...(recoveryMs > 0 ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs, skipMiddlewares: true } } : {}),
 });
 
 if (redisUrl !== '') {

@@ -608,7 +608,7 @@ void RedisBroker::Read(core::LogQuery query, ReadDone done) {
   });
 }
 
-void RedisBroker::ReadRange(std::shared_ptr<ReadState> state) {
+void RedisBroker::ReadRange(const std::shared_ptr<ReadState>& state) {
   const core::LogQuery& query = state->query;
   const bool past_end =
       query.reverse ? state->cursor <= query.after : state->cursor > state->page.last;

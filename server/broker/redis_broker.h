@@ -133,7 +133,7 @@ class RedisBroker final : public core::Broker, public core::EventReader {
   void RunScript(const RedisScript& script, std::vector<std::string> args,
                  RedisConnection::OnReply done, bool loaded);
   struct ReadState;
-  void ReadRange(std::shared_ptr<ReadState> state);
+  void ReadRange(const std::shared_ptr<ReadState>& state);
   void LiveNodeIds(absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&> done);
   // A request from another node, or an answer to one of ours.
   void OnNodeMessage(std::string_view payload);

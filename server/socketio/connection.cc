@@ -150,7 +150,7 @@ void Connection::OnConnect(Packet packet) {
 
 void Connection::Connect(const std::string& nsp, boost::json::object auth,
                          std::optional<core::SessionRecord> restored,
-                         std::optional<core::StreamPosition> from) {
+                         const std::optional<core::StreamPosition>& from) {
   Handler* handler = namespaces_.Find(nsp);
   Recovery* recovery = namespaces_.recovery();
   auto socket = std::make_shared<Socket>(restored ? restored->sid : base::NewId(), nsp,
@@ -188,7 +188,7 @@ void Connection::Connect(const std::string& nsp, boost::json::object auth,
   core::StreamPosition resume_from = from.value_or(restored->joined);
   const std::vector<std::string> rooms(socket->rooms().begin(), socket->rooms().end());
   socket->WhenReceiving(rooms, [recovery, resume_from, alive = std::weak_ptr<bool>(alive_), this](
-                                   Socket& socket, absl::Status status) {
+                                   Socket& socket, const absl::Status& status) {
     if (!status.ok()) {
       FinishRecovery(socket.nsp(), std::nullopt, 0);
       return;

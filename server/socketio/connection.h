@@ -53,7 +53,7 @@ class Connection {
   // the one `restored` describes (connection state recovery).
   void Connect(const std::string& nsp, boost::json::object auth,
                std::optional<core::SessionRecord> restored,
-               std::optional<core::StreamPosition> from);
+               const std::optional<core::StreamPosition>& from);
   // The recovering socket of `nsp` has read what it missed (nullopt: the log
   // no longer holds it all, so it starts afresh).
   void FinishRecovery(const std::string& nsp, std::optional<std::vector<core::SharedPacket>> missed,

@@ -358,6 +358,7 @@ describe('the PostgreSQL event log', { skip }, () => {
     const oks = done.filter((r) => r.outcome === 'ok');
     const bad = done.filter((r) => r.outcome !== 'ok');
     const summary = `acked ${oks.length}, failed ${bad.length} of ${done.length}; outage ${JSON.stringify(outage)}`;
+    t.diagnostic(summary);
     assert.ok(oks.length >= 100, summary);
     assert.ok(bad.length >= 1, `the outage refused some emits: ${summary}`);
     for (const r of bad.filter((x) => x.outcome === 'failed')) {
