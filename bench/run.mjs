@@ -1,27 +1,32 @@
 #!/usr/bin/env node
 // Runs every benchmark scenario against every server (roomcastd, the reference
-// socket.io server, the minimal epoll "ceiling"; for the cluster scenarios
-// three roomcastd nodes or three reference servers on one redis-server), each
-// server started fresh for each run, the servers alternating within each
-// repeat; then writes OUT/results.json, OUT/results.md and gnuplot plots in
-// OUT/plots/. Plain Node.js, no npm dependencies. See bench/README.md.
+// socket.io server, the minimal epoll "ceiling"; roomcastd on a PostgreSQL
+// event log; for the cluster scenarios three roomcastd nodes or three
+// reference servers on one redis-server), each server started fresh for each
+// run, the servers alternating within each repeat; then writes
+// OUT/results.json, OUT/results.md and gnuplot plots in OUT/plots/. Plain
+// Node.js, no npm dependencies (the recovery-storm driver, bench/storm, needs
+// socket.io-client). See bench/README.md.
 //
 //   node bench/run.mjs [--repeats=3] [--scenarios=fanout,steady] [--servers=roomcast,socketio]
-//                      [--duration_s=10] [--idle_s=5] [--smoke] [--out=bench/results]
+//                      [--duration_s=10] [--idle_s=5] [--smoke] [--out=bench/results] [--merge]
 //                      [--pause_s=1] [--keep_going] [--verbose] [--roomcast_args="--shards=1"]
+//                      [--pg_test_fsync_s=2]
 //   node bench/run.mjs --smoke                  # tiny loads, a few scenarios, < 1 min (tests use it);
 //                                               # --out defaults to $TMPDIR/roomcast-bench-smoke
 //   node bench/run.mjs --report [--out=DIR]     # tables and plots again from OUT/results.json
 //
 // Environment: ROOMCAST_BUILD_DIR (default build/); ROOMCAST_LOADGEN,
 // ROOMCAST_ROOMCASTD, ROOMCAST_CEILING, ROOMCAST_REDIS_SERVER (default
-// redis-server on the PATH) override single binaries.
+// redis-server on the PATH) override single binaries; ROOMCAST_PG_BIN the
+// PostgreSQL binaries of roomcast-postgres (default /usr/lib/postgresql/15/bin).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const kRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,17 +36,25 @@ const kBin = {
   roomcastd: process.env.ROOMCAST_ROOMCASTD ?? path.join(kBuildDir, 'server/roomcastd'),
   ceiling: process.env.ROOMCAST_CEILING ?? path.join(kBuildDir, 'bench/roomcast-ceiling'),
   redis: process.env.ROOMCAST_REDIS_SERVER ?? 'redis-server',
+  pg: process.env.ROOMCAST_PG_BIN ?? '/usr/lib/postgresql/15/bin',
+  storm: path.join(kRoot, 'bench/storm/recovery_storm.mjs'),
 };
 const kReferenceDir = path.join(kRoot, 'bench/reference');
-const kServers = ['roomcast', 'socketio', 'ceiling', 'roomcast-cluster', 'socketio-cluster'];
+const kServers = ['roomcast', 'socketio', 'ceiling', 'roomcast-postgres', 'roomcast-cluster', 'socketio-cluster'];
 // The single-process servers, which every scenario but the cluster ones runs.
 const kAll = ['roomcast', 'socketio', 'ceiling'];
 // Each: kClusterNodes nodes (roomcastd --redis_url, or the reference server
 // on @socket.io/redis-adapter) on one redis-server.
 const kClusterServers = ['roomcast-cluster', 'socketio-cluster'];
 const kClusterNodes = 3;
-// The server a scenario's ratios are taken of (the first of these it has).
+// The server a scenario's ratios are taken of (the first of these it has,
+// unless the scenario says `ratioOf`).
 const kRatioOf = ['roomcast', 'roomcast-cluster'];
+// roomcast-postgres: roomcastd --event_log=postgres on a PostgreSQL 15 of its
+// own (initdb in a temp dir, loopback, fsync and synchronous_commit on).
+const kPgSettings = ['fsync=on', 'synchronous_commit=on'];
+// The recovery-storm driver's clients: the same for every server.
+const kStormReconnect = { reconnection_delay_ms: 100, reconnection_delay_max_ms: 500, randomization_factor: 0.5 };
 const kHost = '127.0.0.1';
 const kStartTimeoutMs = 30000;
 const kStopTimeoutMs = 15000;
@@ -50,7 +63,12 @@ const kTailBytes = 64 * 1024;
 // ---------------------------------------------------------------- scenarios
 
 // kind: idle | flat (flat out, bounded by --max_undelivered) | rate (fixed
-// emit rate) | control (emit path, one client) | slow (slow consumers).
+// emit rate) | control (emit path, one client) | slow (slow consumers) |
+// durable (control, with the event log's cost) | storm (recovery storm: the
+// driver bench/storm/recovery_storm.mjs instead of the loadgen).
+// Optional: roomcastArgs / referenceEnv (per server name: more roomcastd
+// flags / reference server environment for this scenario), ratioOf (the
+// server the ratios are taken of), driver ('storm').
 const kScenarios = [
   {
     name: 'idle-10k', kind: 'idle', servers: kAll,
@@ -102,6 +120,28 @@ const kScenarios = [
     about: '1,000 clients in 10 rooms, 10% of them never read; 200 emits/s: latency seen by the readers and memory held for the slow ones.',
     flags: { connections: 1000, rooms: 10, slow_fraction: 0.1, emit: 'http', emit_rate: 200, duration_s: 10 },
   },
+  {
+    name: 'durable-emit', kind: 'durable', servers: ['roomcast', 'roomcast-postgres'], ratioOf: 'roomcast-postgres',
+    about: 'One client; gRPC Emit flat out from 16 caller threads with 64 calls in flight each, into roomcastd with the ' +
+      'in-memory event log (roomcast: --event_log=memory) and with the durable one (roomcast-postgres: --event_log=postgres ' +
+      'on a PostgreSQL 15 of its own, fsync=on, synchronous_commit=on: an emit is answered once its event is committed). ' +
+      'Latency is emit call -> receipt by the client, so it includes the commit; roomcast-postgres CPU includes every ' +
+      'PostgreSQL process.',
+    roomcastArgs: { roomcast: ['--event_log=memory'] },
+    flags: { connections: 1, rooms: 1, emit: 'grpc', emit_concurrency: 16, calls_in_flight: 64, emit_rate: 0, max_undelivered: 100000, duration_s: 10 },
+  },
+  {
+    name: 'recovery-storm', kind: 'storm', driver: 'storm', servers: ['roomcast', 'socketio'],
+    about: '1,000 socket.io-client 4.8 clients (WebSocket) in 10 rooms, through a loopback TCP proxy, each holding a ' +
+      'warm-up event; the proxy drops every connection and refuses new ones for 1 s while 100 events are emitted ' +
+      '(HTTP, 10 per room); then it lets them back and they reconnect (reconnectionDelay 100 ms, reconnectionDelayMax ' +
+      '500 ms, randomizationFactor 0.5) and recover. roomcast: --recovery_window_ms=120000; socketio: ' +
+      'connectionStateRecovery { maxDisconnectionDuration: 120000 }. Times from the let-back; CPU over the storm window ' +
+      '(drop -> every client reconnected with every event).',
+    roomcastArgs: { roomcast: ['--recovery_window_ms=120000'] },
+    referenceEnv: { socketio: { RECOVERY_MS: '120000' } },
+    flags: { connections: 1000, rooms: 10, events: 100, outage_ms: 1000, ...kStormReconnect, timeout_s: 30 },
+  },
   // Client i connects to node i % 3 and joins room-<i % rooms>: with a room
   // count prime to 3, every room has members on every node. HTTP emitter
   // connection j posts to node j % 3. CPU and RSS are summed over the three
@@ -137,6 +177,12 @@ const div = (a, k) => (Number.isFinite(a) ? a / k : undefined);
 const mean = (values) => (values?.length && values.every(Number.isFinite) ? values.reduce((a, b) => a + b, 0) / values.length : undefined);
 const redisProcess = (r) => r.server?.per_process?.find((p) => p.role === 'redis');
 const nodeProcesses = (r) => r.server?.per_process?.filter((p) => p.role?.startsWith('node-')) ?? [];
+// roomcast-postgres: run.mjs names the PostgreSQL processes pg-<what they are>.
+const pgCpu = (r) => {
+  const pg = r.server?.per_process?.filter((p) => p.role?.startsWith('pg-')) ?? [];
+  return pg.length ? pg.reduce((a, p) => a + p.cpu_measure_s, 0) : undefined;
+};
+const roomcastdCpu = (r) => r.server?.per_process?.find((p) => p.role === 'roomcast')?.cpu_measure_s;
 
 // get(json, flags) -> number | undefined. better: which way is good.
 const kMetrics = {
@@ -175,6 +221,24 @@ const kMetrics = {
     get: (r) => mean(r.cluster_nodes?.map((n) => n.redis_messages)) },
   redis_out_mib: { label: 'redis-server bytes sent (MiB, whole run)', better: 'lower',
     get: (r) => div(r.redis?.total_net_output_bytes, 2 ** 20) },
+  // durable-emit: the server CPU split into roomcastd's and PostgreSQL's.
+  roomcastd_cpu_per_emit_us: { label: 'roomcastd CPU per emit (µs)', better: 'lower', get: (r) => div(ratio(roomcastdCpu(r), r.emitted), 1e-6) },
+  pg_cpu_per_emit_us: { label: 'PostgreSQL CPU per emit (µs, every postgres process)', better: 'lower', get: (r) => div(ratio(pgCpu(r), r.emitted), 1e-6) },
+  pg_cpu_pct: { label: 'PostgreSQL CPU (% of a core)', better: 'lower', get: (r) => div(ratio(pgCpu(r), r.measure_seconds), 0.01) },
+  // recovery-storm (bench/storm/recovery_storm.mjs): times from the let-back.
+  recover_all_ms: { label: 'time until all recovered (ms, from the let-back)', better: 'lower', get: (r) => r.recover_all_ms },
+  recovered: { label: 'clients recovered (socket.recovered)', better: 'higher', get: (r) => r.recovered },
+  not_recovered: { label: 'clients not recovered', better: 'lower', get: (r) => r.not_recovered },
+  recover_p50_ms: { label: 'reconnected, p50 (ms)', better: 'lower', get: (r) => r.recover_p50_ms },
+  recover_p99_ms: { label: 'reconnected, p99 (ms)', better: 'lower', get: (r) => r.recover_p99_ms },
+  delivered_all_ms: { label: 'time until every missed event arrived (ms)', better: 'lower', get: (r) => r.delivered_all_ms },
+  out_of_order: { label: 'clients with events out of order', better: 'lower', get: (r) => r.out_of_order },
+  unexpected: { label: 'events of another room or unknown', better: 'lower', get: (r) => r.unexpected },
+  storm_cpu_s: { label: 'server CPU over the storm window (s)', better: 'lower', get: (r) => r.server?.cpu_measure_s },
+  cpu_per_client_us: { label: 'server CPU per client recovered (µs)', better: 'lower',
+    get: (r) => (r.recovered > 0 ? div(ratio(r.server?.cpu_measure_s, r.recovered), 1e-6) : undefined) },
+  reconnect_attempts: { label: 'reconnection attempts', better: 'lower', get: (r) => r.reconnect_attempts },
+  driver_cpu_s: { label: 'driver CPU over the storm window (s)', better: 'lower', get: (r) => r.loadgen_cpu_s },
 };
 
 const kThroughput = ['deliveries_per_s', 'cpu_per_delivery_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms',
@@ -186,18 +250,25 @@ const kKinds = {
   rate: { metrics: kThroughput, headline: ['p99_ms', 'cpu_per_delivery_us'] },
   control: { metrics: ['emits_per_s', 'cpu_per_emit_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'emit_errors', 'lost', 'loadgen_cpu_s'], headline: ['emits_per_s'] },
   slow: { metrics: ['p99_ms', 'rss_after_mb', 'deliveries_per_s', 'cpu_per_delivery_us', 'max_ms', 'lost', 'dropped_clients', 'emit_errors'], headline: ['p99_ms'] },
+  durable: { metrics: ['emits_per_s', 'cpu_per_emit_us', 'roomcastd_cpu_per_emit_us', 'pg_cpu_per_emit_us', 'cpu_per_delivery_us',
+    'server_cpu_pct', 'pg_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms', 'emit_errors', 'lost', 'duplicated', 'loadgen_cpu_s'],
+  headline: ['emits_per_s', 'p99_ms', 'cpu_per_emit_us'] },
+  storm: { metrics: ['recover_all_ms', 'recovered', 'not_recovered', 'recover_p50_ms', 'recover_p99_ms', 'delivered_all_ms',
+    'lost', 'duplicated', 'out_of_order', 'unexpected', 'storm_cpu_s', 'server_cpu_pct', 'cpu_per_delivery_us',
+    'cpu_per_client_us', 'emit_errors', 'reconnect_attempts', 'driver_cpu_s'],
+  headline: ['recover_all_ms', 'storm_cpu_s', 'cpu_per_delivery_us'] },
 };
 
 const kPlots = [
   { file: 'cpu_per_delivery', metric: 'cpu_per_delivery_us', kinds: ['flat', 'rate', 'slow'], log: true,
     title: 'Server CPU per delivery (median, bars: min-max)', ylabel: 'CPU µs per delivery (log)' },
-  { file: 'latency_p99', metric: 'p99_ms', kinds: ['flat', 'rate', 'slow', 'control'], log: true,
+  { file: 'latency_p99', metric: 'p99_ms', kinds: ['flat', 'rate', 'slow', 'control', 'durable'], log: true,
     title: 'p99 delivery latency (median, bars: min-max)', ylabel: 'ms (log)' },
   { file: 'rss_per_connection', metric: 'rss_per_connection_bytes', kinds: ['idle'], scale: 1 / 1024,
     title: 'Server RSS per idle connection (median, bars: min-max)', ylabel: 'KiB per connection' },
   { file: 'deliveries_per_s', metric: 'deliveries_per_s', kinds: ['flat'],
     title: 'Deliveries per second, emits flat out (median, bars: min-max)', ylabel: 'deliveries/s' },
-  { file: 'emits_per_s', metric: 'emits_per_s', kinds: ['control'],
+  { file: 'emits_per_s', metric: 'emits_per_s', kinds: ['control', 'durable'],
     title: 'Emits per second, one client (median, bars: min-max)', ylabel: 'emits/s' },
 ];
 
@@ -229,6 +300,26 @@ function warningsOf(json, scenario) {
   if (kind !== 'idle' && json.server?.cpu_measure_s < 0.1) {
     warnings.push(`server CPU over the window only ${json.server.cpu_measure_s} s: CPU per delivery is coarse`);
   }
+  if (kind === 'storm') {
+    for (const key of ['not_recovered', 'never_reconnected', 'out_of_order', 'unexpected']) {
+      if (json[key] > 0) warnings.push(`${key}=${json[key]}`);
+    }
+    if (json.timed_out) warnings.push(`not every client reconnected with every event within ${json.settings?.timeout_s} s`);
+    if (json.emit_ms > json.outage_ms) warnings.push(`the emits took ${json.emit_ms} ms, longer than the outage`);
+  }
+  // roomcast-postgres: a PostgreSQL process that went away during the run
+  // (its CPU is then missing from the sums), or backends that came up after
+  // the pids were taken (theirs is not in them).
+  for (const p of json.server?.per_process ?? []) {
+    if (p.role?.startsWith('pg-') && !(p.rss_after_kb > 0)) warnings.push(`${p.role} (pid ${p.pid}) was gone at the end`);
+  }
+  if (json.postgres?.logs) {
+    const committed = json.postgres.logs.reduce((a, l) => a + l.last_offset, 0);
+    if (committed < json.emitted) warnings.push(`PostgreSQL holds offsets up to ${committed} only, ${json.emitted} emits were acknowledged`);
+  }
+  if (json.postgres?.new_processes?.length) {
+    warnings.push(`PostgreSQL processes not measured (came up during the run): ${json.postgres.new_processes.join(', ')}`);
+  }
   if (scenario.cluster) {
     for (const p of json.server?.per_process ?? []) {
       if (!(p.rss_before_kb > 0)) warnings.push(`no /proc figures for ${p.role ?? p.pid}`);
@@ -245,8 +336,8 @@ function warningsOf(json, scenario) {
 // ---------------------------------------------------------------- arguments
 
 const kUsage = `usage: node bench/run.mjs [--repeats=N] [--scenarios=a,b] [--servers=a,b] [--duration_s=S]
-       [--idle_s=S] [--smoke] [--out=DIR] [--pause_s=S] [--keep_going] [--verbose]
-       [--roomcast_args="--flag=v ..."]
+       [--idle_s=S] [--smoke] [--out=DIR] [--merge] [--pause_s=S] [--keep_going] [--verbose]
+       [--roomcast_args="--flag=v ..."] [--pg_test_fsync_s=S]
        node bench/run.mjs --report [--out=DIR]
 scenarios: ${kScenarios.map((s) => s.name).join(', ')}
 servers: ${kServers.join(', ')}`;
@@ -259,7 +350,7 @@ function usageError(message) {
 function parseArgs(argv) {
   const options = { repeats: undefined, scenarios: undefined, servers: kServers, durationS: undefined, idleS: undefined,
     smoke: false, out: undefined, pauseS: undefined, keepGoing: false, verbose: false,
-    report: false, roomcastArgs: [], explicit: false };
+    report: false, roomcastArgs: [], explicit: false, merge: false, pgTestFsyncS: undefined };
   const number = (name, text, min) => {
     const value = Number(text);
     if (text === '' || !Number.isFinite(value) || value < min) usageError(`--${name} must be a number >= ${min}`);
@@ -293,6 +384,8 @@ function parseArgs(argv) {
       case 'keep_going': options.keepGoing = flag(); break;
       case 'verbose': options.verbose = flag(); break;
       case 'report': options.report = flag(); break;
+      case 'merge': options.merge = flag(); break;
+      case 'pg_test_fsync_s': options.pgTestFsyncS = Math.floor(number(name, text(), 0)); break;
       case 'roomcast_args': options.roomcastArgs = text().split(/\s+/).filter(Boolean); break;
       case 'help': process.stdout.write(`${kUsage}\n`); process.exit(0); break;
       default: usageError(`unknown argument ${arg}`);
@@ -302,6 +395,8 @@ function parseArgs(argv) {
   // A smoke run's figures mean nothing: they never overwrite bench/results unless asked to.
   options.out ??= options.smoke ? path.join(os.tmpdir(), 'roomcast-bench-smoke') : path.join(kRoot, 'bench/results');
   options.pauseS ??= options.smoke ? 0 : 1;
+  // pg_test_fsync's seconds per test (0: not run); it runs about 17 tests.
+  options.pgTestFsyncS ??= options.smoke ? 0 : 2;
   options.scenarios ??= options.smoke ? kSmokeScenarios : kScenarios.map((s) => s.name);
   return options;
 }
@@ -310,6 +405,18 @@ function parseArgs(argv) {
 function planScenarios(options) {
   return kScenarios.filter((s) => options.scenarios.includes(s.name)).map((scenario) => {
     const flags = { ...scenario.flags };
+    const servers = kServers.filter((s) => scenario.servers.includes(s) && options.servers.includes(s));
+    if (scenario.driver === 'storm') {
+      // Not the loadgen: its own flags (bench/storm/recovery_storm.mjs).
+      if (options.smoke) {
+        flags.connections = Math.min(flags.connections, 50);
+        flags.rooms = Math.min(flags.rooms, 10);
+        flags.events = Math.min(flags.events, 20);
+        flags.outage_ms = Math.min(flags.outage_ms, 300);
+        flags.timeout_s = Math.min(flags.timeout_s, 10);
+      }
+      return { ...scenario, flags, servers };
+    }
     if (flags.emit !== 'none') flags.duration_s ??= 10;
     if (options.smoke) {
       flags.connections = Math.min(flags.connections, 50);
@@ -321,7 +428,6 @@ function planScenarios(options) {
     }
     if (options.durationS !== undefined && flags.emit !== 'none') flags.duration_s = options.durationS;
     if (options.idleS !== undefined && flags.emit === 'none') flags.idle_s = options.idleS;
-    const servers = kServers.filter((s) => scenario.servers.includes(s) && options.servers.includes(s));
     return { ...scenario, flags, servers };
   }).filter((s) => s.servers.length > 0);
 }
@@ -476,7 +582,22 @@ function promValue(text, name) {
   return match ? Number(match[1]) : null;
 }
 
-async function startRoomcastd(options, redisUrl) {
+/** roomcastd's /api/health says its database check is SERVING. */
+async function databaseConnected(port) {
+  const answer = await httpGet(port, '/api/health');
+  try {
+    return JSON.parse(answer?.body ?? '').checks?.some((c) => c.name === 'database' && c.status === 'SERVING') ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * roomcastd on free ports. redisUrl: a cluster node on that Redis; extra:
+ * more flags (before --roomcast_args, which win); database: wait for its
+ * database check too.
+ */
+async function startRoomcastd(options, { redisUrl, extra = [], database = false } = {}) {
   const [port, grpcPort] = await freePorts(2);
   // No per-IP, handshake or client-event limits (the loadgen is one
   // address); no SIGTERM grace (no load balancer to tell). The rest,
@@ -487,19 +608,21 @@ async function startRoomcastd(options, redisUrl) {
     // A cluster node gets one shard: its three nodes share this machine's cores
     // (as a pod gets the CPU it is given), like the three one-threaded Node servers.
     ...(redisUrl ? [`--redis_url=${redisUrl}`, '--shards=1'] : []),
+    ...extra,
     ...options.roomcastArgs];
   const handle = launch(kBin.roomcastd, args);
   await until(handle, () => httpOk(port, '/healthz'), 'GET /healthz -> 200');
   if (redisUrl) await until(handle, () => redisConnected(port), 'GET /api/health with redis SERVING');
+  if (database) await until(handle, () => databaseConnected(port), 'GET /api/health with database SERVING');
   return { handle, port, grpcPort };
 }
 
-async function startReference(redisUrl) {
+async function startReference(redisUrl, env = {}) {
   const [port] = await freePorts(1);
-  // REDIS_URL set either way, so that one in our environment never turns the
-  // adapter on for the single server.
+  // REDIS_URL and RECOVERY_MS set either way, so that ones in our environment
+  // never turn the adapter or recovery on where the scenario does not.
   const handle = launch(process.execPath, [path.join(kReferenceDir, 'server.mjs')],
-    { env: { PORT: String(port), HOST: kHost, REDIS_URL: redisUrl ?? '' }, cwd: kReferenceDir });
+    { env: { PORT: String(port), HOST: kHost, REDIS_URL: redisUrl ?? '', RECOVERY_MS: '', ...env }, cwd: kReferenceDir });
   const listening = /^listening (\d+)$/m;
   await until(handle, () => listening.test(handle.output), '"listening <port>" line');
   return { handle, port: Number(listening.exec(handle.output)[1]) };
@@ -512,6 +635,182 @@ async function startRedis() {
     '--loglevel', 'warning'], { cwd: os.tmpdir() });
   await until(handle, async () => (await redisCommand(port, ['PING'])) === 'PONG', 'PING -> PONG');
   return { handle, port };
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+const pgClusters = new Set(); // to stop if we are interrupted
+
+/** uid/gid of the postgres user (from /etc/passwd), null when there is none. */
+function postgresIds() {
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  if (!line) return null;
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** One of the PostgreSQL binaries as the postgres user when we are root: [command, args]. */
+function pgCommand(tool, args) {
+  const file = path.join(kBin.pg, tool);
+  return isRoot() ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
+}
+
+/** Runs a PostgreSQL tool to completion; resolves { code, signal, output, command }. */
+function runPgTool(tool, args, timeoutMs = 60000) {
+  const [command, argv] = pgCommand(tool, args);
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (output = keepTail(output, chunk)));
+    child.stderr.on('data', (chunk) => (output = keepTail(output, chunk)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => (output += `spawn failed: ${error.message}\n`));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolve({ code, signal, output, command: [command, ...argv].join(' ') });
+    });
+  });
+}
+
+/** psql -At on the cluster: resolves the rows (arrays of |-separated fields), null on an error. */
+async function pgQuery(pg, sql) {
+  const run = await runPgTool('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', kHost, '-p', String(pg.port),
+    '-U', 'postgres', '-d', 'postgres', '-c', sql], 15000);
+  if (run.code !== 0) return null;
+  return run.output.split('\n').filter((line) => line !== '').map((line) => line.split('|'));
+}
+
+/**
+ * A PostgreSQL cluster of its own: initdb in a temp dir (owned by postgres
+ * when we are root), pg_ctl start on a free loopback port, its socket in the
+ * temp dir, the durability settings of kPgSettings. Resolves { dir, data,
+ * port, pid (the postmaster), url, log() }.
+ */
+async function startPostgres() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-bench-pg-'));
+  const pg = { dir, data: path.join(dir, 'data'), logFile: path.join(dir, 'postgres.log'), port: 0, pid: null, url: null };
+  pg.log = () => {
+    try {
+      const text = fs.readFileSync(pg.logFile, 'utf8');
+      return text.length > kTailBytes ? text.slice(text.length - kTailBytes) : text;
+    } catch {
+      return '';
+    }
+  };
+  pgClusters.add(pg);
+  try {
+    if (isRoot()) {
+      const ids = postgresIds();
+      if (!ids) throw new Error('no postgres user in /etc/passwd (apt-get install postgresql-15)');
+      fs.chownSync(dir, ids.uid, ids.gid);
+    }
+    [pg.port] = await freePorts(1);
+    pg.url = `postgresql://postgres@${kHost}:${pg.port}/postgres`;
+    // --no-sync: initdb does not flush the fresh cluster; the run's own writes are durable (fsync=on).
+    const init = await runPgTool('initdb', ['-D', pg.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+    if (init.code !== 0) throw new Error(`${init.command}\nfailed (${init.code ?? init.signal}):\n${init.output}`);
+    const settings = [`-k ${dir}`, `-c listen_addresses=${kHost}`, `-p ${pg.port}`, ...kPgSettings.map((x) => `-c ${x}`)].join(' ');
+    pg.command = `pg_ctl start -D ${pg.data} -o "${settings}"`;
+    const start = await runPgTool('pg_ctl', ['start', '-D', pg.data, '-w', '-t', '30', '-l', pg.logFile, '-o', settings]);
+    if (start.code !== 0) throw new Error(`${start.command}\nfailed (${start.code ?? start.signal}):\n${start.output}\n${pg.log()}`);
+    pg.pid = Number(fs.readFileSync(path.join(pg.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch (error) {
+    await stopPostgres(pg);
+    throw error;
+  }
+  return pg;
+}
+
+/** pg_ctl stop (fast, else immediate), then the temp dir goes. Resolves the server log's tail. */
+async function stopPostgres(pg) {
+  let note = '';
+  if (fs.existsSync(path.join(pg.data, 'postmaster.pid'))) {
+    const fast = await runPgTool('pg_ctl', ['stop', '-D', pg.data, '-m', 'fast', '-w', '-t', '30']);
+    if (fast.code !== 0) {
+      note = `pg_ctl stop -m fast failed (${fast.code ?? fast.signal}): ${fast.output}\n`;
+      await runPgTool('pg_ctl', ['stop', '-D', pg.data, '-m', 'immediate', '-w', '-t', '10']);
+    }
+  }
+  const log = pg.log();
+  fs.rmSync(pg.dir, { recursive: true, force: true });
+  pgClusters.delete(pg);
+  return `${note}${log}`;
+}
+
+/** Whether a pid is alive (signal 0). */
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** The children of `ppid`, from /proc/<pid>/stat. */
+function childrenOf(ppid) {
+  const out = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
+    } catch { /* gone */ }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The postmaster and its children with roles from their titles:
+ * pg-postmaster, pg-checkpointer, pg-walwriter, ..., pg-backend-N (client
+ * connections: roomcastd's writer, reader and health check).
+ */
+function pgProcesses(postmaster) {
+  const title = (pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      return '';
+    }
+  };
+  const list = [{ role: 'pg-postmaster', pid: postmaster, title: title(postmaster) }];
+  let backends = 0;
+  for (const pid of childrenOf(postmaster)) {
+    const what = title(pid).replace(/^postgres: /, '');
+    const backend = /^\S+ \S+ \d+\.\d+\.\d+\.\d+\(\d+\)/.test(what);
+    list.push({ role: backend ? `pg-backend-${++backends}` : `pg-${what.replace(/\s+/g, '-')}`, pid, title: what });
+  }
+  return list;
+}
+
+/** pg_test_fsync in a temp dir of its own (the disk PostgreSQL's temp dirs are on): { command, dir, output, summary }. */
+async function pgTestFsync(seconds) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-bench-fsync-'));
+  try {
+    if (isRoot()) {
+      const ids = postgresIds();
+      if (ids) fs.chownSync(dir, ids.uid, ids.gid);
+    }
+    const run = await runPgTool('pg_test_fsync', ['-s', String(seconds), '-f', path.join(dir, 'pg_test_fsync.out')], 300000);
+    const df = commandOutput('df', ['-hT', dir]);
+    const lines = run.output.split('\n');
+    // The sections on 8kB writes: one write, then two (what a commit's WAL flush does).
+    const summary = [];
+    let take = false;
+    for (const line of lines) {
+      if (/^Compare file sync methods using (one|two) 8kB writes?:/.test(line)) take = true;
+      else if (/^\S/.test(line) && !line.startsWith('(')) take = false;
+      if (take && line.trim() !== '') summary.push(line.replace(/\s+$/, ''));
+    }
+    return { command: `pg_test_fsync -s ${seconds}`, dir, filesystem: df?.split('\n').at(-1) ?? null, exit: run.code, summary, output: run.output };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -553,23 +852,75 @@ async function redisStats(port) {
   };
 }
 
-// Each server: how to start it and tell it is ready. start() resolves
-// { processes: [{ role, handle }] (their pids go to --server_pid in this
-// order), ports (the loadgen's --target list), grpcPort?, collect? (figures
-// to scrape after the loadgen, before the stop) }.
+// A scenario's extra roomcastd flags / reference server environment for one server.
+const scenarioArgs = (scenario, server) => scenario?.roomcastArgs?.[server] ?? [];
+const scenarioEnv = (scenario, server) => scenario?.referenceEnv?.[server] ?? {};
+
+// Each server: how to start it and tell it is ready. start(options,
+// scenario) resolves { processes: [{ role, handle }] (their pids go to
+// --server_pid in this order), watched? ([{ role, pid }]: processes it did not
+// start itself but whose CPU counts, after those), ports (the loadgen's
+// --target list), grpcPort?, collect? (figures to scrape after the loadgen,
+// before the stop), alive? (false: a watched process died), cleanup? (after
+// the stop; resolves a log) }.
 const kServerSpecs = {
   roomcast: {
     binary: () => kBin.roomcastd,
-    async start(options) {
-      const { handle, port, grpcPort } = await startRoomcastd(options);
+    async start(options, scenario) {
+      const { handle, port, grpcPort } = await startRoomcastd(options, { extra: scenarioArgs(scenario, 'roomcast') });
       return { processes: [{ role: 'roomcast', handle }], ports: [port], grpcPort };
     },
   },
   socketio: {
     binary: () => path.join(kReferenceDir, 'server.mjs'),
-    async start() {
-      const { handle, port } = await startReference();
+    async start(options, scenario) {
+      const { handle, port } = await startReference(undefined, scenarioEnv(scenario, 'socketio'));
       return { processes: [{ role: 'socketio', handle }], ports: [port] };
+    },
+  },
+  'roomcast-postgres': {
+    binary: () => kBin.roomcastd,
+    async start(options, scenario) {
+      const pg = await startPostgres();
+      try {
+        const rows = await pgQuery(pg, "SELECT name, current_setting(name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', " +
+          "'wal_sync_method', 'full_page_writes', 'shared_buffers', 'wal_level') UNION ALL SELECT 'version', version() ORDER BY 1");
+        const settings = Object.fromEntries(rows ?? []);
+        const { handle, port, grpcPort } = await startRoomcastd(options, {
+          extra: ['--event_log=postgres', `--database_url=${pg.url}`, ...scenarioArgs(scenario, 'roomcast-postgres')], database: true,
+        });
+        // roomcastd's writer, reader and health check each hold a connection:
+        // wait (a little) for all three backends, so that their CPU counts.
+        const backends = () => pgProcesses(pg.pid).filter((p) => p.role.startsWith('pg-backend-')).length;
+        for (let i = 0; i < 200 && backends() < 3; ++i) await sleep(25);
+        const watched = pgProcesses(pg.pid);
+        return {
+          processes: [{ role: 'roomcast', handle }],
+          watched,
+          ports: [port],
+          grpcPort,
+          postgresCommand: pg.command,
+          alive: () => pidAlive(pg.pid),
+          async collect() {
+            const now = pgProcesses(pg.pid);
+            const logs = await pgQuery(pg, 'SELECT nsp, epoch, last_offset FROM roomcast_logs ORDER BY nsp');
+            return {
+              postgres: {
+                settings,
+                port: pg.port,
+                processes: watched.map(({ role, pid, title }) => ({ role, pid, title })),
+                new_processes: now.filter((p) => !watched.some((w) => w.pid === p.pid)).map((p) => `${p.title} (pid ${p.pid})`),
+                // What the log holds after the run: last_offset counts every committed event.
+                logs: (logs ?? []).map(([nsp, epoch, last]) => ({ nsp, epoch, last_offset: Number(last) })),
+              },
+            };
+          },
+          cleanup: () => stopPostgres(pg),
+        };
+      } catch (error) {
+        await stopPostgres(pg);
+        throw error;
+      }
     },
   },
   ceiling: {
@@ -584,7 +935,7 @@ const kServerSpecs = {
   'roomcast-cluster': {
     binary: () => kBin.roomcastd,
     async start(options) {
-      const cluster = await startCluster((url) => startRoomcastd(options, url));
+      const cluster = await startCluster((url) => startRoomcastd(options, { redisUrl: url }));
       cluster.collect = async () => {
         const nodes = await Promise.all(cluster.ports.map(async (port, i) => {
           const text = (await httpGet(port, '/metrics'))?.body;
@@ -612,10 +963,10 @@ const kServerSpecs = {
   },
 };
 
-/** Runs the loadgen to completion; resolves { code, signal, stdout, stderr, timedOut }. */
-function runLoadgen(args, timeoutMs, verbose) {
+/** Runs the loadgen (or a driver) to completion; resolves { code, signal, stdout, stderr, timedOut }. */
+function runLoadgen(command, args, timeoutMs, verbose) {
   return new Promise((resolve) => {
-    const child = spawn(kBin.loadgen, args, { cwd: kRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: kRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let stdout = '';
     let stderr = '';
@@ -667,53 +1018,71 @@ class RunError extends Error {}
 async function runOnce(scenario, serverName, repeat, options, rawDir) {
   const base = path.join(rawDir, `${scenario.name}.${serverName}.${repeat}`);
   const started = Date.now();
-  const server = await kServerSpecs[serverName].start(options).catch((error) => {
+  const server = await kServerSpecs[serverName].start(options, scenario).catch((error) => {
     throw new RunError(`${serverName} did not start: ${error.message}`);
   });
   const { processes } = server;
-  const args = [`--target=${server.ports.map((port) => `${kHost}:${port}`).join(',')}`,
-    `--server_pid=${processes.map((p) => p.handle.pid).join(',')}`,
-    ...(server.grpcPort ? [`--grpc_target=${kHost}:${server.grpcPort}`] : []), ...flagArgs(scenario.flags)];
+  const watched = server.watched ?? [];
+  const pids = [...processes.map((p) => p.handle.pid), ...watched.map((p) => p.pid)];
+  const storm = scenario.driver === 'storm';
   const f = scenario.flags;
-  const timeoutMs = 1000 * (120 + (f.idle_s ?? 0) + (f.duration_s ?? 0) + (f.drain_s ?? 2) + 60);
+  // The loadgen, or the recovery-storm driver (Node.js; the server's HTTP port only).
+  const [driver, driverName, args, timeoutMs] = storm
+    ? [process.execPath, 'driver', [kBin.storm, `--target=${kHost}:${server.ports[0]}`, `--server_pid=${pids.join(',')}`,
+      ...flagArgs(f), ...(options.verbose ? ['--verbose'] : [])], 1000 * (60 + 20 + f.outage_ms / 1000 + f.timeout_s + 60)]
+    : [kBin.loadgen, 'loadgen', [`--target=${server.ports.map((port) => `${kHost}:${port}`).join(',')}`,
+      `--server_pid=${pids.join(',')}`,
+      ...(server.grpcPort ? [`--grpc_target=${kHost}:${server.grpcPort}`] : []), ...flagArgs(f)],
+    1000 * (120 + (f.idle_s ?? 0) + (f.duration_s ?? 0) + (f.drain_s ?? 2) + 60)];
   const single = processes.length === 1;
   const named = (p) => (single ? serverName : `${serverName} ${p.role}`);
   let result;
   let died;
+  let watchedDied = false;
   let collected = null;
+  let cleanupLog = null;
   const exitOf = new Map();
   try {
-    result = await runLoadgen(args, timeoutMs, options.verbose);
+    result = await runLoadgen(driver, args, timeoutMs, options.verbose);
   } finally {
     died = processes.find((p) => p.handle.exit);
-    if (server.collect && !died) collected = await server.collect().catch(() => null);
+    watchedDied = server.alive ? !server.alive() : false;
+    if (server.collect && !died && !watchedDied) collected = await server.collect().catch(() => null);
     // The nodes first (together), then the redis-server they share.
     const nodes = processes.filter((p) => p.role !== 'redis');
     const nodeExits = await Promise.all(nodes.map((p) => stop(p.handle)));
     nodes.forEach((p, i) => exitOf.set(p, nodeExits[i]));
     for (const p of processes.filter((q) => q.role === 'redis')) exitOf.set(p, await stop(p.handle));
+    // What the server depends on and run.mjs did not launch itself (PostgreSQL).
+    if (server.cleanup) cleanupLog = await server.cleanup().catch((error) => `cleanup failed: ${error.message}`);
     const log = [...processes.flatMap((p) => [
       `# server${single ? '' : ` (${p.role}, pid ${p.handle.pid})`}: ${p.handle.command}`,
       `# server exit: ${JSON.stringify(exitOf.get(p))}`, p.handle.output]),
-    ...(collected ? [`# scraped after the loadgen: ${JSON.stringify(collected)}`] : []),
-    `# loadgen: ${kBin.loadgen} ${args.join(' ')}`,
-    result ? `# loadgen exit: code=${result.code} signal=${result.signal}${result.timedOut ? ' (timed out)' : ''}` : '',
-    result?.stderr ?? '', result ? `# loadgen stdout:\n${result.stdout}` : ''].join('\n');
+    ...(server.postgresCommand ? [`# postgres (as the postgres user): ${server.postgresCommand}`] : []),
+    ...watched.map((p) => `# watched (${p.role}, pid ${p.pid}): ${p.title ?? ''}`),
+    ...(cleanupLog !== null ? [`# postgres log:\n${cleanupLog}`] : []),
+    ...(collected ? [`# scraped after the ${driverName}: ${JSON.stringify(collected)}`] : []),
+    `# ${driverName}: ${driver} ${args.join(' ')}`,
+    result ? `# ${driverName} exit: code=${result.code} signal=${result.signal}${result.timedOut ? ' (timed out)' : ''}` : '',
+    result?.stderr ?? '', result ? `# ${driverName} stdout:\n${result.stdout}` : ''].join('\n');
     fs.writeFileSync(`${base}.log`, log);
   }
-  const context = () => `\n--- loadgen: ${kBin.loadgen} ${args.join(' ')}\n${result.stderr.slice(-4000)}` +
+  const context = () => `\n--- ${driverName}: ${driver} ${args.join(' ')}\n${result.stderr.slice(-4000)}` +
     processes.map((p) => `\n--- ${named(p)}: ${p.handle.command}\n${p.handle.output.slice(-4000)}`).join('') +
+    (cleanupLog ? `\n--- postgres log:\n${cleanupLog.slice(-4000)}` : '') +
     `\n(full log: ${base}.log)`;
-  if (result.timedOut) throw new RunError(`loadgen ran over ${timeoutMs / 1000} s and was killed${context()}`);
-  if (result.code !== 0) throw new RunError(`loadgen exited with code ${result.code} signal ${result.signal}${context()}`);
+  if (result.timedOut) throw new RunError(`${driverName} ran over ${timeoutMs / 1000} s and was killed${context()}`);
+  if (result.code !== 0) throw new RunError(`${driverName} exited with code ${result.code} signal ${result.signal}${context()}`);
   const parsed = parseLoadgenJson(result.stdout);
-  if (!parsed) throw new RunError(`loadgen printed no JSON object on stdout${context()}`);
+  if (!parsed) throw new RunError(`${driverName} printed no JSON object on stdout${context()}`);
   if (died) throw new RunError(`${named(died)} exited during the run (${JSON.stringify(died.handle.exit)})${context()}`);
+  if (watchedDied) throw new RunError(`${serverName}: PostgreSQL (postmaster pid ${watched[0]?.pid}) exited during the run${context()}`);
   // What run.mjs knows and the loadgen does not: which pid is what, and
-  // (clusters) the figures scraped after the loadgen.
+  // (clusters, PostgreSQL) the figures scraped after the loadgen.
   const json = parsed.json;
+  const roles = [...processes.map((p) => p.role), ...watched.map((p) => p.role)];
   json.server?.per_process?.forEach((p, i) => {
-    if (processes[i]) p.role = processes[i].role;
+    if (roles[i]) p.role = roles[i];
   });
   if (collected) Object.assign(json, collected);
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(json)}\n`);
@@ -723,11 +1092,12 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
     if (exit.killed) warnings.push(`${named(p)} needed SIGKILL to stop`);
     else if (exit.code !== 0) warnings.push(`${named(p)} exited with code ${exit.code} signal ${exit.signal} on SIGTERM`);
   }
-  if (server.collect && !collected) warnings.push('no figures scraped from the cluster after the run');
+  if (server.collect && !collected) warnings.push('no figures scraped from the server after the run');
+  const commands = single ? processes[0].handle.command : processes.map((p) => `${p.role}: ${p.handle.command}`).join('\n');
   return {
     scenario: scenario.name, server: serverName, repeat,
     started_at: new Date(started).toISOString(), wall_s: (Date.now() - started) / 1000,
-    server_command: single ? processes[0].handle.command : processes.map((p) => `${p.role}: ${p.handle.command}`).join('\n'),
+    server_command: server.postgresCommand ? `${commands}\npostgres: ${server.postgresCommand}` : commands,
     loadgen_args: args,
     metrics: metricsOf(json, scenario), warnings, raw: json,
   };
@@ -761,7 +1131,7 @@ function buildSummary(scenarios, runs, repeats) {
       }
     }
     const ratios = [];
-    const of = kRatioOf.find((s) => scenario.servers.includes(s));
+    const of = scenario.servers.includes(scenario.ratioOf) ? scenario.ratioOf : kRatioOf.find((s) => scenario.servers.includes(s));
     if (of) {
       for (const other of scenario.servers.filter((s) => s !== of)) {
         for (const metric of kind.headline) {
@@ -792,6 +1162,20 @@ function referencePackageVersion(name) {
   }
 }
 
+/** socket.io-client's version where the recovery-storm driver finds it (bench/reference, else tests), null when it does not. */
+function stormClientVersion() {
+  for (const dir of [kReferenceDir, path.join(kRoot, 'tests')]) {
+    try {
+      const require = createRequire(path.join(dir, 'package.json'));
+      return JSON.parse(fs.readFileSync(require.resolve('socket.io-client/package.json'), 'utf8')).version;
+    } catch { /* the next place */ }
+  }
+  return null;
+}
+
+/** `postgres --version` of ROOMCAST_PG_BIN, null when there is none. */
+const postgresVersion = () => commandOutput(path.join(kBin.pg, 'postgres'), ['--version']);
+
 function collectMeta(argv, options) {
   const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
   const limits = fs.existsSync('/proc/self/limits') ? fs.readFileSync('/proc/self/limits', 'utf8') : '';
@@ -815,6 +1199,8 @@ function collectMeta(argv, options) {
     redis_client: redisClient,
     redis_server: redisServer,
     cluster_nodes: kClusterNodes,
+    socketio_client: stormClientVersion(),
+    postgres: postgresVersion(),
     roomcast_commit: commit ? `${commit}${dirty ? ' (with uncommitted changes)' : ''}` : null,
     repeats: options.repeats,
     smoke: options.smoke,
@@ -833,6 +1219,73 @@ function fmt(x) {
 
 const fmtCell = (s) => (s ? `${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}]` : '–');
 
+/** The scenario's servers and what they get beyond the flags common to every run (bench/README.md). */
+function serverLines(scenario, runs) {
+  const notes = [];
+  for (const server of scenario.servers) {
+    const extra = [...scenarioArgs(scenario, server).map((a) => `\`${a}\``),
+      ...Object.entries(scenarioEnv(scenario, server)).map(([k, v]) => `\`${k}=${v}\``)];
+    if (server === 'roomcast-postgres') {
+      const settings = runs.find((r) => r.scenario === scenario.name && r.server === server && r.raw?.postgres)?.raw.postgres.settings ?? {};
+      const version = /^PostgreSQL (\S+)/.exec(settings.version ?? '')?.[1] ?? '15';
+      const shown = ['fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers']
+        .filter((k) => settings[k] !== undefined).map((k) => `${k}=${settings[k]}`);
+      extra.unshift('`--event_log=postgres --database_url=…`', `on PostgreSQL ${version} of its own (initdb in a temp dir, ` +
+        `loopback, ${shown.length ? shown.join(', ') : kPgSettings.join(', ')})`);
+    }
+    if (extra.length) notes.push(`${server} ${extra.join(' ')}`);
+  }
+  return notes.length ? [`Servers: ${notes.join('; ')}.`, ''] : [];
+}
+
+/** What a scenario measured once per run.mjs invocation beside its runs (pg_test_fsync). */
+function contextLines(context) {
+  const lines = [];
+  const fsync = context?.pg_test_fsync;
+  if (fsync) {
+    lines.push(`The disk under the PostgreSQL data dirs (\`${fsync.command}\` in ${fsync.dir}, once before the runs` +
+      `${fsync.filesystem ? `; \`df -hT\`: ${fsync.filesystem.replace(/\s+/g, ' ')}` : ''}):`, '', '```');
+    lines.push(...(fsync.summary?.length ? fsync.summary : [`(no summary lines; exit ${fsync.exit})`]), '```', '');
+  }
+  return lines;
+}
+
+/** Per roomcast-postgres run: where the CPU went, and what the log holds. */
+function durableDetails(scenario, runs) {
+  const lines = [];
+  for (const run of runs.filter((r) => r.scenario === scenario.name && r.raw?.postgres)) {
+    const { raw } = run;
+    const total = raw.server?.cpu_measure_s;
+    const cpu = (raw.server?.per_process ?? []).filter((p) => p.cpu_measure_s > 0).map((p) =>
+      `${p.role ?? p.pid} ${fmt(p.cpu_measure_s)} s (${fmt(div(ratio(p.cpu_measure_s, total), 0.01))}%)`);
+    const committed = raw.postgres.logs?.map((l) => `namespace ${l.nsp} at offset ${fmt(l.last_offset)} (epoch ${l.epoch})`).join(', ');
+    lines.push(`- ${run.server} #${run.repeat}: ${fmt(raw.emitted)} emits acknowledged; in PostgreSQL after the run: ${committed || '–'}; ` +
+      `server CPU over the window: ${cpu.join(', ')}; total ${fmt(total)} s`);
+  }
+  if (lines.length) lines.push('');
+  return lines;
+}
+
+/** Per recovery-storm run: the storm's own figures. */
+function stormDetails(scenario, runs) {
+  const lines = [];
+  for (const run of runs.filter((r) => r.scenario === scenario.name && r.raw?.driver === 'recovery-storm')) {
+    const x = run.raw;
+    const reasons = Object.entries(x.disconnect_reasons ?? {}).map(([k, v]) => `${v} "${k}"`).join(', ');
+    lines.push(`- ${run.server} #${run.repeat}: ${x.connected}/${x.connections} joined in ${fmt(x.connect_seconds)} s; ` +
+      `dropped ${x.dropped_connections} (disconnects: ${reasons || 'none'}); ${x.emitted}/${x.events} emitted in ${fmt(x.emit_ms)} ms; ` +
+      `let back after ${fmt(x.outage_ms)} ms; reconnected ${x.reconnected}, recovered ${x.recovered} ` +
+      `(all: ${x.recover_all_ms === null ? 'not all' : `${fmt(x.recover_all_ms)} ms`}; p50 ${fmt(x.recover_p50_ms)} ms, ` +
+      `p99 ${fmt(x.recover_p99_ms)} ms, max ${fmt(x.recover_max_ms)} ms); ${fmt(x.delivered)}/${fmt(x.expected)} events held, ` +
+      `${x.complete_clients} clients with exactly their room's events in order; lost ${x.lost}, duplicated ${x.duplicated}; ` +
+      `${fmt(x.reconnect_attempts)} reconnection attempts, ${fmt(x.failed_after_let_back)} of them failing after the let-back ` +
+      `(proxy: ${fmt(x.proxy?.accepted)} accepted, ${fmt(x.proxy?.refused)} refused); ` +
+      `server CPU ${fmt(x.server?.cpu_measure_s)} s over ${fmt(x.measure_seconds)} s`);
+  }
+  if (lines.length) lines.push('');
+  return lines;
+}
+
 function markdown(results, plotNote) {
   const { meta, scenarios, summary, runs, failures } = results;
   const lines = [];
@@ -849,17 +1302,33 @@ function markdown(results, plotNote) {
   lines.push(`| open files limit | ${meta.open_files_limit ?? 'unknown'} |`);
   lines.push(`| Node.js | ${meta.node} |`);
   lines.push(`| socket.io | ${meta.socketio ?? 'not installed'} |`);
+  if (scenarios.some((s) => s.driver === 'storm')) lines.push(`| socket.io-client (recovery-storm driver) | ${meta.socketio_client ?? 'unknown'} |`);
+  if (scenarios.some((s) => s.servers.includes('roomcast-postgres'))) lines.push(`| PostgreSQL (roomcast-postgres) | ${meta.postgres ?? 'unknown'} |`);
   if (scenarios.some((s) => s.cluster)) {
     lines.push(`| clusters | ${meta.cluster_nodes ?? 3} nodes on one redis-server ${meta.redis_server ?? '(version unknown)'}; ` +
       `socketio-cluster: @socket.io/redis-adapter ${meta.redis_adapter ?? '?'}, redis ${meta.redis_client ?? '?'} |`);
   }
   lines.push(`| repeats | ${meta.repeats}, the servers alternating within each repeat |`);
   lines.push('');
+  if (results.earlier?.length) {
+    const fresh = scenarios.filter((s) => !results.earlier.some((e) => e.scenarios.includes(s.name))).map((s) => s.name);
+    lines.push(`Merged (\`--merge\`): this run measured ${fresh.join(', ') || 'nothing'}; the other scenarios are kept from earlier runs:`, '');
+    for (const e of results.earlier) {
+      const m = e.meta ?? {};
+      lines.push(`- ${e.scenarios.join(', ')}: \`${m.command ?? '?'}\` on ${m.date ?? '?'}, commit ${m.roomcast_commit ?? 'unknown'}, ` +
+        `${m.cpu_model ?? '?'} (${m.cores ?? '?'} cores), kernel ${m.kernel ?? '?'}, Node.js ${m.node ?? '?'}, socket.io ${m.socketio ?? '?'}, ` +
+        `${m.repeats ?? '?'} repeats`);
+    }
+    lines.push('');
+  }
   lines.push('Each cell: median [min–max] over the repeats. ↑ higher is better, ↓ lower is better.', '');
   lines.push(...plotNote, '');
   for (const scenario of scenarios) {
     const s = summary[scenario.name];
-    lines.push(`## ${scenario.name}`, '', scenario.about, '', `Loadgen: \`${flagArgs(scenario.flags).join(' ')}\``, '');
+    const command = scenario.driver === 'storm' ? `Driver: \`node bench/storm/recovery_storm.mjs ${flagArgs(scenario.flags).join(' ')}\``
+      : `Loadgen: \`${flagArgs(scenario.flags).join(' ')}\``;
+    lines.push(`## ${scenario.name}`, '', scenario.about, '', command, '', ...serverLines(scenario, runs));
+    lines.push(...contextLines(results.context?.[scenario.name]));
     lines.push(`| metric | ${scenario.servers.join(' | ')} |`, `|---|${scenario.servers.map(() => '---:').join('|')}|`);
     for (const metric of metricNames(scenario)) {
       const { label, better } = kMetrics[metric];
@@ -876,6 +1345,8 @@ function markdown(results, plotNote) {
     for (const r of warned) lines.push(`- warning, ${r.server} #${r.repeat}: ${r.warnings.join('; ')}`);
     if (s.ratios.length || warned.length) lines.push('');
     if (scenario.cluster) lines.push(...clusterDetails(scenario, runs));
+    if (scenario.kind === 'durable') lines.push(...durableDetails(scenario, runs));
+    if (scenario.kind === 'storm') lines.push(...stormDetails(scenario, runs));
   }
   if (failures?.length) {
     lines.push('## Failed runs', '');
@@ -976,6 +1447,51 @@ function writePlots(results, outDir) {
   return [...lines, ...notes];
 }
 
+/** OUT/results.json, null when there is none (or it does not parse). */
+function readResults(outDir) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * --merge: the scenarios of `old` that `fresh` did not run are kept as they
+ * were (their runs, summary, context and failures), each with the meta of the
+ * run that measured it in `earlier`; the scenarios in kScenarios order.
+ */
+function mergeResults(old, fresh) {
+  if (!old?.scenarios?.length) return fresh;
+  const freshNames = new Set(fresh.scenarios.map((s) => s.name));
+  const kept = old.scenarios.filter((s) => !freshNames.has(s.name));
+  if (!kept.length) return fresh;
+  const keptNames = new Set(kept.map((s) => s.name));
+  const earlier = [];
+  const claimed = new Set();
+  for (const e of old.earlier ?? []) {
+    const names = e.scenarios.filter((name) => keptNames.has(name));
+    names.forEach((name) => claimed.add(name));
+    if (names.length) earlier.push({ meta: e.meta, scenarios: names });
+  }
+  const own = kept.map((s) => s.name).filter((name) => !claimed.has(name));
+  if (own.length) earlier.unshift({ meta: old.meta, scenarios: own });
+  const order = (name) => {
+    const i = kScenarios.findIndex((s) => s.name === name);
+    return i < 0 ? kScenarios.length : i;
+  };
+  const pick = (object) => Object.fromEntries(Object.entries(object ?? {}).filter(([name]) => keptNames.has(name)));
+  return {
+    meta: fresh.meta,
+    earlier,
+    scenarios: [...kept, ...fresh.scenarios].sort((a, b) => order(a.name) - order(b.name)),
+    summary: { ...pick(old.summary), ...fresh.summary },
+    context: { ...pick(old.context), ...fresh.context },
+    failures: [...(old.failures ?? []).filter((f) => keptNames.has(f.scenario)), ...fresh.failures],
+    runs: [...(old.runs ?? []).filter((r) => keptNames.has(r.scenario)), ...fresh.runs],
+  };
+}
+
 function writeReport(results, outDir) {
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -997,26 +1513,43 @@ function clusterMissing(servers) {
   return missing;
 }
 
+const executable = (file) => {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** What roomcast-postgres needs and is not here (when it is among `servers`). */
+function postgresMissing(servers) {
+  if (!servers.has('roomcast-postgres')) return [];
+  const missing = ['initdb', 'pg_ctl', 'postgres', 'psql', 'pg_test_fsync'].filter((tool) => !executable(path.join(kBin.pg, tool)))
+    .map((tool) => `${path.join(kBin.pg, tool)} (apt-get install -y postgresql-15, or ROOMCAST_PG_BIN=/path/to/bin)`);
+  if (isRoot() && !postgresIds()) missing.push('a postgres user to run PostgreSQL as (apt-get install -y postgresql-15)');
+  if (isRoot() && spawnSync('runuser', ['--version']).status !== 0) missing.push('runuser (util-linux)');
+  return missing;
+}
+
+/** What the recovery-storm driver needs and is not here (when such a scenario is among `scenarios`). */
+function stormMissing(scenarios) {
+  if (!scenarios.some((s) => s.driver === 'storm')) return [];
+  return stormClientVersion() ? [] : ['socket.io-client for bench/storm/recovery_storm.mjs (cd bench/reference && npm ci)'];
+}
+
 function checkPrerequisites(scenarios) {
   const missing = [];
-  const executable = (file) => {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!executable(kBin.loadgen)) missing.push(`loadgen ${kBin.loadgen} (scripts/build.sh)`);
+  if (scenarios.some((s) => s.driver !== 'storm') && !executable(kBin.loadgen)) missing.push(`loadgen ${kBin.loadgen} (scripts/build.sh)`);
   const servers = new Set(scenarios.flatMap((s) => s.servers));
-  if ((servers.has('roomcast') || servers.has('roomcast-cluster')) && !executable(kBin.roomcastd)) {
+  if (['roomcast', 'roomcast-cluster', 'roomcast-postgres'].some((s) => servers.has(s)) && !executable(kBin.roomcastd)) {
     missing.push(`roomcastd ${kBin.roomcastd} (scripts/build.sh)`);
   }
   if (servers.has('ceiling') && !executable(kBin.ceiling)) missing.push(`ceiling ${kBin.ceiling} (scripts/build.sh)`);
   if ((servers.has('socketio') || servers.has('socketio-cluster')) && !referencePackageVersion('socket.io')) {
     missing.push('socket.io in bench/reference/node_modules (cd bench/reference && npm ci)');
   }
-  missing.push(...clusterMissing(servers));
+  missing.push(...clusterMissing(servers), ...postgresMissing(servers), ...stormMissing(scenarios));
   if (missing.length) {
     process.stderr.write(`run.mjs: missing:\n  ${missing.join('\n  ')}\n`);
     process.exit(1);
@@ -1025,7 +1558,14 @@ function checkPrerequisites(scenarios) {
 
 function onInterrupt(signal) {
   interrupted = true;
-  process.stderr.write(`\nrun.mjs: ${signal}, stopping ${live.size} child process(es)\n`);
+  process.stderr.write(`\nrun.mjs: ${signal}, stopping ${live.size} child process(es)${pgClusters.size ? ' and PostgreSQL' : ''}\n`);
+  // PostgreSQL is not our child (pg_ctl daemonizes it): stopped here, at once.
+  for (const pg of pgClusters) {
+    const [command, args] = pgCommand('pg_ctl', ['stop', '-D', pg.data, '-m', 'immediate', '-w', '-t', '10']);
+    spawnSync(command, args, { stdio: 'ignore', timeout: 15000 });
+    fs.rmSync(pg.dir, { recursive: true, force: true });
+  }
+  pgClusters.clear();
   for (const child of live) child.kill('SIGTERM');
   setTimeout(() => {
     for (const child of live) child.kill('SIGKILL');
@@ -1039,7 +1579,8 @@ function onInterrupt(signal) {
 }
 
 function headlineText(record, scenario) {
-  return kKinds[scenario.kind].headline.concat(scenario.kind === 'idle' ? ['connects_per_s'] : ['p99_ms'])
+  const more = { idle: ['connects_per_s'], storm: ['recovered', 'lost', 'duplicated'] }[scenario.kind] ?? ['p99_ms'];
+  return kKinds[scenario.kind].headline.concat(more)
     .filter((m, i, all) => all.indexOf(m) === i)
     .map((m) => `${m}=${fmt(record.metrics[m])}`).join(' ');
 }
@@ -1062,6 +1603,17 @@ async function main() {
       process.stdout.write(`run.mjs: skipping ${kClusterServers.join(' and ')} (missing: ${missing.join('; ')})\n`);
       options.servers = options.servers.filter((s) => !kClusterServers.includes(s));
     }
+    const pgMissing = postgresMissing(new Set(['roomcast-postgres']));
+    if (pgMissing.length) {
+      process.stdout.write(`run.mjs: skipping roomcast-postgres (missing: ${pgMissing.join('; ')})\n`);
+      options.servers = options.servers.filter((s) => s !== 'roomcast-postgres');
+    }
+    const storms = kScenarios.filter((s) => s.driver === 'storm');
+    const noStorm = stormMissing(storms);
+    if (noStorm.length) {
+      process.stdout.write(`run.mjs: skipping ${storms.map((s) => s.name).join(', ')} (missing: ${noStorm.join('; ')})\n`);
+      options.scenarios = options.scenarios.filter((name) => !storms.some((s) => s.name === name));
+    }
   }
   const scenarios = planScenarios(options);
   if (!scenarios.length) usageError('no scenario takes part with these --scenarios and --servers');
@@ -1077,6 +1629,18 @@ async function main() {
   const meta = collectMeta(argv, options);
   const total = scenarios.reduce((n, s) => n + s.servers.length * options.repeats, 0);
   process.stdout.write(`run.mjs: ${total} runs (${scenarios.length} scenarios, ${options.repeats} repeats) -> ${options.out}\n`);
+  // Once per invocation, before the runs: what the disk under PostgreSQL's
+  // temp dirs does per fsync, beside the scenarios that commit to it.
+  const context = {};
+  const durable = scenarios.filter((s) => s.servers.includes('roomcast-postgres'));
+  if (durable.length && options.pgTestFsyncS > 0) {
+    process.stdout.write(`run.mjs: pg_test_fsync -s ${options.pgTestFsyncS} in ${os.tmpdir()} (about ${17 * options.pgTestFsyncS} s)\n`);
+    const fsync = await pgTestFsync(options.pgTestFsyncS);
+    if (interrupted) return 130;
+    for (const line of fsync.summary) process.stdout.write(`  ${line}\n`);
+    if (fsync.exit !== 0) process.stderr.write(`run.mjs: pg_test_fsync exited with ${fsync.exit}:\n${fsync.output.slice(-2000)}\n`);
+    for (const s of durable) context[s.name] = { pg_test_fsync: fsync };
+  }
   const runs = [];
   const failures = [];
   let index = 0;
@@ -1105,13 +1669,18 @@ async function main() {
       }
     }
   }
-  const results = {
+  let results = {
     meta,
-    scenarios: scenarios.map(({ name, kind, about, flags, servers, cluster }) => ({ name, kind, about, flags, servers, ...(cluster ? { cluster } : {}) })),
+    scenarios: scenarios.map(({ name, kind, about, flags, servers, cluster, driver, ratioOf, roomcastArgs, referenceEnv }) => ({
+      name, kind, about, flags, servers, ...(cluster ? { cluster } : {}), ...(driver ? { driver } : {}), ...(ratioOf ? { ratioOf } : {}),
+      ...(roomcastArgs ? { roomcastArgs } : {}), ...(referenceEnv ? { referenceEnv } : {}),
+    })),
     summary: buildSummary(scenarios, runs, options.repeats),
+    context,
     failures,
     runs,
   };
+  if (options.merge) results = mergeResults(readResults(options.out), results);
   writeReport(results, options.out);
   process.stdout.write(`run.mjs: wrote ${path.join(options.out, 'results.md')}, results.json, plots/\n`);
   if (failures.length) {

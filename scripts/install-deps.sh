@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh --test   also the test tools (Chromium, npm packages)
 #   scripts/install-deps.sh --fuzz   also clang for the libFuzzer targets
-#   scripts/install-deps.sh --bench  also gnuplot and the reference socket.io server (npm)
+#   scripts/install-deps.sh --bench  also gnuplot, PostgreSQL (durable-emit) and the reference socket.io server (npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(gnuplot-nox)
+  packages+=(gnuplot-nox postgresql)
 fi
 # Node.js for the tests and the benchmarks: the one on PATH (CI's image has Node 20),
 # else Debian's nodejs and npm (18.x; scripts/test.sh picks the node:test flags it has).

@@ -293,7 +293,7 @@ void PostgresEventStore::Read(core::LogQuery query, ReadDone done) {
 void PostgresEventStore::ReadLoop() {
   // Pruning runs here, between reads, never in the writer's way.
   const auto prune_every = std::clamp<std::chrono::steady_clock::duration>(
-      options_.retention / 4, std::chrono::seconds(1), std::chrono::seconds(60));
+      options_.retention / 4, std::chrono::seconds(1), std::chrono::seconds(5));
   auto next_prune = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (;;) {
     std::optional<std::pair<core::LogQuery, ReadDone>> read;
@@ -336,9 +336,12 @@ absl::StatusOr<core::LogPage> PostgresEventStore::ReadPage(const core::LogQuery&
     }
     page.epoch = head[0][0].c_str();
     page.last = head[0][1].as<uint64_t>();
-    page.first = txn.exec(absl::StrCat("SELECT coalesce(min(\"offset\"), ", page.last + 1,
-                                       ") FROM roomcast_events WHERE nsp = ", nsp))[0][0]
-                     .as<uint64_t>();
+    // What pruning has not reached yet is over the size all the same.
+    const uint64_t floor = page.last > options_.capacity ? page.last - options_.capacity : 0;
+    page.first = std::max<uint64_t>(
+        floor + 1, txn.exec(absl::StrCat("SELECT coalesce(min(\"offset\"), ", page.last + 1,
+                                         ") FROM roomcast_events WHERE nsp = ", nsp))[0][0]
+                       .as<uint64_t>());
     const std::string room_filter =
         query.room.empty()
             ? ""
@@ -347,7 +350,7 @@ absl::StatusOr<core::LogPage> PostgresEventStore::ReadPage(const core::LogQuery&
         "SELECT \"offset\", array_to_json(rooms), array_to_json(except_rooms), packet, "
         "array_to_json(attachments), (extract(epoch from created_at) * 1000)::bigint "
         "FROM roomcast_events WHERE nsp = ",
-        nsp, " AND \"offset\" > ", query.after, room_filter, " ORDER BY \"offset\" ",
+        nsp, " AND \"offset\" > ", std::max(query.after, floor), room_filter, " ORDER BY \"offset\" ",
         query.reverse ? "DESC" : "ASC", " LIMIT ", query.limit));
     for (const pqxx::row& row : rows) {
       core::Event event;

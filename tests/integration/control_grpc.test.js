@@ -42,7 +42,7 @@ describe('reflection (grpcurl list / describe)', () => {
 
   it('describes roomcast.v1.Roomcast with every method', async () => {
     assert.deepEqual(g.roomcast.methodNames.sort(), [
-      'DisconnectSockets', 'Emit', 'EmitBatch', 'Health', 'JoinRooms', 'LeaveRooms', 'ListRoomSockets', 'SendTestEvent', 'Status',
+      'DisconnectSockets', 'Emit', 'EmitBatch', 'Health', 'History', 'JoinRooms', 'LeaveRooms', 'ListRoomSockets', 'SendTestEvent', 'Status',
     ]);
     const emit = g.roomcast.service.methods.Emit;
     assert.equal(emit.resolvedRequestType.fullName, '.roomcast.v1.EmitRequest');
