@@ -21,6 +21,7 @@
 // redis-server on the PATH) override single binaries; ROOMCAST_PG_BIN the
 // PostgreSQL binaries of roomcast-postgres (default /usr/lib/postgresql/15/bin).
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -1173,6 +1174,16 @@ function stormClientVersion() {
   return null;
 }
 
+/** { mtime, bytes, sha256 } of a file, null when it is not there. */
+function fileIdentity(file) {
+  try {
+    const stat = fs.statSync(file);
+    return { mtime: stat.mtime.toISOString(), bytes: stat.size, sha256: createHash('sha256').update(fs.readFileSync(file)).digest('hex') };
+  } catch {
+    return null;
+  }
+}
+
 /** `postgres --version` of ROOMCAST_PG_BIN, null when there is none. */
 const postgresVersion = () => commandOutput(path.join(kBin.pg, 'postgres'), ['--version']);
 
@@ -1202,6 +1213,8 @@ function collectMeta(argv, options) {
     socketio_client: stormClientVersion(),
     postgres: postgresVersion(),
     roomcast_commit: commit ? `${commit}${dirty ? ' (with uncommitted changes)' : ''}` : null,
+    // Which roomcastd binary exactly (a build tree may be rebuilt while a run goes on).
+    roomcastd: fileIdentity(kBin.roomcastd),
     repeats: options.repeats,
     smoke: options.smoke,
     binaries: { ...kBin, reference: path.join(kReferenceDir, 'server.mjs') },
@@ -1296,6 +1309,9 @@ function markdown(results, plotNote) {
   lines.push('| | |', '|---|---|');
   lines.push(`| date | ${meta.date} |`);
   lines.push(`| roomcast commit | ${meta.roomcast_commit ?? 'unknown'} |`);
+  if (meta.roomcastd) {
+    lines.push(`| roomcastd binary | ${meta.binaries?.roomcastd ?? ''}, built ${meta.roomcastd.mtime}, sha256 ${meta.roomcastd.sha256.slice(0, 12)}… |`);
+  }
   lines.push(`| kernel (uname -r) | ${meta.kernel} |`);
   lines.push(`| CPU | ${meta.cpu_model}, ${meta.cores} cores |`);
   lines.push(`| memory | ${meta.memory_gib} GiB |`);

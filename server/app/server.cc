@@ -85,6 +85,7 @@ std::unique_ptr<core::EventStore> Server::MakeEventLog() {
     absl::StatusOr<std::unique_ptr<storage::PostgresEventStore>> log =
         storage::PostgresEventStore::Open(std::move(options));
     if (log.ok()) {
+      postgres_ = log->get();
       return *std::move(log);
     }
     startup_error_ = log.status();  // Start() reports it; the memory log stands in until then.
@@ -216,6 +217,9 @@ Server::~Server() {
   if (redis_ != nullptr) {
     redis_->Stop();  // Its thread delivers into the shards and answers control calls.
   }
+  if (postgres_ != nullptr) {
+    postgres_->Stop();  // Its threads answer emits, which deliver into the shards.
+  }
   health_.reset();  // Its thread reports to the gRPC server: stop it first.
   if (grpc_server_) {
     grpc_server_->Shutdown(std::chrono::system_clock::now());
@@ -312,6 +316,10 @@ void Server::Drain() {
       std::chrono::milliseconds(300), std::max(deadline - std::chrono::steady_clock::now(),
                                                std::chrono::steady_clock::duration::zero()));
   http_.Shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(flush));
+  if (redis_ != nullptr) {
+    // The sessions just suspended are written before the process exits.
+    redis_->Sync(std::chrono::milliseconds(500));
+  }
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
   spdlog::info("app: drained sessions_opened={} sessions_closed={}",
                counters_.sessions_opened.load(), counters_.sessions_closed.load());

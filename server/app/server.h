@@ -24,6 +24,7 @@
 #include "server/socketio/handler.h"
 #include "server/socketio/recovery.h"
 #include "server/storage/memory_event_store.h"
+#include "server/storage/postgres_event_store.h"
 
 namespace roomcast::app {
 
@@ -61,8 +62,9 @@ class Server {
   const std::string node_id_;
   absl::Status startup_error_;  // What stops Start(), found while wiring.
   base::Counters counters_;
-  std::unique_ptr<core::EventStore> event_log_;  // Unless the log is Redis's stream.
-  broker::RedisBroker* redis_ = nullptr;         // broker_, when it is Redis (set by MakeBroker).
+  std::unique_ptr<core::EventStore> event_log_;      // Unless the log is Redis's stream.
+  storage::PostgresEventStore* postgres_ = nullptr;  // event_log_, when it is PostgreSQL.
+  broker::RedisBroker* redis_ = nullptr;  // broker_, when it is Redis (set by MakeBroker).
   std::unique_ptr<core::Broker> broker_;
   std::unique_ptr<core::SessionStore> sessions_;
   std::unique_ptr<socketio::Recovery> recovery_;

@@ -1,5 +1,7 @@
 #include "server/broker/redis_broker.h"
 
+#include <future>
+
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
@@ -164,6 +166,14 @@ void RedisBroker::Stop() {
     work_.reset();
   });
   thread_.join();
+}
+
+void RedisBroker::Sync(std::chrono::milliseconds timeout) {
+  auto answered = std::make_shared<std::promise<void>>();
+  std::future<void> done = answered->get_future();
+  // Replies come in order: the PING's comes after every earlier command's.
+  Command({"PING"}, [answered](absl::StatusOr<RedisReply>) { answered->set_value(); });
+  done.wait_for(timeout);
 }
 
 RedisBroker::Health RedisBroker::health() const {

@@ -80,6 +80,10 @@ class RedisBroker final : public core::Broker, public core::EventReader {
   // Stops the thread; nothing is called back after it returns.
   void Stop();
   Health health() const;
+  // Blocks (not on the broker's thread) until Redis answered every command
+  // sent so far, or `timeout`: what a draining node wrote (its sessions) is
+  // there before it exits.
+  void Sync(std::chrono::milliseconds timeout);
 
   void Publish(const core::Event& event, std::string_view idempotency_key,
                PublishDone done) override;

@@ -94,7 +94,9 @@ absl::StatusOr<std::unique_ptr<PostgresEventStore>> PostgresEventStore::Open(
 
 PostgresEventStore::PostgresEventStore(PostgresLogOptions options) : options_(std::move(options)) {}
 
-PostgresEventStore::~PostgresEventStore() {
+PostgresEventStore::~PostgresEventStore() { Stop(); }
+
+void PostgresEventStore::Stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -154,7 +156,14 @@ void PostgresEventStore::Append(const core::Event& event, std::string_view idemp
   }
   {
     std::lock_guard lock(mutex_);
-    appends_.push_back(PendingAppend{event, std::string(idempotency_key), std::move(done)});
+    if (!stopping_) {
+      appends_.push_back(PendingAppend{event, std::string(idempotency_key), std::move(done)});
+      done = nullptr;
+    }
+  }
+  if (done) {
+    std::move(done)(absl::UnavailableError("shutting down: nothing was delivered; retry"));
+    return;
   }
   wake_writer_.notify_one();
 }
@@ -285,7 +294,14 @@ void PostgresEventStore::Commit(std::vector<PendingAppend>& batch) {
 void PostgresEventStore::Read(core::LogQuery query, ReadDone done) {
   {
     std::lock_guard lock(mutex_);
-    reads_.emplace_back(std::move(query), std::move(done));
+    if (!stopping_) {
+      reads_.emplace_back(std::move(query), std::move(done));
+      done = nullptr;
+    }
+  }
+  if (done) {
+    std::move(done)(absl::UnavailableError("shutting down"));
+    return;
   }
   wake_reader_.notify_one();
 }
@@ -350,8 +366,8 @@ absl::StatusOr<core::LogPage> PostgresEventStore::ReadPage(const core::LogQuery&
         "SELECT \"offset\", array_to_json(rooms), array_to_json(except_rooms), packet, "
         "array_to_json(attachments), (extract(epoch from created_at) * 1000)::bigint "
         "FROM roomcast_events WHERE nsp = ",
-        nsp, " AND \"offset\" > ", std::max(query.after, floor), room_filter, " ORDER BY \"offset\" ",
-        query.reverse ? "DESC" : "ASC", " LIMIT ", query.limit));
+        nsp, " AND \"offset\" > ", std::max(query.after, floor), room_filter,
+        " ORDER BY \"offset\" ", query.reverse ? "DESC" : "ASC", " LIMIT ", query.limit));
     for (const pqxx::row& row : rows) {
       core::Event event;
       event.nsp = query.nsp;

@@ -40,6 +40,9 @@ class PostgresEventStore final : public core::EventStore {
   // than this binary knows is.
   static absl::StatusOr<std::unique_ptr<PostgresEventStore>> Open(PostgresLogOptions options);
   ~PostgresEventStore() override;
+  // Commits what is waiting, answers every call, and joins the threads;
+  // later calls fail at once. Nothing is called back after it returns.
+  void Stop();
 
   void Append(const core::Event& event, std::string_view idempotency_key, AppendDone done) override;
   void Read(core::LogQuery query, ReadDone done) override;

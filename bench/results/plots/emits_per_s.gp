@@ -19,4 +19,5 @@ set xtics nomirror
 set yrange [0:*]
 plot "emits_per_s.dat" using 2:3:4:xtic(1) title "roomcast", \
      "" using 5:6:7 title "socketio", \
-     "" using 8:9:10 title "ceiling"
+     "" using 8:9:10 title "ceiling", \
+     "" using 11:12:13 title "roomcast-postgres"

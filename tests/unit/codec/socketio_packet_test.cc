@@ -104,5 +104,21 @@ TEST(EventArrayJsonTest, EscapesTheNameAndKeepsArgs) {
   EXPECT_EQ(EventArrayJson("ping", ""), R"(["ping"])");
 }
 
+TEST(RecoveryOffsetTest, GoesLastInTheEventArrayAndParsesBack) {
+  const std::string offset = RecoveryOffset("Gq3v_-x", 42);
+  EXPECT_EQ(WithOffsetArgument(EncodeEventMessage("/", "tick", "", 0), offset),
+            R"(42["tick","Gq3v_-x:42"])");
+  EXPECT_EQ(WithOffsetArgument(EncodeEventMessage("/chat", "m", R"({"a":1})", 1), offset),
+            R"(451-/chat,["m",{"a":1},"Gq3v_-x:42"])");
+  std::string epoch;
+  uint64_t position = 0;
+  ASSERT_TRUE(ParseRecoveryOffset(offset, epoch, position));
+  EXPECT_EQ(epoch, "Gq3v_-x");
+  EXPECT_EQ(position, 42u);
+  for (const char* bad : {"", "alice", "epoch:", "epoch:x1", "epoch:-1", ":"}) {
+    EXPECT_FALSE(ParseRecoveryOffset(bad, epoch, position)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace roomcast::socketio
