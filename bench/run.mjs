@@ -240,6 +240,9 @@ const kMetrics = {
     get: (r) => (r.recovered > 0 ? div(ratio(r.server?.cpu_measure_s, r.recovered), 1e-6) : undefined) },
   reconnect_attempts: { label: 'reconnection attempts', better: 'lower', get: (r) => r.reconnect_attempts },
   driver_cpu_s: { label: 'driver CPU over the storm window (s)', better: 'lower', get: (r) => r.loadgen_cpu_s },
+  // run.mjs: /proc/stat's busy ticks from the loadgen's start to its exit,
+  // less the servers', the loadgen's and run.mjs's own.
+  others_cpu_pct: { label: 'other processes on the machine during the run (% of a core)', better: 'lower', get: (r) => r.machine?.others_pct },
 };
 
 const kThroughput = ['deliveries_per_s', 'cpu_per_delivery_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms',
@@ -252,11 +255,11 @@ const kKinds = {
   control: { metrics: ['emits_per_s', 'cpu_per_emit_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'emit_errors', 'lost', 'loadgen_cpu_s'], headline: ['emits_per_s'] },
   slow: { metrics: ['p99_ms', 'rss_after_mb', 'deliveries_per_s', 'cpu_per_delivery_us', 'max_ms', 'lost', 'dropped_clients', 'emit_errors'], headline: ['p99_ms'] },
   durable: { metrics: ['emits_per_s', 'cpu_per_emit_us', 'roomcastd_cpu_per_emit_us', 'pg_cpu_per_emit_us', 'cpu_per_delivery_us',
-    'server_cpu_pct', 'pg_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms', 'emit_errors', 'lost', 'duplicated', 'loadgen_cpu_s'],
+    'server_cpu_pct', 'pg_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms', 'emit_errors', 'lost', 'duplicated', 'loadgen_cpu_s', 'others_cpu_pct'],
   headline: ['emits_per_s', 'p99_ms', 'cpu_per_emit_us'] },
   storm: { metrics: ['recover_all_ms', 'recovered', 'not_recovered', 'recover_p50_ms', 'recover_p99_ms', 'delivered_all_ms',
     'lost', 'duplicated', 'out_of_order', 'unexpected', 'storm_cpu_s', 'server_cpu_pct', 'cpu_per_delivery_us',
-    'cpu_per_client_us', 'emit_errors', 'reconnect_attempts', 'driver_cpu_s'],
+    'cpu_per_client_us', 'emit_errors', 'reconnect_attempts', 'driver_cpu_s', 'others_cpu_pct'],
   headline: ['recover_all_ms', 'storm_cpu_s', 'cpu_per_delivery_us'] },
 };
 
@@ -1015,6 +1018,53 @@ function parseLoadgenJson(stdout) {
 
 class RunError extends Error {}
 
+// ---------------------------------------------------------------- the rest of the machine
+
+const kTicksPerSecond = Number(commandOutput('getconf', ['CLK_TCK'])) || 100;
+
+/** utime + stime (+ cutime + cstime: reaped children) of a pid, in ticks; 0 when it is gone. */
+function pidTicks(pid, children = false) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3: utime, stime, cutime, cstime are fields 14..17.
+    return Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * What the whole machine spent (busy ticks of /proc/stat, every core), what
+ * run.mjs and its reaped children (the loadgen or driver once it exited)
+ * spent, and what the measured server processes spent, now.
+ */
+function machineSample(pids) {
+  let busy = 0;
+  try {
+    const [, ...ticks] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest is in user already).
+    busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + (ticks[7] ?? 0);
+  } catch { /* no /proc/stat */ }
+  return { at: Date.now(), busy, self: pidTicks(process.pid, true), servers: pids.reduce((a, pid) => a + pidTicks(pid), 0) };
+}
+
+/**
+ * From the loadgen's start to its exit: the machine's busy CPU, ours (the
+ * servers, the loadgen or driver, run.mjs) and the rest, each in % of a
+ * core. The rest is other work on the machine (a build, tests), which takes
+ * cores from the run: a busy machine makes its figures worse than they are.
+ */
+function machineLoad(before, after) {
+  const wall = (after.at - before.at) / 1000;
+  if (!(wall > 0) || !(after.busy > before.busy)) return null;
+  const pct = (ticks) => Number(((ticks / kTicksPerSecond / wall) * 100).toFixed(1));
+  const busy = after.busy - before.busy;
+  const ours = (after.self - before.self) + (after.servers - before.servers);
+  return { wall_s: Number(wall.toFixed(2)), busy_pct: pct(busy), ours_pct: pct(ours), others_pct: pct(Math.max(0, busy - ours)) };
+}
+const kOthersWarnPct = 10;
+
 /** One scenario against one server, one repeat. Returns the run's record; throws RunError. */
 async function runOnce(scenario, serverName, repeat, options, rawDir) {
   const base = path.join(rawDir, `${scenario.name}.${serverName}.${repeat}`);
@@ -1043,9 +1093,12 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
   let collected = null;
   let cleanupLog = null;
   const exitOf = new Map();
+  let machine = null;
+  const machineBefore = machineSample(pids);
   try {
     result = await runLoadgen(driver, args, timeoutMs, options.verbose);
   } finally {
+    machine = machineLoad(machineBefore, machineSample(pids));
     died = processes.find((p) => p.handle.exit);
     watchedDied = server.alive ? !server.alive() : false;
     if (server.collect && !died && !watchedDied) collected = await server.collect().catch(() => null);
@@ -1086,8 +1139,13 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
     if (roles[i]) p.role = roles[i];
   });
   if (collected) Object.assign(json, collected);
+  if (machine) json.machine = machine;
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(json)}\n`);
   const warnings = warningsOf(json, scenario);
+  if (machine?.others_pct > kOthersWarnPct) {
+    warnings.push(`other processes used ${machine.others_pct}% of a core during the run (the machine was not quiet: ` +
+      `${machine.busy_pct}% busy in all, ${machine.ours_pct}% the run's own)`);
+  }
   for (const p of processes) {
     const exit = exitOf.get(p);
     if (exit.killed) warnings.push(`${named(p)} needed SIGKILL to stop`);

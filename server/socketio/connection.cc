@@ -226,6 +226,7 @@ void Connection::FinishRecovery(const std::string& nsp,
   boost::json::object auth = socket->auth();
   sockets_.erase(it);
   socket->Detach();
+  base::Counters::Bump(counters_.sockets_disconnected);
   link_.Poster()([socket = std::move(socket)] {});  // The teardown rule (RemoveSocket).
   Connect(nsp, std::move(auth), std::nullopt, std::nullopt);
 }
