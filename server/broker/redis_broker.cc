@@ -108,6 +108,20 @@ uint64_t EntryOffset(const redisReply& entry) {
   return offset;
 }
 
+// One entry of a log stream (`[<offset>-1, ["m", body]]`); nullopt for
+// anything else.
+struct LogEntry {
+  uint64_t offset;
+  absl::StatusOr<core::Event> event;
+};
+std::optional<LogEntry> ReadLogEntry(const redisReply& entry) {
+  if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
+      entry.element[1]->type != REDIS_REPLY_ARRAY || entry.element[1]->elements != 2) {
+    return std::nullopt;
+  }
+  return LogEntry{EntryOffset(entry), DecodeNativeBody(ReplyText(*entry.element[1]->element[1]))};
+}
+
 const RedisScript& PublishLua() {
   static const RedisScript script(kPublishScript);
   return script;
@@ -365,17 +379,14 @@ void RedisBroker::TrimExpired() {
           uint64_t keep_from = 0;
           const redisReply& list = **entries;
           for (size_t i = 0; i < list.elements; ++i) {
-            const redisReply& entry = *list.element[i];
-            if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
-                entry.element[1]->elements != 2) {
+            std::optional<LogEntry> entry = ReadLogEntry(*list.element[i]);
+            if (!entry) {
               continue;
             }
-            absl::StatusOr<core::Event> event =
-                DecodeNativeBody(ReplyText(*entry.element[1]->element[1]));
-            if (event.ok() && event->time_ms >= cutoff) {
+            if (entry->event.ok() && entry->event->time_ms >= cutoff) {
               break;
             }
-            keep_from = EntryOffset(entry) + 1;
+            keep_from = entry->offset + 1;
           }
           if (keep_from > 0) {
             commands_.connection->Send(
@@ -641,15 +652,13 @@ void RedisBroker::ReadRange(const std::shared_ptr<ReadState>& state) {
     }
     const redisReply& list = **entries;
     for (size_t i = 0; i < list.elements; ++i) {
-      const redisReply& entry = *list.element[i];
-      if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
-          entry.element[1]->elements != 2) {
+      std::optional<LogEntry> entry = ReadLogEntry(*list.element[i]);
+      if (!entry) {
         continue;
       }
-      const uint64_t offset = EntryOffset(entry);
+      const uint64_t offset = entry->offset;
       state->cursor = state->query.reverse ? offset - 1 : offset + 1;
-      absl::StatusOr<core::Event> event =
-          DecodeNativeBody(ReplyText(*entry.element[1]->element[1]));
+      absl::StatusOr<core::Event>& event = entry->event;
       if (!event.ok()) {
         continue;
       }

@@ -3,30 +3,12 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "tests/unit/socketio/fake_link.h"
+
 namespace roomcast::socketio {
 namespace {
 
 namespace json = boost::json;
-
-// Records what the Socket.IO layer sends and whether it closed the session.
-class FakeLink : public Link {
- public:
-  bool Send(const core::SharedPacket& packet) override {
-    sent.push_back(packet->text);
-    for (const std::string& attachment : packet->attachments) {
-      sent.push_back("<bin:" + attachment + ">");
-    }
-    return true;
-  }
-  void Close(std::string_view reason) override { closed = std::string(reason); }
-  std::function<void(Task)> Poster() const override {
-    return [this](Task task) { posted->push_back(std::move(task)); };
-  }
-
-  std::vector<std::string> sent;
-  std::optional<std::string> closed;
-  std::shared_ptr<std::vector<Task>> posted = std::make_shared<std::vector<Task>>();
-};
 
 // Echoes `echo` events, acks `ack` events, refuses CONNECTs with auth {"deny":true}.
 class TestHandler : public Handler {

@@ -8,37 +8,12 @@
 #include "server/socketio/connection.h"
 #include "server/storage/memory_event_store.h"
 #include "server/storage/memory_session_store.h"
+#include "tests/unit/socketio/fake_link.h"
 
 namespace roomcast::socketio {
 namespace {
 
 namespace json = boost::json;
-
-// Records what is sent; tasks posted to the session's thread run when the test says.
-class FakeLink : public Link {
- public:
-  bool Send(const core::SharedPacket& packet) override {
-    sent.push_back(packet->text);
-    return true;
-  }
-  void Close(std::string_view reason) override { closed = std::string(reason); }
-  std::function<void(Task)> Poster() const override {
-    return [posted = posted](Task task) { posted->push_back(std::move(task)); };
-  }
-  void RunPosted() {
-    while (!posted->empty()) {
-      std::vector<Task> tasks = std::move(*posted);
-      posted->clear();
-      for (Task& task : tasks) {
-        std::move(task)();
-      }
-    }
-  }
-
-  std::vector<std::string> sent;
-  std::optional<std::string> closed;
-  std::shared_ptr<std::vector<Task>> posted = std::make_shared<std::vector<Task>>();
-};
 
 // `join` puts the socket in a room; auth {"user":"..."} is who it is.
 class JoiningHandler : public Handler {
