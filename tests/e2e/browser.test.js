@@ -2,34 +2,15 @@
 // connects with the socket.io-client browser bundle to roomcastd on another
 // origin: join ack, upgrade to WebSocket, broadcasts both ways (with binary),
 // CORS refusal, and an emit from another node of a Redis cluster.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { kUiTimeoutMs, screenshot, useBrowser } from '../support/browser.js';
 import { startRoomcastd } from '../support/process.js';
 import { stopServer } from '../support/fixtures.js';
 import { baseUrl, broadcast, connect, waitFor } from '../support/sio.js';
 import { emitHttp } from '../support/control.js';
 import { nodeFlags } from '../support/cluster.js';
 import { redisAvailable, startRedis } from '../support/redis.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const bundlePath = path.join(here, '../node_modules/socket.io-client/dist/socket.io.min.js');
-const artifactsDir = path.join(here, 'artifacts');
-const kChromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const kUiTimeoutMs = 8000;
 
 // The page reads ?url=&room= and reports everything it sees into <pre> elements.
 const kPage = `<!doctype html>
@@ -65,32 +46,6 @@ const kPage = `<!doctype html>
 </script>
 </body></html>`;
 
-/** Serves the page and the client bundle on 127.0.0.1; resolves { origin, close() }. */
-async function startPageServer() {
-  const bundle = fs.readFileSync(bundlePath);
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://page');
-    if (url.pathname === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(kPage);
-    } else if (url.pathname === '/socket.io.min.js') {
-      res.writeHead(200, { 'Content-Type': 'application/javascript' });
-      res.end(bundle);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(resolve);
-    }),
-  };
-}
-
 /** Waits until element #id has non-empty text; resolves the text. */
 async function textOf(page, id) {
   const selector = `#${id}`;
@@ -98,40 +53,15 @@ async function textOf(page, id) {
   return page.textContent(selector);
 }
 
-async function screenshot(page, name) {
-  fs.mkdirSync(artifactsDir, { recursive: true });
-  await page.screenshot({ path: path.join(artifactsDir, `${name}.png`), fullPage: true }).catch(() => {});
-}
-
 describe('browser', () => {
-  let pageServer;
-  let context;
-  let userDataDir;
-
-  before(async () => {
-    pageServer = await startPageServer();
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: kChromiumArgs,
-      timeout: 20000,
-    });
-  });
-
-  after(async () => {
-    await context?.close().catch(() => {});
-    await pageServer?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
-  });
+  const browser = useBrowser(kPage);
 
   /** Starts roomcastd with `flags`, opens the page against it, runs fn({ page, server }). */
   async function withPage(name, flags, room, fn, { start = startRoomcastd } = {}) {
     const server = await start(flags);
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     try {
-      const target = `${pageServer.origin}/?url=${encodeURIComponent(baseUrl(server.port))}&room=${encodeURIComponent(room)}`;
-      await page.goto(target, { timeout: kUiTimeoutMs });
+      await page.goto(browser.pageUrl(baseUrl(server.port), room), { timeout: kUiTimeoutMs });
       await fn({ page, server });
     } finally {
       await screenshot(page, name);
@@ -195,7 +125,7 @@ describe('browser', () => {
 
   it('connects when --cors_origin lists the page origin', async () => {
     const room = 'cors-ok';
-    await withPage('browser-cors-allowed', [`--cors_origin=${pageServer.origin}`], room, async ({ page }) => {
+    await withPage('browser-cors-allowed', [`--cors_origin=${browser.origin}`], room, async ({ page }) => {
       assert.deepEqual(JSON.parse(await textOf(page, 'ack')), { ok: true, rooms: [room] });
       assert.equal(await textOf(page, 'transport'), 'websocket');
     });

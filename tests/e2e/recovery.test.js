@@ -5,14 +5,9 @@
 // cuts the page's connection at the proxy and keeps it off while a service
 // emits; the page reconnects by itself and reports recovered === true, the
 // same socket id and every event, in order, once.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { kUiTimeoutMs, screenshot, useBrowser } from '../support/browser.js';
 import { api, okJson } from '../support/control.js';
 import { stopServer } from '../support/fixtures.js';
 import { startRoomcastd } from '../support/process.js';
@@ -20,20 +15,6 @@ import { startProxy } from '../support/proxy.js';
 import { sleep } from '../support/sio.js';
 
 delete process.env.ROOMCAST_RECOVERY_WINDOW_MS;
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const bundlePath = path.join(here, '../node_modules/socket.io-client/dist/socket.io.min.js');
-const artifactsDir = path.join(here, 'artifacts');
-const kChromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const kUiTimeoutMs = 8000;
 
 // The page reads ?url=&room=, joins the room on its first connect only (a
 // recovered session has its rooms back) and keeps everything it sees in
@@ -65,32 +46,6 @@ const kPage = `<!doctype html>
 </script>
 </body></html>`;
 
-/** Serves the page and the client bundle on 127.0.0.1; resolves { origin, close() }. */
-async function startPageServer() {
-  const bundle = fs.readFileSync(bundlePath);
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://page');
-    if (url.pathname === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(kPage);
-    } else if (url.pathname === '/socket.io.min.js') {
-      res.writeHead(200, { 'Content-Type': 'application/javascript' });
-      res.end(bundle);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(resolve);
-    }),
-  };
-}
-
 /** Emits event "n" with data from..to to `room`, in order. */
 async function emitNumbered(port, from, to, room) {
   for (let i = from; i <= to; i += 1) {
@@ -104,40 +59,20 @@ function until(page, predicate, arg) {
 }
 
 describe('browser connection state recovery', () => {
-  let pageServer;
-  let context;
-  let userDataDir;
-
-  before(async () => {
-    pageServer = await startPageServer();
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: kChromiumArgs,
-      timeout: 20000,
-    });
-  });
-
-  after(async () => {
-    await context?.close().catch(() => {});
-    await pageServer?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
-  });
+  const browser = useBrowser(kPage);
 
   it('the page recovers after its connection is cut: same id, recovered, every event once in order', { timeout: 60000 }, async (t) => {
     const server = await startRoomcastd(['--recovery_window_ms=10000']);
     const proxy = await startProxy({ target: server.port });
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     t.after(async () => {
-      fs.mkdirSync(artifactsDir, { recursive: true });
-      await page.screenshot({ path: path.join(artifactsDir, 'browser-recovery.png'), fullPage: true }).catch(() => {});
+      await screenshot(page, 'browser-recovery');
       await page.close().catch(() => {});
       await proxy.close();
       await stopServer(server);
     });
     const room = 'browser-recovery';
-    await page.goto(`${pageServer.origin}/?url=${encodeURIComponent(proxy.url)}&room=${encodeURIComponent(room)}`, { timeout: kUiTimeoutMs });
+    await page.goto(browser.pageUrl(proxy.url, room), { timeout: kUiTimeoutMs });
     await until(page, () => window.report.joined !== null);
     assert.deepEqual(await page.evaluate(() => window.report.joined), { ok: true, rooms: [room] });
     await until(page, () => window.roomcastSocket.io.engine?.transport?.name === 'websocket');

@@ -20,10 +20,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Manager } from 'socket.io-client';
 import { clearAuthEnv, kSecret, now, sign } from '../support/auth.js';
-import { api, findSamples, okJson, parsePrometheus, pollUntil, u64 } from '../support/control.js';
+import { api, findSamples, parsePrometheus, pollUntil } from '../support/control.js';
 import { useRoomcastd } from '../support/fixtures.js';
 import { startProxy } from '../support/proxy.js';
 import { RawWs, parseOpen } from '../support/raw.js';
+import {
+  assertOffsets, clientAfterFirstEvent, countOf, cutAndReconnect, cutOff, disconnectAndReconnect, emitNumbered, idsOf,
+  kConnected, kDisconnected, kReconnect, kRecovered, letBackIn, postEmit, proxiedClient, range, received, record, view,
+} from '../support/recovery.js';
 import { emitWithAck, join, kStepTimeoutMs, makeSocket, roomsOf, sleep, waitFor, waitForArgs, withTimeout } from '../support/sio.js';
 
 clearAuthEnv();
@@ -32,140 +36,14 @@ delete process.env.ROOMCAST_EVENT_LOG_SIZE;
 
 const kWindowMs = 10000;
 const kTestTimeout = { timeout: 40000 };
-// Reconnection fast and bounded: 50-100 ms between attempts, at most ~30 s.
-const kReconnect = {
-  reconnection: true,
-  reconnectionDelay: 50,
-  reconnectionDelayMax: 100,
-  randomizationFactor: 0,
-  reconnectionAttempts: 300,
-};
-const kConnected = 'connected';
-const kRecovered = 'recovered';
-const kDisconnected = 'disconnect';
 
 // ---------------------------------------------------------------- helpers
-
-/** POST /v1/emit; asserts 200 and resolves { recipients, offset (BigInts), epoch }. */
-async function emit(port, request) {
-  const body = okJson(await api(port, 'POST', '/v1/emit', request));
-  return { recipients: u64(body.recipients, 'recipients'), offset: u64(body.offset, 'offset'), epoch: body.epoch };
-}
-
-/**
- * Emits event `n` with data from..to (numbers), one after the other, with
- * `request`'s targeting; asserts the log numbered them in increasing order.
- */
-async function emitNumbered(port, from, to, request = {}) {
-  const offsets = [];
-  for (let i = from; i <= to; i += 1) {
-    offsets.push((await emit(port, { event: 'n', ...request, data: i })).offset);
-  }
-  for (let i = 1; i < offsets.length; i += 1) {
-    assert.ok(offsets[i] > offsets[i - 1], `emit offsets increase: ${offsets.join(',')}`);
-  }
-  return offsets;
-}
-
-const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/**
- * Records what `socket` sees, in order: every event with all its arguments,
- * and its connects (with id and recovered) and disconnects (with reason).
- */
-function record(socket) {
-  const log = [];
-  socket.onAny((event, ...args) => log.push({ event, args }));
-  socket.on('connect', () => log.push({ event: socket.recovered ? kRecovered : kConnected, id: socket.id, recovered: socket.recovered }));
-  socket.on('disconnect', (reason) => log.push({ event: kDisconnected, reason }));
-  return log;
-}
-
-/**
- * The log as a compact list: event `n` as its number, other events as
- * `name=<json of the first argument>`, and the connect/disconnect markers.
- */
-function view(log) {
-  return log.map((entry) => {
-    if (entry.event === 'n') return entry.args[0];
-    if ([kConnected, kRecovered, kDisconnected].includes(entry.event)) return entry.event;
-    return `${entry.event}=${JSON.stringify(entry.args[0])}`;
-  });
-}
-
-const countOf = (log, event = 'n') => log.filter((entry) => entry.event === event).length;
-const idsOf = (log) => log.filter((entry) => entry.event === kConnected || entry.event === kRecovered).map((entry) => entry.id);
-
-/** Waits until the log holds `n` events named `event`, then `settleMs` for extras (duplicates) to show. */
-async function received(log, n, { event = 'n', timeoutMs = 5000, settleMs = 300 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  while (countOf(log, event) < n) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} "${event}" events; the log: ${JSON.stringify(view(log))}`);
-    }
-    await sleep(20);
-  }
-  await sleep(settleMs);
-}
-
-/** Every logged event `event` in `log` has exactly one data argument plus a non-empty string offset; offsets distinct. */
-function assertOffsets(log, event = 'n') {
-  const offsets = [];
-  for (const entry of log.filter((e) => e.event === event)) {
-    assert.equal(entry.args.length, 2, `"${event}" carries its data and an offset: ${JSON.stringify(entry.args)}`);
-    assert.equal(typeof entry.args[1], 'string', `the offset is a string: ${JSON.stringify(entry.args)}`);
-    assert.notEqual(entry.args[1], '', 'the offset is not empty');
-    offsets.push(entry.args[1]);
-  }
-  assert.equal(new Set(offsets).size, offsets.length, `offsets are distinct: ${JSON.stringify(offsets)}`);
-}
 
 /** roomcast_sessions_open on `port` (Engine.IO sessions open now). */
 async function sessionsOpen(port) {
   const res = await api(port, 'GET', '/metrics');
   const samples = findSamples(parsePrometheus(res.body), 'roomcast_sessions_open');
   return samples.length === 1 ? samples[0].value : undefined;
-}
-
-/**
- * A proxy to `fx`'s server and a socket.io-client (WebSocket, fast bounded
- * reconnection) connected through it to `nsp`; both closed after the test.
- * Resolves { proxy, socket, log }.
- */
-async function client(t, fx, { opts = {}, nsp = '' } = {}) {
-  const proxy = await startProxy({ target: fx.port });
-  const socket = makeSocket(proxy.url + nsp, { transports: ['websocket'], ...kReconnect, ...opts });
-  t.after(async () => {
-    socket.close();
-    await proxy.close();
-  });
-  const log = record(socket);
-  const connected = new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  });
-  socket.connect();
-  await withTimeout(connected, kStepTimeoutMs + 1000, `connect through the proxy to ${fx.url()}${nsp}`);
-  return { proxy, socket, log };
-}
-
-/**
- * Cuts the client's connection (the client sees a transport close) and
- * refuses its reconnection attempts while `whileAway()` runs; then lets it
- * back in and resolves once `socket` (and every socket in `also`) fires
- * `connect`. Resolves { reason, disconnectedAt, connectedAt }.
- */
-async function cutAndReconnect(proxy, socket, whileAway = async () => {}, { also = [] } = {}) {
-  proxy.refuse(true);
-  const gone = waitForArgs(socket, 'disconnect', 5000);
-  proxy.dropAll();
-  const [reason] = await gone;
-  const disconnectedAt = Date.now();
-  await whileAway();
-  const back = Promise.all([socket, ...also].map((s) => waitFor(s, 'connect', 10000)));
-  proxy.refuse(false);
-  await back;
-  return { reason, disconnectedAt, connectedAt: Date.now() };
 }
 
 /** A raw WebSocket session: open, then CONNECT to "/" with `auth` (an object or nothing). */
@@ -242,17 +120,17 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
     assert.notEqual(reply.pid, '');
     assert.notEqual(reply.pid, reply.sid, 'the private id is not the public one');
 
-    const first = await emit(fx.port, { event: 'w', data: { k: 1 } });
+    const first = await postEmit(fx.port, { event: 'w', data: { k: 1 } });
     const logged = await nextEvent(raw);
     assert.equal(logged.length, 3, `["w", data, offset]: ${JSON.stringify(logged)}`);
     assert.deepEqual(logged.slice(0, 2), ['w', { k: 1 }]);
     assert.equal(typeof logged[2], 'string');
     assert.notEqual(logged[2], '');
 
-    await emit(fx.port, { event: 'w', data: 2, volatile: true });
+    await postEmit(fx.port, { event: 'w', data: 2, volatile: true });
     assert.deepEqual(await nextEvent(raw), ['w', 2], 'a volatile event carries no offset');
 
-    const second = await emit(fx.port, { event: 'w', data: [3, 'x'] });
+    const second = await postEmit(fx.port, { event: 'w', data: [3, 'x'] });
     const next = await nextEvent(raw);
     assert.equal(next.length, 3, JSON.stringify(next));
     assert.deepEqual(next.slice(0, 2), ['w', [3, 'x']]);
@@ -266,14 +144,14 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
     const raw = await rawConnect(fx.port);
     t.after(() => raw.close());
     const { reply } = await readUntilConnect(raw);
-    await emit(fx.port, { event: 'w', data: 'seen' });
+    await postEmit(fx.port, { event: 'w', data: 'seen' });
     const seen = await nextEvent(raw);
     const offset = seen[2];
     raw.close(); // a TCP close without a close packet: "transport close"
     await sleep(100);
-    await emit(fx.port, { event: 'w', data: 'missed-1' });
-    await emit(fx.port, { event: 'w', data: 'volatile', volatile: true });
-    await emit(fx.port, { event: 'w', data: 'missed-2' });
+    await postEmit(fx.port, { event: 'w', data: 'missed-1' });
+    await postEmit(fx.port, { event: 'w', data: 'volatile', volatile: true });
+    await postEmit(fx.port, { event: 'w', data: 'missed-2' });
 
     const back = await rawConnect(fx.port, { pid: reply.pid, offset });
     t.after(() => back.close());
@@ -284,7 +162,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
     for (const args of recovered.before) assert.equal(typeof args[2], 'string', `replayed with its offset: ${JSON.stringify(args)}`);
     await noEvent(back, 300);
     // Live again, from the same session.
-    await emit(fx.port, { event: 'w', data: 'live' });
+    await postEmit(fx.port, { event: 'w', data: 'live' });
     assert.deepEqual((await nextEvent(back)).slice(0, 2), ['w', 'live']);
   });
 
@@ -300,11 +178,11 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
     const raw = await rawConnect(fx.port);
     t.after(() => raw.close());
     const { reply } = await readUntilConnect(raw);
-    await emit(fx.port, { event: 'w', data: 'seen' });
+    await postEmit(fx.port, { event: 'w', data: 'seen' });
     await nextEvent(raw);
     raw.close();
     await sleep(100);
-    await emit(fx.port, { event: 'w', data: 'missed' });
+    await postEmit(fx.port, { event: 'w', data: 'missed' });
     const forged = await rawConnect(fx.port, { pid: reply.pid, offset: 'zzzz-not-an-offset' });
     t.after(() => forged.close());
     const other = await readUntilConnect(forged);
@@ -314,8 +192,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('after a transport close: same id, rooms back, every missed event in order, once, before connect', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
+    const { proxy, socket, log, id } = await proxiedClient(t, fx);
     assert.equal(socket.recovered, false);
     await join(socket, ['r1', 'r2']);
     await emitNumbered(fx.port, 1, 3, { rooms: ['r1'] });
@@ -340,9 +217,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('twice in a row: each time the same id and exactly the events missed', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'twice');
+    const { proxy, socket, log, id } = await proxiedClient(t, fx, { rooms: 'twice' });
     await emitNumbered(fx.port, 1, 2, { rooms: ['twice'] });
     await received(log, 2);
     await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 3, 12, { rooms: ['twice'] }));
@@ -362,9 +237,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('a socket that never received an event (pid, no offset) recovers from where it joined', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'quiet');
+    const { proxy, socket, log, id } = await proxiedClient(t, fx, { rooms: 'quiet' });
     // Before the join, nothing was for this socket; the join's ack carries no offset.
     assert.equal(countOf(log), 0);
     await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 1, 5, { rooms: ['quiet'] }));
@@ -378,11 +251,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('a reconnect within the same second recovers, twice in quick succession', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'quick');
-    await emitNumbered(fx.port, 1, 1, { rooms: ['quick'] });
-    await received(log, 1, { settleMs: 0 });
+    const { proxy, socket, log, id } = await clientAfterFirstEvent(t, fx, 'quick');
     let next = 2;
     let sameSecond = 0;
     const cycles = [];
@@ -407,10 +276,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('events in flight when the connection is cut arrive exactly once', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    await join(socket, 'flight');
-    await emitNumbered(fx.port, 1, 1, { rooms: ['flight'] });
-    await received(log, 1, { settleMs: 0 });
+    const { proxy, socket, log } = await clientAfterFirstEvent(t, fx, 'flight');
     // Emits racing the cut; the client reconnects at once (no refusal).
     const disconnected = waitFor(socket, 'disconnect', 5000);
     const reconnected = waitFor(socket, 'connect', 10000);
@@ -447,8 +313,8 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
     const left = await emitWithAck(main, 'leave', 'gone');
     assert.equal(left?.ok, true, `leave ack ${JSON.stringify(left)}`);
     await join(other, 'a');
-    await emit(fx.port, { event: 't', data: 'before' });
-    await emit(fx.port, { namespace: '/other', event: 't', data: '/other before' });
+    await postEmit(fx.port, { event: 't', data: 'before' });
+    await postEmit(fx.port, { namespace: '/other', event: 't', data: '/other before' });
     await received(mainLog, 1, { event: 't', settleMs: 0 });
     await received(otherLog, 1, { event: 't', settleMs: 0 });
 
@@ -466,13 +332,13 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
         [{ namespace: '/other', rooms: ['b'] }, '/other b'],
         [{ namespace: '/other' }, '/other everyone'],
       ];
-      for (const [target, data] of emits) await emit(fx.port, { event: 't', ...target, data });
+      for (const [target, data] of emits) await postEmit(fx.port, { event: 't', ...target, data });
     }, { also: [other] });
     assert.equal(main.recovered, true);
     assert.equal(other.recovered, true);
     assert.deepEqual([main.id, other.id], ids, 'both sockets of the connection keep their ids');
-    await emit(fx.port, { event: 't', data: 'after' });
-    await emit(fx.port, { namespace: '/other', event: 't', data: '/other after' });
+    await postEmit(fx.port, { event: 't', data: 'after' });
+    await postEmit(fx.port, { namespace: '/other', event: 't', data: '/other after' });
     await received(mainLog, 7, { event: 't' });
     await received(otherLog, 4, { event: 't' });
     assert.deepEqual(view(mainLog), [kConnected, 't="before"', kDisconnected,
@@ -486,19 +352,18 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('volatile events are delivered live without an offset and never replayed', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    await join(socket, 'vol');
+    const { proxy, socket, log } = await proxiedClient(t, fx, { rooms: 'vol' });
     await emitNumbered(fx.port, 1, 1, { rooms: ['vol'] });
-    await emit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 1 }, volatile: true });
+    await postEmit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 1 }, volatile: true });
     await received(log, 1, { event: 'v' });
     await cutAndReconnect(proxy, socket, async () => {
-      await emit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 2 }, volatile: true });
+      await postEmit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 2 }, volatile: true });
       await emitNumbered(fx.port, 2, 2, { rooms: ['vol'] });
-      await emit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 3 }, volatile: true });
+      await postEmit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 3 }, volatile: true });
       await emitNumbered(fx.port, 3, 3, { rooms: ['vol'] });
     });
     assert.equal(socket.recovered, true);
-    await emit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 4 }, volatile: true });
+    await postEmit(fx.port, { event: 'v', rooms: ['vol'], data: { v: 4 }, volatile: true });
     await received(log, 2, { event: 'v' });
     assert.deepEqual(view(log), [kConnected, 1, 'v={"v":1}', kDisconnected, 2, 3, kRecovered, 'v={"v":4}']);
     for (const entry of log.filter((e) => e.event === 'v')) {
@@ -512,10 +377,9 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
     // offset, so a volatile `typing("alice")` overwrites it: the recovered
     // CONNECT then names an offset the log never issued. Whatever the server
     // makes of it, nothing may be delivered twice.
-    const { proxy, socket, log } = await client(t, fx);
-    await join(socket, 'typing');
+    const { proxy, socket, log } = await proxiedClient(t, fx, { rooms: 'typing' });
     await emitNumbered(fx.port, 1, 3, { rooms: ['typing'] });
-    await emit(fx.port, { event: 'typing', rooms: ['typing'], data: 'alice', volatile: true });
+    await postEmit(fx.port, { event: 'typing', rooms: ['typing'], data: 'alice', volatile: true });
     await received(log, 1, { event: 'typing' });
     assert.equal(socket._lastOffset, 'alice', 'the client now holds a non-offset as its offset');
     await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 4, 6, { rooms: ['typing'] }));
@@ -526,9 +390,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('over HTTP long-polling: a cut poll is recovered like a WebSocket', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx, { opts: { transports: ['polling'] } });
-    const id = socket.id;
-    await join(socket, 'poll');
+    const { proxy, socket, log, id } = await proxiedClient(t, fx, { opts: { transports: ['polling'] }, rooms: 'poll' });
     await emitNumbered(fx.port, 1, 2, { rooms: ['poll'] });
     await received(log, 2);
     const { reason } = await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 3, 10, { rooms: ['poll'] }));
@@ -544,8 +406,7 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('a binary event broadcast by another client while away is replayed with its attachment', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    await join(socket, 'bin');
+    const { proxy, socket, log } = await proxiedClient(t, fx, { rooms: 'bin' });
     const sender = makeSocket(fx.url(), { transports: ['websocket'] });
     t.after(() => sender.close());
     const senderUp = waitFor(sender, 'connect');
@@ -568,21 +429,13 @@ describe(`connection state recovery (--recovery_window_ms=${kWindowMs})`, () => 
   });
 
   it('a clean disconnect (socket.disconnect(), then connect()) is not recovered', kTestTimeout, async (t) => {
-    const { socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'clean');
-    await emitNumbered(fx.port, 1, 1, { rooms: ['clean'] });
-    await received(log, 1, { settleMs: 0 });
-    socket.disconnect();
-    await emitNumbered(fx.port, 2, 4, { rooms: ['clean'] });
-    const back = waitFor(socket, 'connect', 5000);
-    socket.connect();
-    await back;
+    const { socket, log, id } = await clientAfterFirstEvent(t, fx, 'clean');
+    await disconnectAndReconnect(socket, () => emitNumbered(fx.port, 2, 4, { rooms: ['clean'] }));
     assert.equal(socket.recovered, false);
     assert.notEqual(socket.id, id, 'a new socket id');
     assert.deepEqual(await roomsOf(socket), [], 'no rooms from the old session');
     await emitNumbered(fx.port, 5, 5, { rooms: ['clean'] });
-    await emit(fx.port, { event: 'n', data: 6 });
+    await postEmit(fx.port, { event: 'n', data: 6 });
     await received(log, 2);
     assert.deepEqual(view(log), [kConnected, 1, kDisconnected, kConnected, 6]);
   });
@@ -612,9 +465,7 @@ describe('recovery after a ping timeout (--ping_interval_ms=300 --ping_timeout_m
   }
 
   it('both sides time out; the client recovers, twice, and stays connected', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'hb');
+    const { proxy, socket, log, id } = await proxiedClient(t, fx, { rooms: 'hb' });
     await emitNumbered(fx.port, 1, 2, { rooms: ['hb'] });
     await received(log, 2);
 
@@ -647,11 +498,7 @@ describe('a short window (ROOMCAST_RECOVERY_WINDOW_MS=1000)', () => {
   const fx = useRoomcastd([], { env: { ROOMCAST_RECOVERY_WINDOW_MS: String(kShortMs) } });
 
   it('within the window: recovered; after it: a fresh session with a new id, no rooms, nothing replayed', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'short');
-    await emitNumbered(fx.port, 1, 1, { rooms: ['short'] });
-    await received(log, 1, { settleMs: 0 });
+    const { proxy, socket, log, id } = await clientAfterFirstEvent(t, fx, 'short');
     await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 2, 3, { rooms: ['short'] }));
     assert.equal(socket.recovered, true, 'recovered within the window');
     assert.equal(socket.id, id);
@@ -687,11 +534,7 @@ describe('an offset the log no longer holds (--event_log_size=5)', () => {
   const fx = useRoomcastd([`--recovery_window_ms=${kWindowMs}`, '--event_log_size=5']);
 
   it('a gap the log still holds is replayed; one it dropped gives a fresh session, not a silent loss', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'small');
-    await emitNumbered(fx.port, 1, 1, { rooms: ['small'] });
-    await received(log, 1, { settleMs: 0 });
+    const { proxy, socket, log, id } = await clientAfterFirstEvent(t, fx, 'small');
     await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 2, 4, { rooms: ['small'] }));
     assert.equal(socket.recovered, true, '3 missed events fit in a log of 5');
     await received(log, 4);
@@ -712,14 +555,11 @@ describe('recovery with JWT authentication (JWT_SECRET)', () => {
 
   /** A client as `sub` in room "team" that received event 1, cut off while events 2..4 go to "team" and its user room. */
   async function awayClient(t, sub) {
-    const c = await client(t, fx, { opts: { auth: { token: token(sub) } } });
+    const c = await proxiedClient(t, fx, { opts: { auth: { token: token(sub) } } });
     assert.deepEqual(await emitWithAck(c.socket, 'join', 'team'), { ok: true, rooms: ['team', `user:${sub}`] });
     await emitNumbered(fx.port, 1, 1, { rooms: ['team'] });
     await received(c.log, 1, { settleMs: 0 });
-    c.proxy.refuse(true);
-    const gone = waitFor(c.socket, 'disconnect', 5000);
-    c.proxy.dropAll();
-    await gone;
+    await cutOff(c.proxy, c.socket);
     await emitNumbered(fx.port, 2, 3, { rooms: ['team'] });
     await emitNumbered(fx.port, 4, 4, { rooms: [`user:${sub}`] });
     return c;
@@ -729,9 +569,7 @@ describe('recovery with JWT authentication (JWT_SECRET)', () => {
     const { proxy, socket, log } = await awayClient(t, 'alice');
     const id = log[0].id;
     socket.auth = { token: token('alice', { iat: now() - 5 }) };
-    const back = waitFor(socket, 'connect', 10000);
-    proxy.refuse(false);
-    await back;
+    await letBackIn(proxy, socket);
     assert.equal(socket.recovered, true);
     assert.equal(socket.id, id);
     assert.deepEqual(await roomsOf(socket), ['team', 'user:alice']);
@@ -744,14 +582,12 @@ describe('recovery with JWT authentication (JWT_SECRET)', () => {
     const { proxy, socket, log } = await awayClient(t, 'carol');
     const id = log[0].id;
     socket.auth = { token: token('mallory') };
-    const back = waitFor(socket, 'connect', 10000);
-    proxy.refuse(false);
-    await back;
+    await letBackIn(proxy, socket);
     assert.equal(socket.recovered, false, 'another user does not take over the session');
     assert.notEqual(socket.id, id);
     assert.deepEqual(await roomsOf(socket), ['user:mallory']);
-    await emit(fx.port, { event: 'n', rooms: ['user:carol'], data: 5 });
-    await emit(fx.port, { event: 'n', rooms: ['user:mallory'], data: 6 });
+    await postEmit(fx.port, { event: 'n', rooms: ['user:carol'], data: 5 });
+    await postEmit(fx.port, { event: 'n', rooms: ['user:mallory'], data: 6 });
     await received(log, 2);
     assert.deepEqual(view(log), [kConnected, 1, kDisconnected, kConnected, 6]);
   });
@@ -791,7 +627,7 @@ describe('recovery off by default (no --recovery_window_ms)', () => {
     t.after(() => raw.close());
     const { reply } = await readUntilConnect(raw);
     assert.deepEqual(Object.keys(reply), ['sid'], `CONNECT reply ${JSON.stringify(reply)}`);
-    await emit(fx.port, { event: 'w', data: 'plain' });
+    await postEmit(fx.port, { event: 'w', data: 'plain' });
     assert.deepEqual(await nextEvent(raw), ['w', 'plain']);
     raw.close();
     await sleep(100);
@@ -804,17 +640,13 @@ describe('recovery off by default (no --recovery_window_ms)', () => {
   });
 
   it('a transport close gives a fresh session: new id, no rooms, missed events gone', kTestTimeout, async (t) => {
-    const { proxy, socket, log } = await client(t, fx);
-    const id = socket.id;
-    await join(socket, 'off');
-    await emitNumbered(fx.port, 1, 1, { rooms: ['off'] });
-    await received(log, 1, { settleMs: 0 });
+    const { proxy, socket, log, id } = await clientAfterFirstEvent(t, fx, 'off');
     assert.deepEqual(log[1].args, [1], 'no trailing offset argument');
     await cutAndReconnect(proxy, socket, () => emitNumbered(fx.port, 2, 3, { rooms: ['off'] }));
     assert.ok(!socket.recovered, 'not recovered');
     assert.notEqual(socket.id, id);
     assert.deepEqual(await roomsOf(socket), []);
-    await emit(fx.port, { event: 'n', data: 4 });
+    await postEmit(fx.port, { event: 'n', data: 4 });
     await received(log, 2);
     assert.deepEqual(view(log), [kConnected, 1, kDisconnected, kConnected, 4]);
   });
