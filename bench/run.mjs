@@ -1368,7 +1368,7 @@ function markdown(results, plotNote) {
   lines.push(`| date | ${meta.date} |`);
   lines.push(`| roomcast commit | ${meta.roomcast_commit ?? 'unknown'} |`);
   if (meta.roomcastd) {
-    lines.push(`| roomcastd binary | ${meta.binaries?.roomcastd ?? ''}, built ${meta.roomcastd.mtime}, sha256 ${meta.roomcastd.sha256.slice(0, 12)}… |`);
+    lines.push(`| roomcastd binary | ${meta.binaries?.roomcastd ?? ''}, mtime ${meta.roomcastd.mtime}, sha256 ${meta.roomcastd.sha256.slice(0, 12)}… |`);
   }
   lines.push(`| kernel (uname -r) | ${meta.kernel} |`);
   lines.push(`| CPU | ${meta.cpu_model}, ${meta.cores} cores |`);
@@ -1389,7 +1389,8 @@ function markdown(results, plotNote) {
     lines.push(`Merged (\`--merge\`): this run measured ${fresh.join(', ') || 'nothing'}; the other scenarios are kept from earlier runs:`, '');
     for (const e of results.earlier) {
       const m = e.meta ?? {};
-      lines.push(`- ${e.scenarios.join(', ')}: \`${m.command ?? '?'}\` on ${m.date ?? '?'}, commit ${m.roomcast_commit ?? 'unknown'}, ` +
+      lines.push(`- ${e.scenarios.join(', ')}: \`${m.command ?? '?'}\` on ${m.date ?? '?'}, commit ${m.roomcast_commit ?? 'unknown'}` +
+        `${m.roomcastd ? ` (roomcastd sha256 ${m.roomcastd.sha256.slice(0, 12)}…)` : ''}, ` +
         `${m.cpu_model ?? '?'} (${m.cores ?? '?'} cores), kernel ${m.kernel ?? '?'}, Node.js ${m.node ?? '?'}, socket.io ${m.socketio ?? '?'}, ` +
         `${m.repeats ?? '?'} repeats`);
     }
