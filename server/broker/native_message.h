@@ -11,8 +11,8 @@ namespace roomcast::broker {
 
 // What a Roomcast node publishes for an event, in MessagePack: the node
 // writes the body (origin, namespace, rooms, except, volatile, the encoded
-// Socket.IO packet and its attachments); the log script puts the event's
-// offset and epoch in front when it publishes.
+// Socket.IO packet, its attachments and the emit's time); the log script
+// puts the event's offset and epoch in front when it publishes.
 std::string EncodeNativeBody(std::string_view origin, const core::Event& event);
 
 // A body as the log stream keeps it (without offset and epoch).

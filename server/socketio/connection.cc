@@ -169,7 +169,6 @@ void Connection::Connect(const std::string& nsp, boost::json::object auth,
     socket->EnableRecovery(restored ? restored->pid : base::NewId(), recovery->sessions());
   }
   if (restored) {
-    socket->set_recovered();
     for (std::string& room : handler->RestorableRooms(*socket, std::move(restored->rooms))) {
       socket->Join(room);
     }

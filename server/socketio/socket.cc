@@ -46,11 +46,6 @@ void Socket::EnableRecovery(std::string pid, core::SessionStore& store) {
       std::make_unique<Resumable>(Resumable{std::move(pid), base::NewId(), &store, false, nullptr});
 }
 
-const std::string& Socket::pid() const {
-  static const std::string kNone;
-  return resumable_ ? resumable_->pid : kNone;
-}
-
 void Socket::Hold() {
   if (resumable_) {
     resumable_->held = std::make_unique<std::vector<core::SharedPacket>>();

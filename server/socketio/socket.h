@@ -81,16 +81,12 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   // the store keeps it while connected and, after an unexpected
   // disconnect, for the recovery window.
   void EnableRecovery(std::string pid, core::SessionStore& store);
-  const std::string& pid() const;
   // A recovering socket holds what it is delivered (and its CONNECT reply)
   // until Release has sent what it missed: set before Attach.
   void Hold();
   // Sends `missed`, the CONNECT reply, then what was held that the replay
   // (which covered the log up to `replayed_upto`) did not already carry.
   void Release(const std::vector<core::SharedPacket>& missed, uint64_t replayed_upto);
-  // Whether this socket took over a session that went away.
-  bool recovered() const { return recovered_; }
-  void set_recovered() { recovered_ = true; }
 
   // Joins its id room and the namespace; answers the CONNECT (unless held).
   void Attach();
@@ -125,7 +121,6 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   Connection& connection_;
   absl::btree_set<std::string> rooms_;
   bool attached_ = false;
-  bool recovered_ = false;
   uint64_t next_ack_id_ = 0;
   // Only while connection state recovery is on.
   struct Resumable {
