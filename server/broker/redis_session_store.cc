@@ -23,6 +23,10 @@ const RedisScript& DropLua() {
   static const RedisScript script(kDropSessionScript);
   return script;
 }
+const RedisScript& RestoreLua() {
+  static const RedisScript script(kRestoreSessionScript);
+  return script;
+}
 const RedisScript& ClaimLua() {
   static const RedisScript script(kClaimSessionScript);
   return script;
@@ -143,6 +147,22 @@ void RedisSessionStore::Claim(const std::string& nsp, const std::string& pid, Cl
         }
         std::move(done)(std::move(record));
       });
+}
+
+void RedisSessionStore::Restore(const core::SessionRecord& record) {
+  // What is left of its window, or, connected elsewhere when claimed, a
+  // connected session's lease.
+  const int64_t ttl = record.suspended_ms == 0
+                          ? connected_ttl_.count()
+                          : window_.count() - (UnixMillis() - record.suspended_ms);
+  if (ttl <= 0) {
+    return;
+  }
+  redis_.Eval(RestoreLua(), {redis_.keys().Session(record.nsp, record.pid)},
+              {record.sid, record.user_id, RoomsJson(record.rooms), record.owner,
+               std::to_string(record.suspended_ms), record.joined.epoch,
+               std::to_string(record.joined.offset), std::to_string(ttl)},
+              nullptr);
 }
 
 void RedisSessionStore::Renew() {

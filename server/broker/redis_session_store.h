@@ -25,6 +25,7 @@ class RedisSessionStore final : public core::SessionStore {
   void Suspend(const core::SessionRecord& record) override;
   void Drop(const core::SessionRecord& record) override;
   void Claim(const std::string& nsp, const std::string& pid, ClaimDone done) override;
+  void Restore(const core::SessionRecord& record) override;
 
  private:
   // Renews the keys of this node's connected sessions (on the broker's thread).

@@ -47,4 +47,16 @@ redis.call('DEL', KEYS[1])
 return fields
 )lua";
 
+// KEYS[1] the session; ARGV sid, user, rooms, owner, suspended,
+// joined_epoch, joined_offset, ttl (ms). Only if nothing took its place.
+inline constexpr char kRestoreSessionScript[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'sid', ARGV[1], 'user', ARGV[2], 'rooms', ARGV[3], 'owner', ARGV[4],
+           'suspended', ARGV[5], 'joined_epoch', ARGV[6], 'joined_offset', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[8])
+return 1
+)lua";
+
 }  // namespace roomcast::broker

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct SessionRecord {
   // This incarnation of the session: a later one (recovered elsewhere, or
   // again here) is never suspended or dropped by an older one.
   std::string owner;
+  // When it went away (Unix ms); 0 while connected. Filled in by Claim.
+  int64_t suspended_ms = 0;
 };
 
 // Where sessions live between a disconnect and the client's return: in
@@ -46,6 +49,10 @@ class SessionStore {
   // Hands the session to a returning client, once: nullopt when unknown,
   // expired, or already claimed. `done` runs on any thread.
   virtual void Claim(const std::string& nsp, const std::string& pid, ClaimDone done) = 0;
+  // Puts back a session Claim handed out to a reconnect that was then
+  // refused (an expired token, another user): its client may still come
+  // back, within what is left of its window.
+  virtual void Restore(const SessionRecord& record) = 0;
 };
 
 }  // namespace roomcast::core

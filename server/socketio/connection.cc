@@ -156,12 +156,17 @@ void Connection::Connect(const std::string& nsp, boost::json::object auth,
   auto socket = std::make_shared<Socket>(restored ? restored->sid : base::NewId(), nsp,
                                          restored ? auth : std::move(auth), link_, rooms_, *this);
   if (absl::Status status = handler->Authorize(*socket); !status.ok()) {
+    if (restored) {
+      recovery->sessions().Restore(*restored);  // Its client may come back with a fresh token.
+    }
     RefuseConnect(nsp, ToStd(status.message()));
     return;
   }
   if (restored && restored->user_id != socket->user_id()) {
-    // Authentication still applies: another user never takes a session over.
+    // Authentication still applies: another user never takes a session over
+    // (and its own user may still come back for it).
     base::Counters::Bump(counters_.sessions_not_recovered);
+    recovery->sessions().Restore(*restored);
     Connect(nsp, boost::json::object(socket->auth()), std::nullopt, std::nullopt);
     return;
   }

@@ -42,8 +42,9 @@ void Recovery::Missed(const std::string& nsp, const core::StreamPosition& from,
   query.limit = max_replay_ + 1;
   log_.Read(std::move(query), [from, rooms = std::move(rooms), limit = max_replay_,
                                done = std::move(done)](absl::StatusOr<core::LogPage> page) mutable {
-    // Joined before the namespace logged anything: the whole log is after it.
-    const bool from_start = from.offset == 0 && from.epoch.empty();
+    // Joined before the namespace logged anything (or before its log was
+    // reset): the whole log is after it.
+    const bool from_start = from.offset == 0;
     if (!page.ok() || page->events.size() > limit ||
         !page->Holds(from_start ? page->epoch : from.epoch, from.offset)) {
       std::move(done)(std::nullopt, 0);  // Never a partial replay passed off as complete.

@@ -1,19 +1,31 @@
 #include "server/storage/memory_session_store.h"
 
 namespace roomcast::storage {
+namespace {
+
+int64_t UnixMillis(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool MemorySessionStore::Expired(int64_t suspended_ms, Clock::time_point now) const {
+  return suspended_ms != 0 && UnixMillis(now) - suspended_ms > window_.count();
+}
 
 void MemorySessionStore::Save(const core::SessionRecord& record) {
   core::SessionRecord saved = record;
   saved.joined = log_.Head(record.nsp);
+  saved.suspended_ms = 0;
   absl::MutexLock lock(&mutex_);
-  sessions_[KeyOf(record.nsp, record.pid)] = Entry{std::move(saved), std::nullopt};
+  sessions_[KeyOf(record.nsp, record.pid)] = std::move(saved);
 }
 
 void MemorySessionStore::UpdateRooms(const core::SessionRecord& record) {
   absl::MutexLock lock(&mutex_);
   auto it = sessions_.find(KeyOf(record.nsp, record.pid));
-  if (it != sessions_.end() && it->second.record.owner == record.owner) {
-    it->second.record.rooms = record.rooms;
+  if (it != sessions_.end() && it->second.owner == record.owner) {
+    it->second.rooms = record.rooms;
   }
 }
 
@@ -21,9 +33,9 @@ void MemorySessionStore::Suspend(const core::SessionRecord& record) {
   const Clock::time_point now = Clock::now();
   absl::MutexLock lock(&mutex_);
   auto it = sessions_.find(KeyOf(record.nsp, record.pid));
-  if (it != sessions_.end() && it->second.record.owner == record.owner) {
-    it->second.record.rooms = record.rooms;
-    it->second.suspended = now;
+  if (it != sessions_.end() && it->second.owner == record.owner) {
+    it->second.rooms = record.rooms;
+    it->second.suspended_ms = UnixMillis(now);
   }
   Sweep(now);
 }
@@ -31,7 +43,7 @@ void MemorySessionStore::Suspend(const core::SessionRecord& record) {
 void MemorySessionStore::Drop(const core::SessionRecord& record) {
   absl::MutexLock lock(&mutex_);
   auto it = sessions_.find(KeyOf(record.nsp, record.pid));
-  if (it != sessions_.end() && it->second.record.owner == record.owner) {
+  if (it != sessions_.end() && it->second.owner == record.owner) {
     sessions_.erase(it);
   }
 }
@@ -39,14 +51,13 @@ void MemorySessionStore::Drop(const core::SessionRecord& record) {
 void MemorySessionStore::Claim(const std::string& nsp, const std::string& pid, ClaimDone done) {
   std::optional<core::SessionRecord> claimed;
   {
-    const Clock::time_point now = Clock::now();
     absl::MutexLock lock(&mutex_);
     auto it = sessions_.find(KeyOf(nsp, pid));
     if (it != sessions_.end()) {
       // A connected one is claimable too: its client is back before the
       // server noticed it had gone (a ping timeout still running).
-      if (!it->second.suspended || now - *it->second.suspended <= window_) {
-        claimed = std::move(it->second.record);
+      if (!Expired(it->second.suspended_ms, Clock::now())) {
+        claimed = std::move(it->second);
       }
       sessions_.erase(it);
     }
@@ -54,14 +65,21 @@ void MemorySessionStore::Claim(const std::string& nsp, const std::string& pid, C
   std::move(done)(std::move(claimed));
 }
 
+void MemorySessionStore::Restore(const core::SessionRecord& record) {
+  if (Expired(record.suspended_ms, Clock::now())) {
+    return;
+  }
+  absl::MutexLock lock(&mutex_);
+  sessions_.try_emplace(KeyOf(record.nsp, record.pid), record);  // Unless it was saved again.
+}
+
 void MemorySessionStore::Sweep(Clock::time_point now) {
   if (now - last_sweep_ < window_) {
     return;
   }
   last_sweep_ = now;
-  absl::erase_if(sessions_, [&](const auto& entry) {
-    return entry.second.suspended && now - *entry.second.suspended > window_;
-  });
+  absl::erase_if(sessions_,
+                 [&](const auto& entry) { return Expired(entry.second.suspended_ms, now); });
 }
 
 size_t MemorySessionStore::size() const {

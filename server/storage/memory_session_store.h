@@ -23,15 +23,14 @@ class MemorySessionStore final : public core::SessionStore {
   void Suspend(const core::SessionRecord& record) override;
   void Drop(const core::SessionRecord& record) override;
   void Claim(const std::string& nsp, const std::string& pid, ClaimDone done) override;
+  void Restore(const core::SessionRecord& record) override;
 
   size_t size() const;
 
  private:
-  using Clock = std::chrono::steady_clock;
-  struct Entry {
-    core::SessionRecord record;
-    std::optional<Clock::time_point> suspended;
-  };
+  using Clock = std::chrono::system_clock;
+  // Whether a session suspended at `suspended_ms` is past its window.
+  bool Expired(int64_t suspended_ms, Clock::time_point now) const;
   static std::string KeyOf(const std::string& nsp, const std::string& pid) {
     return nsp + '\n' + pid;
   }
@@ -41,7 +40,7 @@ class MemorySessionStore final : public core::SessionStore {
   const core::EventStore& log_;
   const std::chrono::milliseconds window_;
   mutable absl::Mutex mutex_;
-  absl::flat_hash_map<std::string, Entry> sessions_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, core::SessionRecord> sessions_ ABSL_GUARDED_BY(mutex_);
   Clock::time_point last_sweep_ ABSL_GUARDED_BY(mutex_) = Clock::now();
 };
 

@@ -592,7 +592,7 @@ describe('recovery with JWT authentication (JWT_SECRET)', () => {
     assert.deepEqual(view(log), [kConnected, 1, kDisconnected, kConnected, 6]);
   });
 
-  it('an expired token is refused with CONNECT_ERROR, and nothing is replayed before the refusal', kTestTimeout, async (t) => {
+  it('an expired token is refused with CONNECT_ERROR, nothing is replayed before the refusal, and a fresh token then recovers', kTestTimeout, async (t) => {
     const { proxy, socket, log } = await awayClient(t, 'dave');
     const packets = [];
     socket.io.on('packet', (packet) => packets.push(packet));
@@ -614,6 +614,15 @@ describe('recovery with JWT authentication (JWT_SECRET)', () => {
     assert.deepEqual(forRoot.map((p) => p.type), [4], `only a CONNECT_ERROR for "/": ${JSON.stringify(forRoot)}`);
     assert.equal(socket.connected, false);
     assert.deepEqual(view(log), [kConnected, 1, kDisconnected]);
+    // The app refreshes its token and connects again: the session waited for it.
+    socket.auth = { token: token('dave', { iat: now() - 5 }) };
+    const back = new Promise((resolve) => socket.once('connect', resolve));
+    socket.connect();
+    await withTimeout(back, 10000, 'the reconnect with a fresh token');
+    assert.equal(socket.recovered, true);
+    assert.equal(socket.id, log[0].id);
+    await received(log, 4);
+    assert.deepEqual(view(log), [kConnected, 1, kDisconnected, 2, 3, 4, kRecovered]);
   });
 });
 

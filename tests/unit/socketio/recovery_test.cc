@@ -15,10 +15,14 @@ namespace {
 
 namespace json = boost::json;
 
-// `join` puts the socket in a room; auth {"user":"..."} is who it is.
+// `join` puts the socket in a room; auth {"user":"..."} is who it is, and
+// {"deny":true} is refused.
 class JoiningHandler : public Handler {
  public:
   absl::Status Authorize(Socket& socket) override {
+    if (socket.auth().contains("deny")) {
+      return absl::UnauthenticatedError("token expired");
+    }
     if (const json::value* user = socket.auth().if_contains("user")) {
       socket.set_identity(std::string(user->as_string()), {});
     }
@@ -201,6 +205,20 @@ TEST_F(RecoveryTest, UnknownPidsCleanDisconnectsAndOtherUsersGetAFreshSession) {
       Connect(Resume(alice_pid, std::nullopt, R"(,"user":"mallory")"));
   EXPECT_NE(mallory->Ids().first, alice_sid);
   EXPECT_NE(mallory->Ids().second, alice_pid);
+  // Alice herself still gets it back.
+  EXPECT_EQ(Connect(Resume(alice_pid, std::nullopt, R"(,"user":"alice")"))->Ids().first, alice_sid);
+}
+
+TEST_F(RecoveryTest, ARefusedReconnectKeepsTheSessionForTheNextAttempt) {
+  std::unique_ptr<Client> first = Connect();
+  const auto [sid, pid] = first->Ids();
+  first->connection->OnClose("transport close");
+  const uint64_t missed = Log("missed", {});
+  std::unique_ptr<Client> refused = Connect(Resume(pid, missed - 1, R"(,"deny":true)"));
+  EXPECT_EQ(refused->link.sent, std::vector<std::string>{R"(44{"message":"token expired"})"});
+  std::unique_ptr<Client> again = Connect(Resume(pid, missed - 1));  // with a fresh token
+  EXPECT_EQ(again->Ids(), std::make_pair(sid, pid));
+  EXPECT_EQ(again->link.sent.front(), Tagged("missed", missed));
 }
 
 class TrimmedLogTest : public RecoveryTest {
