@@ -573,6 +573,17 @@ void RedisBroker::Command(std::vector<std::string> args, RedisConnection::OnRepl
   });
 }
 
+void RedisBroker::Commands(std::vector<std::vector<std::string>> commands) {
+  asio::post(io_, [this, commands = std::move(commands)] {
+    if (!commands_.open()) {
+      return;
+    }
+    for (const std::vector<std::string>& args : commands) {
+      commands_.connection->Send(Views(args), nullptr);
+    }
+  });
+}
+
 void RedisBroker::Eval(const RedisScript& script, std::vector<std::string> keys,
                        std::vector<std::string> args, RedisConnection::OnReply done) {
   std::vector<std::string> all{"EVALSHA", script.sha, std::to_string(keys.size())};

@@ -97,6 +97,8 @@ class RedisBroker final : public core::Broker, public core::EventReader {
   // with its keys and arguments, from any thread; `done` (may be null) runs
   // on the broker's thread, with UNAVAILABLE while Redis is down.
   void Command(std::vector<std::string> args, RedisConnection::OnReply done);
+  // Many commands whose answers nobody waits for, in one trip to the thread.
+  void Commands(std::vector<std::vector<std::string>> commands);
   void Eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,
             RedisConnection::OnReply done);
   // Runs on the broker's thread at every heartbeat.

@@ -166,15 +166,16 @@ void RedisSessionStore::Restore(const core::SessionRecord& record) {
 }
 
 void RedisSessionStore::Renew() {
-  std::vector<std::string> keys;
+  const std::string ttl = std::to_string(connected_ttl_.count());
+  std::vector<std::vector<std::string>> renewals;
   {
     absl::MutexLock lock(&mutex_);
-    keys.assign(connected_.begin(), connected_.end());
+    renewals.reserve(connected_.size());
+    for (const std::string& key : connected_) {
+      renewals.push_back({"PEXPIRE", key, ttl});
+    }
   }
-  const std::string ttl = std::to_string(connected_ttl_.count());
-  for (std::string& key : keys) {
-    redis_.Command({"PEXPIRE", std::move(key), ttl}, nullptr);
-  }
+  redis_.Commands(std::move(renewals));  // Pipelined: one write for all of them.
 }
 
 }  // namespace roomcast::broker
