@@ -616,7 +616,7 @@ void RedisBroker::Read(core::LogQuery query, ReadDone done) {
     // trimmed log from an empty range.
     const std::string meta = keys_.LogMeta(state->query.nsp);
     commands_.connection->Send(
-        {"HMGET", meta, "epoch", "seq"}, [this, state](absl::StatusOr<RedisReply> head) {
+        {"HMGET", meta, "epoch", "seq"}, [state](absl::StatusOr<RedisReply> head) {
           if (!head.ok()) {
             std::move(state->done)(Unreachable(head.status().message()));
             return;
