@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/base/clock.h"
 #include "server/base/ids.h"
 #include "server/base/string_view.h"
 #include "server/broker/classic_message.h"
@@ -41,12 +42,6 @@ std::string Sha1Hex(std::string_view text) {
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-int64_t UnixMillis() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::vector<std::string_view> Views(const std::vector<std::string>& args) {
@@ -342,7 +337,7 @@ void RedisBroker::Heartbeat(core::NodeLoad load) {
   if (!commands_.open()) {
     return;
   }
-  const int64_t now = UnixMillis();
+  const int64_t now = base::UnixMillis();
   const std::string status = json::serialize(json::object{
       {"id", options_.self.id},
       {"address", options_.self.address},
@@ -368,7 +363,7 @@ void RedisBroker::TrimExpired() {
   // say how far to trim (a page per namespace per pass; the rest next pass).
   constexpr size_t kPage = 100;
   const int64_t cutoff =
-      UnixMillis() - std::chrono::duration_cast<milliseconds>(options_.retention).count();
+      base::UnixMillis() - std::chrono::duration_cast<milliseconds>(options_.retention).count();
   for (const std::string& nsp : options_.namespaces) {
     commands_.connection->Send(
         {"XRANGE", keys_.Log(nsp), "-", "+", "COUNT", std::to_string(kPage)},
@@ -599,7 +594,8 @@ void RedisBroker::Eval(const RedisScript& script, std::vector<std::string> keys,
 struct RedisBroker::ReadState {
   core::LogQuery query;
   core::LogPage page;
-  uint64_t cursor = 0;  // The next offset to read (forward) or the last (reverse).
+  uint64_t cursor = 0;    // The next offset to read (forward) or the last (reverse).
+  bool answered = false;  // The head's read failed and said so.
   ReadDone done;
 };
 
@@ -618,6 +614,7 @@ void RedisBroker::Read(core::LogQuery query, ReadDone done) {
     commands_.connection->Send(
         {"HMGET", meta, "epoch", "seq"}, [state](absl::StatusOr<RedisReply> head) {
           if (!head.ok()) {
+            state->answered = true;
             std::move(state->done)(Unreachable(head.status().message()));
             return;
           }
@@ -628,8 +625,12 @@ void RedisBroker::Read(core::LogQuery query, ReadDone done) {
     commands_.connection->Send(
         {"XRANGE", keys_.Log(state->query.nsp), "-", "+", "COUNT", "1"},
         [this, state](absl::StatusOr<RedisReply> oldest) {
-          if (!oldest.ok() || state->done == nullptr) {
-            return;  // The HMGET's failure answered.
+          if (state->answered) {
+            return;
+          }
+          if (!oldest.ok()) {
+            std::move(state->done)(Unreachable(oldest.status().message()));
+            return;
           }
           if ((*oldest)->type == REDIS_REPLY_ARRAY && (*oldest)->elements == 1) {
             state->page.first = std::min(state->page.first, EntryOffset(*(*oldest)->element[0]));
@@ -874,7 +875,7 @@ void RedisBroker::LiveNodeIds(
     std::move(done)(Unreachable(health().detail));
     return;
   }
-  const std::string oldest = std::to_string(UnixMillis() - options_.node_ttl.count());
+  const std::string oldest = std::to_string(base::UnixMillis() - options_.node_ttl.count());
   commands_.connection->Send({"ZRANGEBYSCORE", keys_.Nodes(), oldest, "+inf"},
                              [done = std::move(done)](absl::StatusOr<RedisReply> ids) mutable {
                                if (!ids.ok()) {

@@ -1,15 +1,13 @@
 #include "server/broker/redis_session_store.h"
 
-#include <boost/json.hpp>
-
 #include "absl/strings/numbers.h"
+#include "server/base/clock.h"
 #include "server/base/string_view.h"
 #include "server/broker/session_scripts.h"
+#include "server/core/string_list_json.h"
 
 namespace roomcast::broker {
 namespace {
-
-namespace json = boost::json;
 
 const RedisScript& SaveLua() {
   static const RedisScript script(kSaveSessionScript);
@@ -32,35 +30,6 @@ const RedisScript& ClaimLua() {
   return script;
 }
 
-std::string RoomsJson(const std::vector<std::string>& rooms) {
-  json::array array;
-  array.reserve(rooms.size());
-  for (const std::string& room : rooms) {
-    array.emplace_back(room);
-  }
-  return json::serialize(array);
-}
-
-std::vector<std::string> ParseRooms(std::string_view text) {
-  std::vector<std::string> rooms;
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (!ec && value.is_array()) {
-    for (const json::value& room : value.get_array()) {
-      if (room.is_string()) {
-        rooms.emplace_back(room.get_string());
-      }
-    }
-  }
-  return rooms;
-}
-
-int64_t UnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 RedisSessionStore::RedisSessionStore(RedisBroker& redis, std::chrono::milliseconds window)
@@ -77,21 +46,21 @@ void RedisSessionStore::Save(const core::SessionRecord& record) {
     connected_.insert(key);
   }
   redis_.Eval(SaveLua(), {std::move(key), redis_.keys().LogMeta(record.nsp)},
-              {record.sid, record.user_id, RoomsJson(record.rooms), record.owner,
+              {record.sid, record.user_id, core::StringListJson(record.rooms), record.owner,
                std::to_string(connected_ttl_.count())},
               nullptr);
 }
 
 void RedisSessionStore::UpdateRooms(const core::SessionRecord& record) {
   redis_.Eval(UpdateLua(), {redis_.keys().Session(record.nsp, record.pid)},
-              {record.owner, RoomsJson(record.rooms)}, nullptr);
+              {record.owner, core::StringListJson(record.rooms)}, nullptr);
 }
 
 void RedisSessionStore::Suspend(const core::SessionRecord& record) {
   std::string key = redis_.keys().Session(record.nsp, record.pid);
   Forget(key);
   redis_.Eval(UpdateLua(), {std::move(key)},
-              {record.owner, RoomsJson(record.rooms), std::to_string(UnixMillis()),
+              {record.owner, core::StringListJson(record.rooms), std::to_string(base::UnixMillis()),
                std::to_string(window_.count())},
               nullptr);
 }
@@ -118,7 +87,6 @@ void RedisSessionStore::Claim(const std::string& nsp, const std::string& pid, Cl
         core::SessionRecord record;
         record.nsp = nsp;
         record.pid = pid;
-        int64_t suspended = 0;
         const redisReply& fields = **reply;
         for (size_t i = 0; i + 1 < fields.elements; i += 2) {
           const std::string_view name = ReplyText(*fields.element[i]);
@@ -128,11 +96,11 @@ void RedisSessionStore::Claim(const std::string& nsp, const std::string& pid, Cl
           } else if (name == "user") {
             record.user_id = std::string(value);
           } else if (name == "rooms") {
-            record.rooms = ParseRooms(value);
+            record.rooms = core::ParseStringList(value);
           } else if (name == "owner") {
             record.owner = std::string(value);
           } else if (name == "suspended") {
-            (void)absl::SimpleAtoi(ToAbsl(value), &suspended);
+            (void)absl::SimpleAtoi(ToAbsl(value), &record.suspended_ms);
           } else if (name == "joined_epoch") {
             record.joined.epoch = std::string(value);
           } else if (name == "joined_offset") {
@@ -141,7 +109,8 @@ void RedisSessionStore::Claim(const std::string& nsp, const std::string& pid, Cl
         }
         // A connected one is claimable too: its client is back before
         // its node noticed it had gone, or its node died.
-        if (record.sid.empty() || (suspended != 0 && UnixMillis() - suspended > window_.count())) {
+        if (record.sid.empty() || (record.suspended_ms != 0 &&
+                                   base::UnixMillis() - record.suspended_ms > window_.count())) {
           std::move(done)(std::nullopt);
           return;
         }
@@ -154,12 +123,12 @@ void RedisSessionStore::Restore(const core::SessionRecord& record) {
   // connected session's lease.
   const int64_t ttl = record.suspended_ms == 0
                           ? connected_ttl_.count()
-                          : window_.count() - (UnixMillis() - record.suspended_ms);
+                          : window_.count() - (base::UnixMillis() - record.suspended_ms);
   if (ttl <= 0) {
     return;
   }
   redis_.Eval(RestoreLua(), {redis_.keys().Session(record.nsp, record.pid)},
-              {record.sid, record.user_id, RoomsJson(record.rooms), record.owner,
+              {record.sid, record.user_id, core::StringListJson(record.rooms), record.owner,
                std::to_string(record.suspended_ms), record.joined.epoch,
                std::to_string(record.joined.offset), std::to_string(ttl)},
               nullptr);

@@ -1,9 +1,9 @@
 #include "server/core/emitter.h"
 
-#include <chrono>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "server/base/clock.h"
 #include "server/base/counters.h"
 #include "server/codec/socketio_packet.h"
 
@@ -46,9 +46,7 @@ absl::StatusOr<std::shared_ptr<Event>> Emitter::Prepare(EmitRequest& request) {
   }
   auto event = std::make_shared<Event>();
   event->packet = Encode(request);
-  event->time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  event->time_ms = base::UnixMillis();
   event->nsp = std::move(request.nsp);
   event->rooms = std::move(request.rooms);
   event->except = std::move(request.except);

@@ -2,19 +2,10 @@
 
 #include <algorithm>
 
+#include "server/base/clock.h"
 #include "server/base/ids.h"
 
 namespace roomcast::storage {
-namespace {
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 MemoryEventStore::MemoryEventStore(size_t capacity, std::chrono::milliseconds retention)
     : capacity_(capacity), retention_(retention), epoch_(base::NewId()) {}
 
@@ -43,7 +34,7 @@ void MemoryEventStore::Append(const core::Event& event, std::string_view, Append
         log.ring.pop_front();
       }
     }
-    DropExpired(log, NowMillis());
+    DropExpired(log, base::UnixMillis());
   }
   std::move(done)(core::Published{std::move(position), false});
 }
@@ -55,7 +46,7 @@ void MemoryEventStore::Read(core::LogQuery query, ReadDone done) {
     auto it = logs_.find(query.nsp);
     if (it != logs_.end()) {
       Log& log = it->second;
-      DropExpired(log, NowMillis());
+      DropExpired(log, base::UnixMillis());
       page.epoch = epoch_;
       page.last = log.last_offset;
       page.first = log.ring.empty() ? log.last_offset + 1 : log.ring.front().position.offset;

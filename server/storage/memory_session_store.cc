@@ -1,16 +1,10 @@
 #include "server/storage/memory_session_store.h"
 
+#include "server/base/clock.h"
+
 namespace roomcast::storage {
-namespace {
-
-int64_t UnixMillis(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-}  // namespace
-
 bool MemorySessionStore::Expired(int64_t suspended_ms, Clock::time_point now) const {
-  return suspended_ms != 0 && UnixMillis(now) - suspended_ms > window_.count();
+  return suspended_ms != 0 && base::UnixMillis(now) - suspended_ms > window_.count();
 }
 
 void MemorySessionStore::Save(const core::SessionRecord& record) {
@@ -35,7 +29,7 @@ void MemorySessionStore::Suspend(const core::SessionRecord& record) {
   auto it = sessions_.find(KeyOf(record.nsp, record.pid));
   if (it != sessions_.end() && it->second.owner == record.owner) {
     it->second.rooms = record.rooms;
-    it->second.suspended_ms = UnixMillis(now);
+    it->second.suspended_ms = base::UnixMillis(now);
   }
   Sweep(now);
 }

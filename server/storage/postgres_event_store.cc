@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "server/base/ids.h"
 #include "server/base/string_view.h"
+#include "server/core/string_list_json.h"
 #include "server/storage/postgres_schema.h"
 
 namespace roomcast::storage {
@@ -57,20 +58,6 @@ std::string ByteaArray(pqxx::transaction_base& txn, const std::vector<std::strin
         "::bytea"));
   }
   return absl::StrCat("ARRAY[", absl::StrJoin(quoted, ","), "]::bytea[]");
-}
-
-std::vector<std::string> JsonStrings(const char* text) {
-  std::vector<std::string> out;
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (!ec && value.is_array()) {
-    for (const json::value& item : value.get_array()) {
-      if (item.is_string()) {
-        out.emplace_back(item.get_string());
-      }
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -372,10 +359,10 @@ absl::StatusOr<core::LogPage> PostgresEventStore::ReadPage(const core::LogQuery&
       core::Event event;
       event.nsp = query.nsp;
       event.position = core::StreamPosition{row[0].as<uint64_t>(), page.epoch};
-      event.rooms = JsonStrings(row[1].c_str());
-      event.except = JsonStrings(row[2].c_str());
+      event.rooms = core::ParseStringList(row[1].c_str());
+      event.except = core::ParseStringList(row[2].c_str());
       std::vector<std::string> attachments;
-      for (const std::string& escaped : JsonStrings(row[4].c_str())) {
+      for (const std::string& escaped : core::ParseStringList(row[4].c_str())) {
         attachments.push_back(txn.unesc_raw(escaped));
       }
       event.packet = core::MakePacket(row[3].c_str(), std::move(attachments));
