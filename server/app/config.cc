@@ -123,6 +123,15 @@ absl::Status ResolveConfig(Config& config) {
         SettingName(*FindSetting("event_log")),
         "=memory cannot number a cluster's events: use redis or postgres with REDIS_URL"));
   }
+  if (config.webhook_secret.empty()) {
+    config.webhook_secret = config.internal_api_key;
+  }
+  if (!config.client_events_webhook.empty() && config.webhook_secret.empty()) {
+    // An unsigned webhook would take events from anyone who finds its URL.
+    return absl::FailedPreconditionError(
+        absl::StrCat(SettingName(*FindSetting("client_events_webhook")), " needs ",
+                     SettingName(*FindSetting("webhook_secret")), " or INTERNAL_API_KEY"));
+  }
   config.production = config.node_env == "production";
   if (config.production && config.internal_api_key.empty() && !config.insecure) {
     return absl::FailedPreconditionError(

@@ -46,6 +46,12 @@ struct Config {
   double handshakes_per_ip_per_s{};
   std::vector<std::string> trusted_proxies;
   double client_events_per_s{};
+  std::chrono::milliseconds client_ack_timeout{};
+  size_t client_event_stream_buffer_bytes{};
+  std::string client_events_webhook;  // Empty: no webhook.
+  std::string webhook_secret;         // Empty: INTERNAL_API_KEY's, once resolved.
+  size_t webhook_concurrency{};
+  size_t webhook_queue{};
   size_t max_attachments{};
   size_t max_emit_bytes{};
   size_t max_batch_size{};

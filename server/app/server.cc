@@ -133,6 +133,22 @@ core::EventReader& Server::history() {
   return *redis_;
 }
 
+std::unique_ptr<control::WebhookPoster> Server::MakeWebhook() {
+  if (config_.client_events_webhook.empty()) {
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<control::WebhookPoster>> webhook = control::WebhookPoster::Create(
+      control::WebhookOptions{config_.client_events_webhook, config_.webhook_secret,
+                              config_.client_ack_timeout, config_.webhook_concurrency,
+                              config_.webhook_queue},
+      counters_);
+  if (!webhook.ok()) {
+    startup_error_ = webhook.status();
+    return nullptr;
+  }
+  return *std::move(webhook);
+}
+
 Server::Server(Config config)
     : config_(std::move(config)),
       node_id_(NodeId()),
@@ -145,12 +161,18 @@ Server::Server(Config config)
       limits_(LimitsFor(config_), counters_),
       http_(config_.shards, config_.max_http_buffer_size),
       emitter_(http_.shards(), *broker_, counters_),
+      webhook_(MakeWebhook()),
+      client_events_(
+          control::ClientEventHub::Options{node_id_, config_.client_ack_timeout,
+                                           /*cluster=*/redis_ != nullptr},
+          *broker_, timers_, counters_, webhook_.get()),
       authenticator_(config_.auth.enabled() ? *auth::Authenticator::Create(config_.auth) : nullptr),
       room_events_(
           emitter_, counters_,
           rooms::RoomEvents::Options{config_.max_rooms_per_socket, config_.enable_client_broadcast,
                                      authenticator_.get(), config_.public_namespaces,
-                                     config_.room_policy, config_.client_events_per_s}),
+                                     config_.room_policy, config_.client_events_per_s,
+                                     &client_events_}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
       api_key_(config_.internal_api_key) {
@@ -177,9 +199,20 @@ Server::Server(Config config)
       HealthChecks(config_, redis_), config_.health_interval,
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
-      control::ControlApi::Parts{emitter_, *broker_, http_.shards(), counters_, metrics_, *health_,
-                                 idempotency_, history(), config_.max_emit_bytes,
-                                 config_.max_batch_size, config_.namespaces},
+      control::ControlApi::Parts{emitter_,
+                                 *broker_,
+                                 http_.shards(),
+                                 counters_,
+                                 metrics_,
+                                 *health_,
+                                 idempotency_,
+                                 history(),
+                                 client_events_,
+                                 timers_,
+                                 config_.client_event_stream_buffer_bytes,
+                                 config_.max_emit_bytes,
+                                 config_.max_batch_size,
+                                 config_.namespaces},
       control::NodeInfo{node_id_, ROOMCAST_VERSION});
   // What other nodes and Socket.IO emitters publish reaches this node's
   // sockets like a local emit.
@@ -217,6 +250,7 @@ Server::~Server() {
   if (redis_ != nullptr) {
     redis_->Stop();  // Its thread delivers into the shards and answers control calls.
   }
+  timers_.Stop();  // Its tasks use the hub, the API and the shards.
   if (postgres_ != nullptr) {
     postgres_->Stop();  // Its threads answer emits, which deliver into the shards.
   }
@@ -292,6 +326,7 @@ absl::Status Server::Start() {
     redis_->Start(HostPort(
         config_.host == "::" || config_.host == "0.0.0.0" ? hostname : config_.host, http_.port()));
   }
+  client_events_.Start();
   spdlog::info(
       "app: roomcastd listening address={} port={} grpc_port={} shards={} namespaces={} "
       "database={} redis={} api_key={} browser_auth={}",
@@ -306,6 +341,11 @@ void Server::Drain() {
   const auto deadline = std::chrono::steady_clock::now() + config_.drain_deadline;
   draining_ = true;
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  // Services reconnect their streams elsewhere; browsers waiting hear `unavailable`.
+  client_events_.Drain();
+  if (webhook_ != nullptr) {
+    webhook_->Drain();
+  }
   spdlog::info("app: draining step=not_ready grace_ms={}", config_.drain_grace.count());
   std::this_thread::sleep_until(
       std::min(deadline, std::chrono::steady_clock::now() + config_.drain_grace));

@@ -11,6 +11,9 @@
 #include "server/base/counters.h"
 #include "server/broker/redis_broker.h"
 #include "server/control/api.h"
+#include "server/control/client_event_hub.h"
+#include "server/control/timer_thread.h"
+#include "server/control/webhook_poster.h"
 #include "server/control/grpc_service.h"
 #include "server/control/http_gateway.h"
 #include "server/control/idempotency.h"
@@ -55,6 +58,8 @@ class Server {
   // Connection state recovery's, when it is on (before the shards too:
   // their sockets leave their sessions there).
   std::unique_ptr<core::SessionStore> MakeSessionStore();
+  // The client events webhook, when one is configured.
+  std::unique_ptr<control::WebhookPoster> MakeWebhook();
   // Where History and recovery read: the configured log.
   core::EventReader& history();
 
@@ -72,6 +77,10 @@ class Server {
   net::ConnectionLimits limits_;
   net::HttpServer http_;
   core::Emitter emitter_;
+  // Stopped first in ~Server: its tasks use the hub, the API and the shards.
+  control::TimerThread timers_;
+  std::unique_ptr<control::WebhookPoster> webhook_;
+  control::ClientEventHub client_events_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   rooms::RoomEvents room_events_;
   socketio::Namespaces namespaces_;

@@ -349,6 +349,26 @@ std::vector<Setting> MakeSettings() {
               &Config::client_events_per_s, 0, kNoMax,
               "Events one socket may send per second (bursts of 2x); more are refused with a "
               "`limit` ack. 0 = no limit."),
+      Integer("client_ack_timeout_ms", "ROOMCAST_CLIENT_ACK_TIMEOUT_MS", "10000",
+              &Config::client_ack_timeout, 1, kNoMax,
+              "How long a browser's ack waits for a service (stream or webhook); then its "
+              "callback gets a `timeout` error."),
+      Integer("client_event_stream_buffer_bytes", "ROOMCAST_CLIENT_EVENT_STREAM_BUFFER_BYTES",
+              "8388608", &Config::client_event_stream_buffer_bytes, 1024, kNoMax,
+              "Client events one ReceiveClientEvents stream may have waiting, in bytes; a "
+              "consumer further behind is cut with RESOURCE_EXHAUSTED."),
+      Text("client_events_webhook", "ROOMCAST_CLIENT_EVENTS_WEBHOOK", "",
+           &Config::client_events_webhook,
+           "http(s) URL each client event no stream takes is POSTed to, signed; its "
+           "`{\"ack\":[...]}` answers the browser."),
+      Text("webhook_secret", "ROOMCAST_WEBHOOK_SECRET", "", &Config::webhook_secret,
+           "Key of the webhook's x-roomcast-signature (HMAC-SHA256); default INTERNAL_API_KEY.",
+           Secret::kYes),
+      Integer("webhook_concurrency", "ROOMCAST_WEBHOOK_CONCURRENCY", "64",
+              &Config::webhook_concurrency, 1, kNoMax, "Webhook requests in flight at once."),
+      Integer("webhook_queue", "ROOMCAST_WEBHOOK_QUEUE", "10000", &Config::webhook_queue, 0,
+              kNoMax,
+              "Client events waiting for a webhook request; more are answered `unavailable`."),
       Integer("max_attachments", "ROOMCAST_MAX_ATTACHMENTS", "10", &Config::max_attachments, 0,
               1000,
               "Binary attachments one Socket.IO packet may carry; more close the connection."),

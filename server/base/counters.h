@@ -18,7 +18,18 @@ struct Counters {
   std::atomic<uint64_t> connect_errors{0};
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> client_events{0};
-  std::atomic<uint64_t> unknown_events{0};
+  // Client events: those no service takes (the browser hears
+  // `unavailable`), those handed to a stream, and the acks services sent
+  // or let time out; streams cut for falling behind; the webhook's requests.
+  std::atomic<uint64_t> client_events_unavailable{0};
+  std::atomic<uint64_t> client_events_routed{0};
+  std::atomic<uint64_t> client_acks{0};
+  std::atomic<uint64_t> client_acks_timed_out{0};
+  std::atomic<uint64_t> client_event_streams_cut{0};
+  std::atomic<uint64_t> webhook_deliveries{0};
+  std::atomic<uint64_t> webhook_failures{0};
+  std::atomic<uint64_t> webhook_retries{0};
+  std::atomic<uint64_t> webhook_refused{0};
   std::atomic<uint64_t> joins_forbidden{0};
   std::atomic<uint64_t> connections_refused{0};
   std::atomic<uint64_t> handshakes_throttled{0};

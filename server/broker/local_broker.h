@@ -22,6 +22,12 @@ class LocalBroker final : public core::Broker {
   void AskOthers(std::string, AnswersDone done) override {
     std::move(done)(std::vector<std::string>{});  // There are no others.
   }
+  void AskOthersWithin(std::string, std::chrono::milliseconds, AnswersDone done) override {
+    std::move(done)(std::vector<std::string>{});
+  }
+  void AskNode(std::string, std::string, std::chrono::milliseconds, AnswersDone done) override {
+    std::move(done)(std::vector<std::string>{});  // No node but this one answers.
+  }
 
  private:
   core::EventStore& log_;

@@ -891,39 +891,57 @@ void RedisBroker::LiveNodeIds(
 }
 
 void RedisBroker::AskOthers(std::string request, AnswersDone done) {
-  asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
-    LiveNodeIds([this, request = std::move(request),
+  AskOthersWithin(std::move(request), options_.request_timeout, std::move(done));
+}
+
+void RedisBroker::AskOthersWithin(std::string request, std::chrono::milliseconds timeout,
+                                  AnswersDone done) {
+  asio::post(io_, [this, request = std::move(request), timeout, done = std::move(done)]() mutable {
+    LiveNodeIds([this, request = std::move(request), timeout,
                  done = std::move(done)](absl::StatusOr<std::vector<std::string>> ids) mutable {
       if (!ids.ok()) {
         std::move(done)(ids.status());
         return;
       }
       std::erase(*ids, options_.self.id);
-      if (ids->empty() || !commands_.open()) {
-        std::move(done)(std::vector<std::string>{});
-        return;
-      }
-      const uint64_t id = ++next_request_;
-      Pending& pending = pending_[id];
-      pending.expected = ids->size();
-      pending.done = std::move(done);
-      pending.deadline = std::make_unique<asio::steady_timer>(io_, options_.request_timeout);
-      pending.deadline->async_wait([this, id](boost::system::error_code ec) {
-        if (!ec) {
-          auto it = pending_.find(id);
-          spdlog::warn("broker: nodes did not answer in time answered={} expected={}",
-                       it == pending_.end() ? 0 : it->second.answers.size(),
-                       it == pending_.end() ? 0 : it->second.expected);
-          FinishRequest(id);
-        }
-      });
-      const std::string message = NodeMessage(kRequest, id, options_.self.id, request);
-      for (const std::string& node : *ids) {
-        base::Counters::Bump(counters_.broker_bytes_sent, message.size());
-        commands_.connection->Send({"PUBLISH", keys_.NodeChannel(node), message}, nullptr);
-      }
+      Ask(*std::move(ids), std::move(request), timeout, std::move(done));
     });
   });
+}
+
+void RedisBroker::AskNode(std::string node, std::string request, std::chrono::milliseconds timeout,
+                          AnswersDone done) {
+  asio::post(io_, [this, node = std::move(node), request = std::move(request), timeout,
+                   done = std::move(done)]() mutable {
+    Ask({std::move(node)}, std::move(request), timeout, std::move(done));
+  });
+}
+
+void RedisBroker::Ask(std::vector<std::string> nodes, std::string request,
+                      std::chrono::milliseconds timeout, AnswersDone done) {
+  if (nodes.empty() || !commands_.open()) {
+    std::move(done)(std::vector<std::string>{});
+    return;
+  }
+  const uint64_t id = ++next_request_;
+  Pending& pending = pending_[id];
+  pending.expected = nodes.size();
+  pending.done = std::move(done);
+  pending.deadline = std::make_unique<asio::steady_timer>(io_, timeout);
+  pending.deadline->async_wait([this, id](boost::system::error_code ec) {
+    if (!ec) {
+      auto it = pending_.find(id);
+      spdlog::warn("broker: nodes did not answer in time answered={} expected={}",
+                   it == pending_.end() ? 0 : it->second.answers.size(),
+                   it == pending_.end() ? 0 : it->second.expected);
+      FinishRequest(id);
+    }
+  });
+  const std::string message = NodeMessage(kRequest, id, options_.self.id, request);
+  for (const std::string& node : nodes) {
+    base::Counters::Bump(counters_.broker_bytes_sent, message.size());
+    commands_.connection->Send({"PUBLISH", keys_.NodeChannel(node), message}, nullptr);
+  }
 }
 
 void RedisBroker::FinishRequest(uint64_t id) {

@@ -90,6 +90,10 @@ class RedisBroker final : public core::Broker, public core::EventReader {
   void SetHandlers(Handlers handlers) override;
   void Nodes(NodesDone done) override;
   void AskOthers(std::string request, AnswersDone done) override;
+  void AskOthersWithin(std::string request, std::chrono::milliseconds timeout,
+                       AnswersDone done) override;
+  void AskNode(std::string node, std::string request, std::chrono::milliseconds timeout,
+               AnswersDone done) override;
   // Reads the namespace's stream (the `redis` event log).
   void Read(core::LogQuery query, ReadDone done) override;
 
@@ -144,6 +148,9 @@ class RedisBroker final : public core::Broker, public core::EventReader {
   // A request from another node, or an answer to one of ours.
   void OnNodeMessage(std::string_view payload);
   void FinishRequest(uint64_t id);
+  // Sends `request` to `nodes` (on the broker's thread) and waits for their answers.
+  void Ask(std::vector<std::string> nodes, std::string request, std::chrono::milliseconds timeout,
+           AnswersDone done);
 
   // A request of ours waiting for the other nodes.
   struct Pending {

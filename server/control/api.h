@@ -8,7 +8,9 @@
 #include "absl/status/statusor.h"
 #include "roomcast/v1/roomcast.pb.h"
 #include "server/base/counters.h"
+#include "server/control/client_event_hub.h"
 #include "server/control/idempotency.h"
+#include "server/control/timer_thread.h"
 #include "server/core/emitter.h"
 #include "server/core/shard_set.h"
 #include "server/observe/health.h"
@@ -33,7 +35,7 @@ struct NodeInfo {
 // The control plane's one implementation, behind both the gRPC service and
 // the HTTP shim. Replies may come on any thread; nothing here blocks. The
 // methods are defined by subject: api_emit.cc, api_rooms.cc, api_status.cc,
-// api_cluster.cc, api_history.cc.
+// api_cluster.cc, api_history.cc, api_client_events.cc.
 class ControlApi {
  public:
   struct Parts {
@@ -46,6 +48,11 @@ class ControlApi {
     IdempotencyCache& idempotency;
     // Where History reads: the configured event log.
     core::EventReader& history;
+    // Where browsers' events meet the services' streams; the deadlines of
+    // the acks the control plane waits for.
+    ClientEventHub& client_events;
+    TimerThread& timers;
+    size_t client_event_stream_buffer_bytes = 8 << 20;
     size_t max_emit_bytes = 1000000;
     size_t max_batch_size = 1000;
     // The namespaces browsers can join: a call naming another is refused.
@@ -74,6 +81,19 @@ class ControlApi {
   void ListRoomSockets(const v1::ListRoomSocketsRequest& request, Caller caller,
                        Reply<v1::ListRoomSocketsResponse> reply);
   void History(const v1::HistoryRequest& request, Caller caller, Reply<v1::HistoryResponse> reply);
+  void AckClientEvent(const v1::AckClientEventRequest& request, Caller caller,
+                      Reply<v1::AckClientEventResponse> reply);
+  void EmitWithAck(const v1::EmitWithAckRequest& request, Caller caller,
+                   Reply<v1::EmitWithAckResponse> reply);
+  // ReceiveClientEvents, which only gRPC serves (as a stream): what the
+  // request asks for, checked.
+  absl::StatusOr<ClientEventFilter> ClientEventFilterOf(
+      const v1::ReceiveClientEventsRequest& request) const;
+  ClientEventHub* client_events() const { return &parts_.client_events; }
+  size_t client_event_stream_buffer_bytes() const {
+    return parts_.client_event_stream_buffer_bytes;
+  }
+  base::Counters& counters() const { return parts_.counters; }
   // Another node's management call for this node's sockets (the four above
   // act on the whole cluster: here, then on every other node).
   void AnswerNode(const std::string& request, absl::AnyInvocable<void(std::string) &&> answer);
@@ -93,6 +113,8 @@ class ControlApi {
                              Reply<v1::DisconnectSocketsResponse> reply);
   void ListRoomSocketsHere(const v1::ListRoomSocketsRequest& request,
                            Reply<v1::ListRoomSocketsResponse> reply);
+  void EmitWithAckHere(const v1::EmitWithAckRequest& request,
+                       Reply<v1::EmitWithAckResponse> reply);
   void ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
                    Reply<v1::ChangeRoomsResponse> reply);
   // An emit as the core takes it, to a known namespace, within the size limit.

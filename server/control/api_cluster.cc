@@ -112,6 +112,10 @@ void ControlApi::AnswerNode(const std::string& request,
     run(&ControlApi::DisconnectSocketsHere);
   } else if (method == "ListRoomSockets") {
     run(&ControlApi::ListRoomSocketsHere);
+  } else if (method == "EmitWithAck") {
+    run(&ControlApi::EmitWithAckHere);
+  } else if (ClientEventHub::Handles(method)) {
+    parts_.client_events.AnswerNode(method, body, std::move(answer));
   } else {
     std::move(answer)(std::string());  // A newer node's call: nothing here to do.
   }

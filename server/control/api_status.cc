@@ -172,7 +172,14 @@ void ControlApi::LocalStatus(size_t top, absl::AnyInvocable<void(v1::StatusRespo
         counters->set_sessions_opened(c.sessions_opened.load());
         counters->set_protocol_errors(c.protocol_errors.load());
         counters->set_client_events(c.client_events.load());
-        counters->set_unknown_events(c.unknown_events.load());
+        counters->set_client_events_unavailable(c.client_events_unavailable.load());
+        counters->set_client_acks(c.client_acks.load());
+        counters->set_client_acks_timed_out(c.client_acks_timed_out.load());
+        const ClientEventHub::Stats streams = parts_.client_events.stats();
+        response.mutable_client_events()->set_streams(streams.streams);
+        response.mutable_client_events()->set_remote_streams(streams.remote_streams);
+        response.mutable_client_events()->set_pending_acks(streams.pending_acks);
+        response.set_draining(parts_.client_events.draining());
         const observe::LatencyQuantiles latency = parts_.metrics.EmitLatency();
         v1::LatencySummary* summary = response.mutable_emit_latency();
         summary->set_count(latency.count);

@@ -5,6 +5,7 @@
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/support/server_callback.h>
 
+#include "server/control/client_event_stream.h"
 #include "server/control/methods.h"
 #include "server/control/status_map.h"
 
@@ -61,6 +62,27 @@ GrpcService::GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), 
               return reactor;
             }));
   });
+  // The one streaming method, beside the list (no HTTP route: the webhook is the HTTP way).
+  MarkMethodCallback(
+      service.FindMethodByName("ReceiveClientEvents")->index(),
+      new grpc::internal::CallbackServerStreamingHandler<v1::ReceiveClientEventsRequest,
+                                                          v1::ClientEvent>(
+          [this](grpc::CallbackServerContext* context,
+                 const v1::ReceiveClientEventsRequest* request)
+              -> grpc::ServerWriteReactor<v1::ClientEvent>* {
+            if (!key_.Accepts(Metadata(*context, "authorization"),
+                              Metadata(*context, "x-api-key"))) {
+              return ClientEventStream::Refuse(
+                  absl::UnauthenticatedError("a valid internal API key is required"));
+            }
+            absl::StatusOr<ClientEventFilter> filter = api_.ClientEventFilterOf(*request);
+            if (!filter.ok()) {
+              return ClientEventStream::Refuse(filter.status());
+            }
+            return new ClientEventStream(*api_.client_events(), *std::move(filter),
+                                         api_.client_event_stream_buffer_bytes(),
+                                         api_.counters());
+          }));
 }
 
 }  // namespace roomcast::control

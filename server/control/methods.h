@@ -29,7 +29,8 @@ Method(std::string_view, void (ControlApi::*)(const Request&, Caller, Reply<Resp
     -> Method<Request, Response>;
 
 // The control plane's methods, listed once: the gRPC service and the HTTP
-// shim are both built from this list (a test checks it against the proto).
+// shim are both built from this list (a test checks it against the proto);
+// the one streaming method, ReceiveClientEvents, is gRPC's alone.
 inline constexpr std::tuple kMethods{
     Method{"Emit", &ControlApi::Emit},
     Method{"EmitBatch", &ControlApi::EmitBatch},
@@ -41,6 +42,8 @@ inline constexpr std::tuple kMethods{
     Method{"DisconnectSockets", &ControlApi::DisconnectSockets},
     Method{"ListRoomSockets", &ControlApi::ListRoomSockets},
     Method{"History", &ControlApi::History},
+    Method{"AckClientEvent", &ControlApi::AckClientEvent},
+    Method{"EmitWithAck", &ControlApi::EmitWithAck},
 };
 
 // Calls `visit(method)` for every entry of kMethods, in order.

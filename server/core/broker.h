@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -79,6 +80,13 @@ class Broker {
   // gets the answers that came by the deadline (none on a single node), or
   // why the others could not be asked.
   virtual void AskOthers(std::string request, AnswersDone done) = 0;
+  // The same with a deadline of the caller's.
+  virtual void AskOthersWithin(std::string request, std::chrono::milliseconds timeout,
+                               AnswersDone done) = 0;
+  // Hands `request` to node `node` alone: `done` gets its answer (one, or
+  // none when it did not answer by `timeout`).
+  virtual void AskNode(std::string node, std::string request, std::chrono::milliseconds timeout,
+                       AnswersDone done) = 0;
 };
 
 }  // namespace roomcast::core

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "server/core/encoded_packet.h"
 
 namespace roomcast::core {
@@ -19,6 +21,18 @@ class Member : public Recipient {
   // Leaves the namespace (the client is told); with `close_connection`, the
   // client's whole connection ends, every namespace on it too.
   virtual void Disconnect(bool close_connection) = 0;
+
+  // The client's answer to an Ask: its ack's arguments as a JSON array,
+  // binary ones as placeholders into `attachments`.
+  using AnswerHandler =
+      absl::AnyInvocable<void(std::string args_json, std::vector<std::string> attachments) &&>;
+  // Sends `event` with `arg_json` (one JSON value; empty: no argument) and
+  // asks for an ack: `on_answer` runs on the member's thread when it comes,
+  // unless Forget(id) came first or the member left. Returns the ack's id.
+  virtual uint64_t Ask(std::string_view event, std::string_view arg_json,
+                       AnswerHandler on_answer) = 0;
+  // Stops waiting for the answer to Ask `id` (it timed out).
+  virtual void Forget(uint64_t id) = 0;
 };
 
 }  // namespace roomcast::core

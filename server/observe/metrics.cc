@@ -146,9 +146,29 @@ std::string Metrics::Scrape() const {
   MetricFamily client_events =
       Family("roomcast_client_events_total", "Events browsers sent.", MetricType::Counter);
   AddSample(client_events, Load(c.client_events));
-  MetricFamily unknown_events = Family("roomcast_unknown_events_total",
-                                       "Browser events no handler knows.", MetricType::Counter);
-  AddSample(unknown_events, Load(c.unknown_events));
+  MetricFamily unavailable = Family("roomcast_client_events_unavailable_total",
+                                    "Browser events no service takes.", MetricType::Counter);
+  AddSample(unavailable, Load(c.client_events_unavailable));
+  MetricFamily routed = Family("roomcast_client_events_routed_total",
+                               "Browser events handed to a service's stream.", MetricType::Counter);
+  AddSample(routed, Load(c.client_events_routed));
+  MetricFamily acks =
+      Family("roomcast_client_acks_total", "Browsers' acks a service answered.", MetricType::Counter);
+  AddSample(acks, Load(c.client_acks));
+  MetricFamily acks_timed_out =
+      Family("roomcast_client_acks_timed_out_total",
+             "Browsers' acks no service answered in time.", MetricType::Counter);
+  AddSample(acks_timed_out, Load(c.client_acks_timed_out));
+  MetricFamily streams_cut =
+      Family("roomcast_client_event_streams_cut_total",
+             "Client event streams ended for falling behind.", MetricType::Counter);
+  AddSample(streams_cut, Load(c.client_event_streams_cut));
+  MetricFamily webhook = Family("roomcast_webhook_requests_total",
+                                "Client event webhook requests, by outcome.", MetricType::Counter);
+  AddSample(webhook, Load(c.webhook_deliveries), {{"outcome", "delivered"}});
+  AddSample(webhook, Load(c.webhook_failures), {{"outcome", "failed"}});
+  AddSample(webhook, Load(c.webhook_retries), {{"outcome", "retried"}});
+  AddSample(webhook, Load(c.webhook_refused), {{"outcome", "refused"}});
   MetricFamily joins_refused =
       Family("roomcast_joins_refused_total",
              "Rooms a client asked to join and was refused, by reason.", MetricType::Counter);
@@ -170,7 +190,7 @@ std::string Metrics::Scrape() const {
 
   for (MetricFamily* family :
        {&sockets, &sessions, &emits, &deliveries, &drops, &protocol_errors, &client_events,
-        &unknown_events, &joins_refused, &refused, &connect_errors, &recoveries}) {
+        &unavailable, &routed, &acks, &acks_timed_out, &streams_cut, &webhook, &joins_refused, &refused, &connect_errors, &recoveries}) {
     families.push_back(std::move(*family));
   }
   AddBrokerFamilies(c, families);

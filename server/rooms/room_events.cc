@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "server/base/clock.h"
 #include "server/base/string_view.h"
 #include "server/core/room_name.h"
 #include "server/socketio/socket.h"
@@ -14,7 +15,7 @@ namespace json = boost::json;
 
 // A refusal as the join/leave ack carries it (DESIGN.md "Contract details").
 struct Refusal {
-  // invalid_room | forbidden | limit | unknown_event | invalid_request | unavailable
+  // invalid_room | forbidden | limit | invalid_request | unavailable | timeout
   std::string code;
   std::string message;
   std::optional<std::string> room;  // The first refused room, when there is one.
@@ -183,11 +184,96 @@ void RoomEvents::OnEvent(socketio::Socket& socket, socketio::Event event) {
   } else if (event.name == "broadcast" && options_.enable_client_broadcast) {
     Broadcast(socket, std::move(event));
   } else {
-    base::Counters::Bump(counters_.unknown_events);
-    Reply(socket, event,
-          ErrorAck({"unknown_event", absl::StrCat("no handler for event '", event.name, "'"),
-                    std::nullopt}));
+    ToServices(socket, std::move(event));
   }
+}
+
+namespace {
+
+// The socket as services see it, with an event of `kind`.
+core::ClientEvent Describe(const socketio::Socket& socket, core::ClientEvent::Kind kind) {
+  core::ClientEvent event;
+  event.kind = kind;
+  event.nsp = socket.nsp();
+  event.name = std::string(core::KindName(kind));
+  event.args_json = "[]";
+  event.socket_id = socket.id();
+  event.user_id = socket.user_id();
+  if (socket.authenticated()) {
+    event.claims_json = json::serialize(socket.claims());
+  }
+  for (const std::string& room : socket.rooms()) {
+    if (room != socket.id()) {
+      event.rooms.push_back(room);
+    }
+  }
+  event.time_ms = base::UnixMillis();
+  return event;
+}
+
+}  // namespace
+
+void RoomEvents::ToServices(socketio::Socket& socket, socketio::Event event) {
+  if (options_.client_events == nullptr) {
+    base::Counters::Bump(counters_.client_events_unavailable);
+    Reply(socket, event,
+          ErrorAck({"unavailable", absl::StrCat("no service receives '", event.name, "'"),
+                    std::nullopt}));
+    return;
+  }
+  core::ClientEvent out = Describe(socket, core::ClientEvent::Kind::kEvent);
+  out.name = std::move(event.name);
+  out.args_json = json::serialize(event.args);
+  out.attachments = std::move(event.attachments);
+  core::ClientAckDone done;
+  if (event.ack_id) {
+    done = [reply = socket.Deferred(),
+            ack_id = *event.ack_id](absl::StatusOr<std::string> args_json) mutable {
+      // On any thread: answered on the socket's own.
+      reply([ack_id, args_json = std::move(args_json)](socketio::Socket& socket) {
+        json::array args;
+        if (args_json.ok()) {
+          boost::system::error_code error;
+          json::value parsed = json::parse(*args_json, error);
+          if (!error && parsed.is_array()) {
+            args = std::move(parsed.as_array());
+          }
+        } else {
+          const bool late = absl::IsDeadlineExceeded(args_json.status());
+          args.emplace_back(ErrorAck({late ? "timeout" : "unavailable",
+                                      std::string(ToStd(args_json.status().message())),
+                                      std::nullopt}));
+        }
+        socket.Ack(ack_id, args);
+      });
+    };
+  }
+  options_.client_events->Offer(std::move(out), std::move(done));
+}
+
+void RoomEvents::Presence(const socketio::Socket& socket, core::ClientEvent::Kind kind,
+                          const std::vector<std::string>& rooms, std::string_view reason) {
+  if (options_.client_events == nullptr || !options_.client_events->WantsPresence(socket.nsp())) {
+    return;
+  }
+  core::ClientEvent event = Describe(socket, kind);
+  if (!rooms.empty()) {
+    json::array list;
+    for (const std::string& room : rooms) {
+      list.emplace_back(room);
+    }
+    event.args_json = json::serialize(json::array{std::move(list)});
+  }
+  event.reason = std::string(reason);
+  options_.client_events->Offer(std::move(event), nullptr);
+}
+
+void RoomEvents::OnConnected(socketio::Socket& socket) {
+  Presence(socket, core::ClientEvent::Kind::kConnect, {});
+}
+
+void RoomEvents::OnDisconnect(socketio::Socket& socket, std::string_view reason) {
+  Presence(socket, core::ClientEvent::Kind::kDisconnect, {}, reason);
 }
 
 namespace {
@@ -233,12 +319,14 @@ void RoomEvents::Join(socketio::Socket& socket, const socketio::Event& event) {
   }
   // Acknowledged once an emit made anywhere after the ack reaches the
   // socket; if the cluster cannot deliver to the rooms, the join is undone.
-  socket.WhenReceiving(*rooms, [ack_id = event.ack_id, added = std::move(added)](
+  socket.WhenReceiving(*rooms, [this, ack_id = event.ack_id, added = std::move(added)](
                                    socketio::Socket& socket, const absl::Status& status) {
     if (!status.ok()) {
       for (const std::string& room : added) {
         socket.LeaveRoom(room);
       }
+    } else if (!added.empty()) {
+      Presence(socket, core::ClientEvent::Kind::kJoin, added);
     }
     if (ack_id) {
       json::object body =
@@ -255,10 +343,17 @@ void RoomEvents::Leave(socketio::Socket& socket, const socketio::Event& event) {
   if (!rooms) {
     return;
   }
+  std::vector<std::string> left;
   for (const std::string& room : *rooms) {
+    if (socket.rooms().contains(room)) {
+      left.push_back(room);
+    }
     socket.LeaveRoom(room);
   }
   Reply(socket, event, RoomsAck(socket));
+  if (!left.empty()) {
+    Presence(socket, core::ClientEvent::Kind::kLeave, left);
+  }
 }
 
 // {room | rooms, except, event, data, volatile} -> an emit, acked with its recipients.

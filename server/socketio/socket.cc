@@ -135,8 +135,8 @@ const boost::json::object& Socket::claims() const {
   return identity_ ? identity_->claims : kNone;
 }
 
-void Socket::EmitWithAck(std::string_view event, const boost::json::array& args,
-                         std::vector<std::string> attachments, AckCallback on_ack) {
+uint64_t Socket::EmitWithAck(std::string_view event, const boost::json::array& args,
+                             std::vector<std::string> attachments, AckCallback on_ack) {
   const uint64_t id = next_ack_id_++;
   if (!pending_acks_) {
     pending_acks_ = std::make_unique<absl::flat_hash_map<uint64_t, AckCallback>>();
@@ -144,6 +144,27 @@ void Socket::EmitWithAck(std::string_view event, const boost::json::array& args,
   pending_acks_->emplace(id, std::move(on_ack));
   SendPacket(static_cast<int>(PacketType::kEvent), id, EventPayload(event, args),
              std::move(attachments));
+  return id;
+}
+
+uint64_t Socket::Ask(std::string_view event, std::string_view arg_json, AnswerHandler on_answer) {
+  boost::json::array args;
+  if (!arg_json.empty()) {
+    boost::system::error_code error;
+    args.push_back(boost::json::parse(arg_json, error));  // Checked by the control plane.
+  }
+  return EmitWithAck(event, args, {},
+                     [on_answer = std::move(on_answer)](
+                         boost::json::array answer, std::vector<std::string> attachments) mutable {
+                       std::move(on_answer)(boost::json::serialize(answer),
+                                            std::move(attachments));
+                     });
+}
+
+void Socket::Forget(uint64_t id) {
+  if (pending_acks_) {
+    pending_acks_->erase(id);
+  }
 }
 
 void Socket::Ack(uint64_t id, const boost::json::array& args,

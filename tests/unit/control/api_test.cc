@@ -49,6 +49,8 @@ class ControlApiTest : public ::testing::Test {
         metrics_(counters_),
         health_(Checks(), std::chrono::hours(1), [](const observe::HealthReport&) {}),
         idempotency_(std::chrono::minutes(5)),
+        client_events_(ClientEventHub::Options{"node-1", std::chrono::milliseconds(200)}, broker_,
+                       timers_, counters_, nullptr),
         api_(ControlApi::Parts{emitter_,
                                broker_,
                                shards_,
@@ -57,6 +59,9 @@ class ControlApiTest : public ::testing::Test {
                                health_,
                                idempotency_,
                                store_,
+                               client_events_,
+                               timers_,
+                               /*client_event_stream_buffer_bytes=*/1 << 20,
                                /*max_emit_bytes=*/64,
                                /*max_batch_size=*/3,
                                {"/", "/admin"}},
@@ -97,8 +102,11 @@ class ControlApiTest : public ::testing::Test {
   observe::Metrics metrics_;
   observe::HealthChecker health_;
   IdempotencyCache idempotency_;
+  ClientEventHub client_events_;
   ControlApi api_;
   std::vector<std::unique_ptr<core::FakeMember>> sockets_;
+  // Last, so it stops first: its tasks use the API and the hub.
+  TimerThread timers_;
 };
 
 TEST_F(ControlApiTest, EmitReachesTheRoomOnEveryShardAndCountsTheCaller) {

@@ -37,6 +37,12 @@ struct RecordingBroker : core::Broker {
   void AskOthers(std::string, AnswersDone done) override {
     std::move(done)(std::vector<std::string>{});
   }
+  void AskOthersWithin(std::string, std::chrono::milliseconds, AnswersDone done) override {
+    std::move(done)(std::vector<std::string>{});
+  }
+  void AskNode(std::string, std::string, std::chrono::milliseconds, AnswersDone done) override {
+    std::move(done)(std::vector<std::string>{});
+  }
   void Nodes(NodesDone done) override { std::move(done)(std::vector<NodeStatus>{}); }
 
   EventStore& log;

@@ -45,6 +45,17 @@ class FakeMember : public Member {
     }
   }
 
+  uint64_t Ask(std::string_view event, std::string_view arg_json,
+              AnswerHandler on_answer) override {
+    asked.emplace_back(event, arg_json);
+    answers.push_back(std::move(on_answer));
+    return answers.size() - 1;
+  }
+  void Forget(uint64_t id) override { forgotten.push_back(id); }
+
+  std::vector<std::pair<std::string, std::string>> asked;  // event, argument
+  std::vector<AnswerHandler> answers;
+  std::vector<uint64_t> forgotten;
   std::vector<SharedPacket> received;
   std::vector<bool> disconnects;  // close_connection of each Disconnect call
   bool accept = true;

@@ -1,0 +1,159 @@
+#include "server/control/client_event_stream.h"
+
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/control/status_map.h"
+
+namespace roomcast::control {
+
+// What the hub pushes into, shared with it: the reactor may be gone (after
+// OnDone) while the hub still holds this.
+class ClientEventStream::Outbox final : public ClientEventConsumer {
+ public:
+  Outbox(ClientEventStream& stream, size_t max_bytes, base::Counters& counters)
+      : stream_(&stream), max_bytes_(max_bytes), counters_(counters) {}
+
+  void Push(std::shared_ptr<const v1::ClientEvent> event) override {
+    const size_t size = event->ByteSizeLong();
+    const v1::ClientEvent* write = nullptr;
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_) {
+        return;
+      }
+      if (bytes_ + size > max_bytes_) {
+        base::Counters::Bump(counters_.client_event_streams_cut);
+        spdlog::warn("control: client event stream cut: too slow waiting_bytes={} limit={}", bytes_,
+                     max_bytes_);
+        finish = End(grpc::Status(
+            grpc::StatusCode::RESOURCE_EXHAUSTED,
+            absl::StrCat("client event stream too slow: more than ", max_bytes_,
+                         " bytes waiting; reconnect and read faster")));
+      } else {
+        bytes_ += size;
+        queue_.push_back(std::move(event));
+        if (!writing_) {
+          writing_ = true;
+          write = queue_.front().get();
+        }
+      }
+    }
+    // Acted on outside the lock: gRPC may run OnWriteDone on another thread at once.
+    if (write != nullptr) {
+      stream_->StartWrite(write);
+    } else if (finish) {
+      stream_->Finish(*finish);
+    }
+  }
+
+  void End(const absl::Status& status) override {
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_) {
+        return;
+      }
+      finish = End(ToGrpcStatus(status));
+    }
+    if (finish) {
+      stream_->Finish(*finish);
+    }
+  }
+
+  // A write finished (`wrote`), or the initial metadata went out.
+  void OnSent(bool ok, bool wrote) {
+    const v1::ClientEvent* write = nullptr;
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mutex_);
+      writing_ = false;
+      if (wrote && !queue_.empty()) {
+        bytes_ -= queue_.front()->ByteSizeLong();
+        queue_.pop_front();
+      }
+      if (!ok && !finished_) {
+        finish = End(grpc::Status(grpc::StatusCode::CANCELLED, "the consumer went away"));
+      } else if (final_status_ && finished_ && !finish_sent_) {
+        finish_sent_ = true;
+        finish = final_status_;
+      } else if (!finished_ && !queue_.empty()) {
+        writing_ = true;
+        write = queue_.front().get();
+      }
+    }
+    if (write != nullptr) {
+      stream_->StartWrite(write);
+    } else if (finish) {
+      stream_->Finish(*finish);
+    }
+  }
+
+ private:
+  // Under the lock: the status to Finish with now, or none while a write is
+  // in flight (OnWriteDone finishes then).
+  std::optional<grpc::Status> End(grpc::Status status) {
+    finished_ = true;
+    queue_.erase(queue_.begin() + (writing_ && !queue_.empty() ? 1 : 0), queue_.end());
+    if (writing_) {
+      final_status_ = std::move(status);
+      return std::nullopt;
+    }
+    finish_sent_ = true;
+    return status;
+  }
+
+  ClientEventStream* const stream_;
+  const size_t max_bytes_;
+  base::Counters& counters_;
+  std::mutex mutex_;
+  std::deque<std::shared_ptr<const v1::ClientEvent>> queue_;  // The front is being written.
+  size_t bytes_ = 0;
+  // The initial metadata counts as the first write: events wait for it.
+  bool writing_ = true;
+  bool finished_ = false;
+  bool finish_sent_ = false;
+  std::optional<grpc::Status> final_status_;
+};
+
+ClientEventStream::ClientEventStream(ClientEventHub& hub, ClientEventFilter filter,
+                                     size_t max_buffer_bytes, base::Counters& counters)
+    : hub_(hub), outbox_(std::make_shared<Outbox>(*this, max_buffer_bytes, counters)) {
+  handle_ = hub_.Add(std::move(filter), outbox_);
+  StartSendInitialMetadata();
+}
+
+void ClientEventStream::OnSendInitialMetadataDone(bool ok) { outbox_->OnSent(ok, false); }
+
+void ClientEventStream::OnWriteDone(bool ok) { outbox_->OnSent(ok, true); }
+
+void ClientEventStream::OnCancel() {
+  outbox_->End(absl::CancelledError("the consumer cancelled"));
+}
+
+void ClientEventStream::OnDone() {
+  // Finish happened once and no write is in flight: the outbox calls nothing more.
+  hub_.Remove(handle_);
+  delete this;
+}
+
+namespace {
+
+class Refusal final : public grpc::ServerWriteReactor<v1::ClientEvent> {
+ public:
+  explicit Refusal(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::ClientEvent>* ClientEventStream::Refuse(const absl::Status& status) {
+  return new Refusal(status);
+}
+
+}  // namespace roomcast::control
