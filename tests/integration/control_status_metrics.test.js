@@ -67,7 +67,7 @@ describe('GET /api/socket/status and /v1/status', () => {
       assert.ok(u64(c.deliveries, 'deliveries') >= 8n, `deliveries >= 8: ${show(res)}`);
       assert.equal(typeof c.dropsByReason, 'object', show(res));
       for (const [reason, n] of Object.entries(c.dropsByReason)) u64(n, `dropsByReason.${reason}`);
-      for (const f of ['sessionsOpened', 'protocolErrors', 'clientEvents', 'unknownEvents']) u64(c[f], `counters.${f}`);
+      for (const f of ['sessionsOpened', 'protocolErrors', 'clientEvents', 'clientEventsUnavailable', 'clientAcks', 'clientAcksTimedOut']) u64(c[f], `counters.${f}`);
       assert.ok(u64(c.sessionsOpened) >= 2n, show(res));
 
       const l = body.emitLatency;

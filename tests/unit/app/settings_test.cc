@@ -86,7 +86,8 @@ TEST(SettingsTest, CredentialsAreMarkedSecret) {
     if (setting.secret == Secret::kYes) secrets.insert(setting.env);
   }
   EXPECT_EQ(secrets, (std::set<std::string_view>{"DATABASE_URL", "INTERNAL_API_KEY", "JWT_SECRET",
-                                                 "NEXTAUTH_SECRET", "REDIS_URL"}));
+                                                 "NEXTAUTH_SECRET", "REDIS_URL",
+                                                 "ROOMCAST_WEBHOOK_SECRET"}));
 }
 
 TEST(SettingsTest, HelpNamesEveryFlagAndVariable) {
