@@ -1,5 +1,6 @@
-// roomcast: the command line for Roomcast's control plane, and `tail` to
-// watch a room as a browser would. Exit codes: 0 ok, 1 server error, 2 usage.
+// roomcast: the command line for Roomcast's control plane, `tail` to watch a
+// room as a browser would, `events` to receive what browsers send and `ask`
+// to emit and wait for acks. Exit codes: 0 ok, 1 server error, 2 usage.
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -8,12 +9,16 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "clients/cli/arguments.h"
+#include "clients/cli/events.h"
 #include "clients/cli/tail.h"
 #include "clients/cpp/client.h"
 
@@ -28,7 +33,8 @@ constexpr char kEnvironment[] =
     "Environment: ROOMCAST_GRPC_TARGET (gRPC, default localhost:50051), INTERNAL_API_URL\n"
     "(the HTTP shim, default http://localhost:3001, used when gRPC is unreachable),\n"
     "INTERNAL_API_KEY, SOCKET_SERVER_URL (for tail, default http://localhost:3001),\n"
-    "ROOMCAST_TOKEN (tail's auth token when the server requires one).\n";
+    "ROOMCAST_TOKEN (tail's auth token when the server requires one). events needs\n"
+    "gRPC (a stream has no HTTP fallback).\n";
 
 struct Command {
   std::string usage;
@@ -283,6 +289,101 @@ int Tail(const Arguments& args, bool json) {
   return status.ok() ? kOk : ServerError(status);
 }
 
+int Events(const Arguments& args, bool) {
+  EventsOptions options;
+  v1::ReceiveClientEventsRequest& request = options.request;
+  request.set_namespace_(args.One("namespace").value_or("/"));
+  request.set_group(args.One("group").value_or(""));
+  for (const std::string& list : args.All("events")) {
+    for (absl::string_view name : absl::StrSplit(list, ',')) {
+      name = absl::StripAsciiWhitespace(name);
+      if (!name.empty()) {
+        request.add_events(std::string(name));
+      }
+    }
+  }
+  request.set_lifecycle(args.Has("lifecycle"));
+  if (auto ack = args.One("ack")) {
+    google::protobuf::ListValue list;
+    if (!google::protobuf::util::JsonStringToMessage(*ack, &list).ok()) {
+      return Usage(absl::StrCat("--ack takes a JSON array (the ack's arguments), got: ", *ack));
+    }
+    options.ack_args_json = *ack;
+  }
+  // Before the client starts any thread, so that only ReceiveEvents sees them.
+  const sigset_t stop_signals = BlockStopSignals();
+  std::unique_ptr<Client> client = Connect();
+  std::string what = absl::StrCat("receiving client events in ", request.namespace_());
+  if (!request.group().empty()) {
+    absl::StrAppend(&what, ", group ", request.group());
+  }
+  if (!request.events().empty()) {
+    absl::StrAppend(&what, ", events ", absl::StrJoin(request.events(), ","));
+  }
+  if (request.lifecycle()) {
+    absl::StrAppend(&what, ", with lifecycle");
+  }
+  if (options.ack_args_json) {
+    absl::StrAppend(&what, ", acking with ", *options.ack_args_json);
+  }
+  std::fprintf(stderr, "roomcast: %s\n", what.c_str());
+  absl::Status status = ReceiveEvents(
+      *client, options, stop_signals,
+      [](const std::string& line) {
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+      },
+      [](const std::string& note) { std::fprintf(stderr, "roomcast: %s\n", note.c_str()); });
+  return status.ok() ? kOk : ServerError(status);
+}
+
+int Ask(const Arguments& args, bool) {
+  v1::EmitWithAckRequest request;
+  request.set_namespace_(args.One("namespace").value_or("/"));
+  int given = 0;
+  if (auto id = args.One("socket")) {
+    request.set_socket_id(*id);
+    ++given;
+  }
+  if (auto room = args.One("room")) {
+    request.set_room(*room);
+    ++given;
+  }
+  if (auto user = args.One("user")) {
+    request.set_user_id(*user);
+    ++given;
+  }
+  if (given != 1) {
+    return Usage("give exactly one of --socket, --room, --user");
+  }
+  std::optional<std::string> event = args.One("event");
+  if (!event) {
+    return Usage("ask needs --event");
+  }
+  request.set_event(*event);
+  if (auto data = args.One("data");
+      data && !google::protobuf::util::JsonStringToMessage(*data, request.mutable_data()).ok()) {
+    return Usage(absl::StrCat("--data is not JSON: ", *data));
+  }
+  std::optional<std::string> timeout = args.One("timeout_ms");
+  if (!timeout) {
+    timeout = args.One("timeout-ms");
+  }
+  if (timeout) {
+    uint32_t ms = 0;
+    if (!absl::SimpleAtoi(*timeout, &ms)) {
+      return Usage(absl::StrCat("--timeout_ms is not a number of milliseconds: ", *timeout));
+    }
+    request.set_timeout_ms(ms);
+  }
+  absl::StatusOr<v1::EmitWithAckResponse> response = Connect()->EmitWithAck(request);
+  if (!response.ok()) {
+    return ServerError(response.status());
+  }
+  std::printf("%s\n", Json(*response).c_str());
+  return kOk;
+}
+
 const std::map<std::string, Command>& Commands() {
   using Names = std::vector<std::string>;
   const Names selectors = {"socket", "in-room", "user", "namespace"};
@@ -322,6 +423,23 @@ const std::map<std::string, Command>& Commands() {
                "  Connects like a browser (Socket.IO over WebSocket) and prints each event\n"
                "  the rooms get as a JSON line, until interrupted.",
                Names{"room", "namespace"}, Names{"json"}, Tail}},
+      {"events",
+       Command{"events [--namespace /] [--group G] [--events a,b] [--lifecycle] [--ack JSON]\n"
+               "  Receives the events browsers send (ReceiveClientEvents) and prints each as a\n"
+               "  JSON line {id, namespace, event, kind, args, socketId, userId, rooms, nodeId,\n"
+               "  wantsAck, time, reason}, reconnecting when the stream ends, until SIGINT or\n"
+               "  SIGTERM. --events: only these names (default all); --group: streams of one\n"
+               "  group share the events; --lifecycle: connect, disconnect, join and leave too;\n"
+               "  --ack JSON: acks every event that wants an ack with that array of arguments.",
+               Names{"namespace", "group", "events", "ack"}, Names{"lifecycle", "json"}, Events}},
+      {"ask",
+       Command{"ask (--socket ID | --room R | --user U) --event E [--data JSON]\n"
+               "     [--timeout_ms N] [--namespace /]\n"
+               "  Emits an event and waits up to N ms (default 5000) for each socket's ack;\n"
+               "  prints {\"replies\":[{\"socketId\",\"args\"}],\"timedOut\":[socket ids]}.",
+               Names{"socket", "room", "user", "event", "data", "timeout_ms", "timeout-ms",
+                     "namespace"},
+               Names{"json"}, Ask}},
   };
   return *commands;
 }

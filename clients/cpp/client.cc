@@ -1,5 +1,6 @@
 #include "clients/cpp/client.h"
 
+#include <algorithm>
 #include <future>
 #include <thread>
 
@@ -27,6 +28,9 @@ namespace http = boost::beast::http;
 constexpr char kService[] = "roomcast.v1.Roomcast";
 constexpr auto kProbeTimeout = std::chrono::milliseconds(300);
 constexpr auto kReprobeEvery = std::chrono::milliseconds(1000);
+// EmitWithAck's wait when timeout_ms is 0, and the most the server allows.
+constexpr uint32_t kDefaultAckWaitMs = 5000;
+constexpr uint32_t kMaxAckWaitMs = 300000;
 
 std::string NewIdempotencyKey() {
   thread_local absl::BitGen gen;
@@ -128,6 +132,45 @@ absl::Status StatusFromHttp(int http_status, const std::string& body) {
   return absl::Status(code, absl::StrCat("HTTP ", http_status));
 }
 
+// A request as the HTTP shim's JSON: the JSON mapping, except that a field of
+// serialized JSON (AckClientEvent's args_json, EmitWithAck's data_json) goes
+// as the JSON it holds (`args`, `data`) instead of base64 bytes, as is, so big
+// integers stay exact. Bytes that are not JSON stay bytes: the server says why.
+absl::StatusOr<std::string> HttpJson(const protobuf::Message& request) {
+  std::unique_ptr<protobuf::Message> rest;
+  std::string raw;
+  std::string name;
+  if (const auto* ack = dynamic_cast<const v1::AckClientEventRequest*>(&request);
+      ack != nullptr && ack->answer_case() == v1::AckClientEventRequest::kArgsJson) {
+    auto copy = std::make_unique<v1::AckClientEventRequest>(*ack);
+    raw = copy->args_json();
+    copy->clear_args_json();
+    rest = std::move(copy);
+    name = "args";
+  } else if (const auto* ask = dynamic_cast<const v1::EmitWithAckRequest*>(&request);
+             ask != nullptr && ask->payload_case() == v1::EmitWithAckRequest::kDataJson) {
+    auto copy = std::make_unique<v1::EmitWithAckRequest>(*ask);
+    raw = copy->data_json();
+    copy->clear_data_json();
+    rest = std::move(copy);
+    name = "data";
+  }
+  boost::system::error_code ec;
+  if (rest != nullptr) {
+    boost::json::parse(raw, ec);
+  }
+  const bool splice = rest != nullptr && !ec;
+  std::string json;
+  if (!protobuf::util::MessageToJsonString(splice ? *rest : request, &json).ok()) {
+    return absl::InternalError("cannot encode the request as JSON");
+  }
+  if (splice && !json.empty() && json.back() == '}') {
+    json.pop_back();
+    absl::StrAppend(&json, json.size() > 1 ? "," : "", "\"", name, "\":", raw, "}");
+  }
+  return json;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
@@ -184,15 +227,23 @@ void Client::MarkGrpcDown() {
   }
 }
 
+std::shared_ptr<grpc::Channel> Client::StreamChannel() {
+  if (std::shared_ptr<grpc::Channel> channel = UsableChannel()) {
+    return channel;
+  }
+  absl::MutexLock lock(&mutex_);
+  return channel_;
+}
+
 absl::Status Client::Call(const std::string& method, const protobuf::Message& request,
-                          protobuf::Message& response) {
+                          protobuf::Message& response, const Attempts& attempts) {
   thread_local absl::BitGen gen;
   std::chrono::milliseconds backoff = options_.initial_backoff;
   absl::Status status;
   for (int attempt = 1;; ++attempt) {
     std::shared_ptr<grpc::Channel> channel = UsableChannel();
     if (channel) {
-      status = CallGrpc(method, request, response);
+      status = CallGrpc(method, request, response, attempts.deadline);
       last_transport_ = Transport::kGrpc;
       // Unreachable, as opposed to a server that answered UNAVAILABLE.
       if (status.code() == absl::StatusCode::kUnavailable &&
@@ -203,10 +254,10 @@ absl::Status Client::Call(const std::string& method, const protobuf::Message& re
     }
     if (!channel) {
       fallbacks_.fetch_add(1, std::memory_order_relaxed);
-      status = CallHttp(method, request, response);
+      status = CallHttp(method, request, response, attempts.deadline);
       last_transport_ = Transport::kHttp;
     }
-    if (status.ok() || !Retryable(status.code()) || attempt >= options_.max_attempts) {
+    if (status.ok() || !Retryable(status.code()) || attempt >= attempts.max_attempts) {
       return status;
     }
     // Full jitter: a random wait up to the current backoff.
@@ -217,7 +268,7 @@ absl::Status Client::Call(const std::string& method, const protobuf::Message& re
 }
 
 absl::Status Client::CallGrpc(const std::string& method, const protobuf::Message& request,
-                              protobuf::Message& response) {
+                              protobuf::Message& response, std::chrono::milliseconds deadline) {
   std::shared_ptr<grpc::Channel> channel;
   {
     absl::MutexLock lock(&mutex_);
@@ -225,7 +276,7 @@ absl::Status Client::CallGrpc(const std::string& method, const protobuf::Message
   }
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  context.set_deadline(std::chrono::system_clock::now() + deadline);
   if (!options_.api_key.empty()) {
     context.AddMetadata("authorization", absl::StrCat("Bearer ", options_.api_key));
   }
@@ -254,19 +305,19 @@ absl::Status Client::CallGrpc(const std::string& method, const protobuf::Message
 }
 
 absl::Status Client::CallHttp(const std::string& method, const protobuf::Message& request,
-                              protobuf::Message& response) {
+                              protobuf::Message& response, std::chrono::milliseconds deadline) {
   const protobuf::MethodDescriptor* descriptor = FindMethod(method);
   if (descriptor == nullptr) {
     return absl::InternalError(absl::StrCat("unknown method ", method));
   }
   auto [verb, path] = RouteOf(*descriptor);
-  std::string json;
-  if (!protobuf::util::MessageToJsonString(request, &json).ok()) {
-    return absl::InternalError("cannot encode the request as JSON");
+  absl::StatusOr<std::string> json = HttpJson(request);
+  if (!json.ok()) {
+    return json.status();
   }
-  const std::string target = verb == http::verb::get ? WithQuery(path, json) : path;
-  absl::StatusOr<HttpTransport::Reply> reply = http_->Call(
-      verb, target, verb == http::verb::get ? "" : json, options_.api_key, options_.deadline);
+  const std::string target = verb == http::verb::get ? WithQuery(path, *json) : path;
+  absl::StatusOr<HttpTransport::Reply> reply =
+      http_->Call(verb, target, verb == http::verb::get ? "" : *json, options_.api_key, deadline);
   if (!reply.ok()) {
     return reply.status();
   }
@@ -328,6 +379,36 @@ absl::StatusOr<v1::ListRoomSocketsResponse> Client::ListRoomSockets(
 
 absl::StatusOr<v1::HistoryResponse> Client::History(const v1::HistoryRequest& request) {
   return Invoke<v1::HistoryResponse>("History", request);
+}
+
+absl::Status Client::Ack(const std::string& id, const std::string& args_json) {
+  v1::AckClientEventRequest request;
+  request.set_id(id);
+  if (!args_json.empty()) {
+    request.set_args_json(args_json);
+  }
+  return Ack(request);
+}
+
+absl::Status Client::Ack(const v1::AckClientEventRequest& request) {
+  return Invoke<v1::AckClientEventResponse>("AckClientEvent", request).status();
+}
+
+absl::StatusOr<v1::EmitWithAckResponse> Client::EmitWithAck(const v1::EmitWithAckRequest& request) {
+  const uint32_t wait_ms = request.timeout_ms() == 0
+                               ? kDefaultAckWaitMs
+                               : std::min<uint32_t>(request.timeout_ms(), kMaxAckWaitMs);
+  return Invoke<v1::EmitWithAckResponse>(
+      "EmitWithAck", request,
+      Attempts{std::chrono::milliseconds(wait_ms) + options_.deadline, /*max_attempts=*/1});
+}
+
+std::unique_ptr<ClientEventReceiver> Client::ReceiveClientEvents(
+    v1::ReceiveClientEventsRequest request, ClientEventReceiver::EventCallback on_event,
+    ClientEventReceiver::StatusCallback on_status, ClientEventReceiver::Options options) {
+  return std::make_unique<ClientEventReceiver>([this] { return StreamChannel(); }, options_.api_key,
+                                               std::move(request), std::move(on_event),
+                                               std::move(on_status), options);
 }
 
 }  // namespace roomcast

@@ -2,9 +2,11 @@
 // `emit` sends (from --data and from stdin), status/health in human and --json
 // form, the HTTP-shim fallback when gRPC is unreachable, exit codes (0 ok,
 // 1 server error, 2 usage), --help on every subcommand, join/leave/disconnect
-// observed by socket.io-client, `history` of what `emit` sent, and `tail`
-// against a server that is not there.
-// Every CLI run is bounded in time; every `tail` is killed in a finally.
+// observed by socket.io-client, `history` of what `emit` sent, `tail`
+// against a server that is not there, `events` printing and acking what a
+// socket.io-client sends (filtered, with lifecycle, across a server restart)
+// and `ask` waiting for the acks of a room's sockets.
+// Every CLI run is bounded in time; every `tail` and `events` is killed in a finally.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,11 +14,11 @@ import path from 'node:path';
 import { buildDir, startRoomcastd } from '../support/process.js';
 import { freePort, stopServer } from '../support/fixtures.js';
 import { pollUntil, useControlServer } from '../support/control.js';
-import { expectNoEvent, roomsOf, waitFor, withTimeout } from '../support/sio.js';
+import { closeAll, connect, expectNoEvent, roomsOf, waitFor, withTimeout } from '../support/sio.js';
 
 const roomcastPath = path.join(buildDir, 'clients/cli/roomcast');
 const kRunTimeoutMs = 10000;
-const kSubcommands = ['emit', 'status', 'health', 'join', 'leave', 'disconnect', 'history', 'tail'];
+const kSubcommands = ['emit', 'status', 'health', 'join', 'leave', 'disconnect', 'history', 'tail', 'events', 'ask'];
 
 const fx = useControlServer();
 
@@ -95,9 +97,22 @@ async function json(args, options) {
  * Starts `roomcast tail --room ...`; resolves once it reports "tailing" on
  * stderr. Returns { child, lines (parsed events), raw (stdout lines), stderr(), exited, stop() }.
  */
-async function startTail(rooms, { env: tailEnv = env(), extraArgs = [] } = {}) {
-  const args = ['tail', ...rooms.flatMap((r) => ['--room', r]), ...extraArgs];
-  const child = spawn(roomcastPath, args, { env: tailEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+function startTail(rooms, { env: tailEnv = env(), extraArgs = [] } = {}) {
+  return startLines(['tail', ...rooms.flatMap((r) => ['--room', r]), ...extraArgs], /tailing/, { env: tailEnv });
+}
+
+/** Starts `roomcast events args...`; resolves once it reports "receiving client events" on stderr. */
+function startEvents(args = [], { env: eventsEnv = env() } = {}) {
+  return startLines(['events', ...args], /receiving client events/, { env: eventsEnv });
+}
+
+/**
+ * Starts a long-running `roomcast args...` that prints JSON lines; resolves
+ * once `ready` matches its stderr. stop() sends SIGTERM (SIGKILL after 3 s)
+ * and resolves the exit { code, signal }.
+ */
+async function startLines(args, ready, { env: runEnv }) {
+  const child = spawn(roomcastPath, args, { env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = { child, lines: [], raw: [], stdout: '', stderrText: '' };
   tail.stderr = () => tail.stderrText;
   child.stdout.setEncoding('utf8');
@@ -126,22 +141,22 @@ async function startTail(rooms, { env: tailEnv = env(), extraArgs = [] } = {}) {
   tail.stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     try {
-      await withTimeout(tail.exited, 3000, 'roomcast tail to exit after SIGTERM');
+      return await withTimeout(tail.exited, 3000, `roomcast ${args[0]} to exit after SIGTERM`);
     } catch {
       child.kill('SIGKILL');
-      await tail.exited;
+      return { ...(await tail.exited), killed: true };
     }
   };
   try {
     await withTimeout(
       Promise.race([
-        pollUntil(() => /tailing/.test(tail.stderrText), { timeoutMs: 5000, intervalMs: 20, what: '"tailing" on stderr' }),
+        pollUntil(() => ready.test(tail.stderrText), { timeoutMs: 5000, intervalMs: 20, what: `${ready} on stderr` }),
         tail.exited.then((e) => {
-          throw new Error(`tail exited before connecting: ${JSON.stringify(e)} stderr: ${tail.stderrText}`);
+          throw new Error(`${args[0]} exited before connecting: ${JSON.stringify(e)} stderr: ${tail.stderrText}`);
         }),
       ]),
       6000,
-      `roomcast ${args.join(' ')} to report tailing (stderr so far: ${tail.stderrText})`,
+      `roomcast ${args.join(' ')} to report ${ready} (stderr so far: ${tail.stderrText})`,
     );
   } catch (err) {
     await tail.stop();
@@ -169,6 +184,33 @@ async function tailSaw(tail, event, timeoutMs = 5000) {
 
 /** A loopback port nothing listens on. */
 const closedPort = () => freePort();
+
+/**
+ * Emits `event` with an ack until the answer is `expected`: what a
+ * `roomcast events --ack` acks with once its stream is open (before that the
+ * server answers "unavailable" at once).
+ */
+async function untilStreamAcks(socket, expected, { event = 'stream-probe', timeoutMs = 10000 } = {}) {
+  const seen = [];
+  await pollUntil(
+    async () => {
+      const ack = await socket.timeout(2000).emitWithAck(event);
+      seen.push(ack);
+      return JSON.stringify(ack) === JSON.stringify(expected);
+    },
+    { timeoutMs, intervalMs: 50, what: `"${event}" acked with ${JSON.stringify(expected)} (acks so far: ${JSON.stringify(seen)})` },
+  );
+}
+
+/** Waits until `lines` (of a startLines run) has one for which `match` is true; resolves it. */
+async function lineWhere(run, match, what, timeoutMs = 5000) {
+  await pollUntil(() => run.lines.some(match), {
+    timeoutMs,
+    intervalMs: 20,
+    what: `${what} (stdout so far: ${JSON.stringify(run.stdout)}, stderr: ${run.stderr()})`,
+  });
+  return run.lines.find(match);
+}
 
 describe('roomcast tail prints what roomcast emit sends', () => {
   it('--data JSON (with non-ASCII), data from stdin, and nothing for another room', async () => {
@@ -325,6 +367,12 @@ describe('exit codes', () => {
     { name: 'a stray positional argument', args: ['status', 'extra'], stderr: /extra/ },
     // A typo such as --rooms must not silently emit to the whole namespace.
     { name: 'unknown option (--rooms typo)', args: ['emit', '--rooms', 'typo-room', '--event', 'e', '--data', '1'], stderr: /rooms/ },
+    { name: 'ask without a target', args: ['ask', '--event', 'q', '--data', '1'], stderr: /--socket|--room|--user/ },
+    { name: 'ask with two targets', args: ['ask', '--room', 'r', '--user', 'u', '--event', 'q'], stderr: /--socket|--room|--user/ },
+    { name: 'ask without --event', args: ['ask', '--room', 'r', '--data', '1'], stderr: /--event/ },
+    { name: 'ask --timeout_ms not a number', args: ['ask', '--room', 'r', '--event', 'q', '--timeout_ms', 'soon'], stderr: /--timeout_ms/ },
+    { name: 'ask bad --data JSON', args: ['ask', '--room', 'r', '--event', 'q', '--data', '{bad'], stderr: /JSON/ },
+    { name: 'events --ack not a JSON array', args: ['events', '--ack', '"ok"'], stderr: /--ack/ },
   ];
   for (const c of usageCases) {
     it(`usage error → 2: ${c.name}`, async () => {
@@ -524,5 +572,191 @@ describe('roomcast tail without a server', () => {
       await tail?.stop();
       await stopServer(server);
     }
+  });
+});
+
+describe('roomcast events prints and acks what browsers send', () => {
+  it(`events --ack '["ok"]': the browser's ack callback gets "ok"; one JSON line per event; SIGTERM exits 0`, async (t) => {
+    await fx.ready;
+    const socket = await client(t, ['events-room']);
+    const events = await startEvents(['--ack', '["ok"]']);
+    try {
+      await untilStreamAcks(socket, 'ok');
+      const reply = await socket.timeout(5000).emitWithAck('order.placed', { id: 42, u: 'é' }, [1, 2]);
+      assert.equal(reply, 'ok', `the browser's ack callback: ${JSON.stringify(reply)} stderr: ${events.stderr()}`);
+      socket.emit('no-ack', 'x');
+      const noAck = await lineWhere(events, (l) => l.event === 'no-ack', 'the line of an event without an ack');
+
+      const placed = events.lines.filter((l) => l.event === 'order.placed');
+      assert.equal(placed.length, 1, `one line for the event: ${JSON.stringify(events.stdout)}`);
+      const [line] = placed;
+      assert.deepEqual(
+        Object.keys(line).sort(),
+        ['args', 'event', 'id', 'kind', 'namespace', 'nodeId', 'reason', 'rooms', 'socketId', 'time', 'userId', 'wantsAck'],
+        JSON.stringify(line),
+      );
+      const { namespace, event, kind, args, socketId, userId, rooms, wantsAck, reason } = line;
+      assert.deepEqual(
+        { namespace, event, kind, args, socketId, userId, rooms, wantsAck, reason },
+        {
+          namespace: '/',
+          event: 'order.placed',
+          kind: 'event',
+          args: [{ id: 42, u: 'é' }, [1, 2]],
+          socketId: socket.id,
+          userId: '',
+          rooms: ['events-room'],
+          wantsAck: true,
+          reason: '',
+        },
+        JSON.stringify(line),
+      );
+      assert.equal(typeof line.id, 'string', JSON.stringify(line));
+      assert.notEqual(line.id, '', JSON.stringify(line));
+      assert.equal(typeof line.nodeId, 'string', JSON.stringify(line));
+      assert.ok(Number.isInteger(line.time) && Math.abs(line.time - Date.now()) < 60000, `time in Unix ms: ${JSON.stringify(line)}`);
+
+      assert.equal(noAck.wantsAck, false, JSON.stringify(noAck));
+      assert.deepEqual(noAck.args, ['x'], JSON.stringify(noAck));
+      assert.notEqual(noAck.id, line.id, 'every event has its own id');
+      assert.ok(events.lines.every((l) => !('unparsable' in l)), `every stdout line is JSON: ${JSON.stringify(events.stdout)}`);
+      assert.doesNotMatch(events.stderr(), /ack of .* failed/, events.stderr());
+
+      const exit = await events.stop();
+      assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM ends events cleanly; stderr: ${events.stderr()}`);
+    } finally {
+      await events.stop();
+    }
+  });
+
+  it('--events filters by name (the others answer "unavailable"); --lifecycle adds connect and disconnect', async (t) => {
+    await fx.ready;
+    const events = await startEvents(['--events', 'wanted,also-wanted', '--lifecycle', '--ack', '["yes"]']);
+    try {
+      const socket = await client(t, ['filter-room']);
+      await untilStreamAcks(socket, 'yes', { event: 'wanted' });
+      const refused = await socket.timeout(3000).emitWithAck('unwanted', 1);
+      assert.equal(refused?.ok, false, `an event no stream asked for: ${JSON.stringify(refused)}`);
+      assert.equal(refused?.error?.code, 'unavailable', JSON.stringify(refused));
+      assert.equal(await socket.timeout(3000).emitWithAck('also-wanted', 2), 'yes');
+
+      const visitor = await fx.connect({ transports: ['websocket'] });
+      const visitorId = visitor.id;
+      const connected = await lineWhere(events, (l) => l.kind === 'connect' && l.socketId === visitorId, 'the visitor\'s connect');
+      visitor.close();
+      const gone = await lineWhere(events, (l) => l.kind === 'disconnect' && l.socketId === visitorId, 'the visitor\'s disconnect');
+      assert.equal(connected.event, 'connect', JSON.stringify(connected));
+      assert.deepEqual(connected.args, [], JSON.stringify(connected));
+      assert.equal(connected.wantsAck, false, JSON.stringify(connected));
+      assert.equal(gone.event, 'disconnect', JSON.stringify(gone));
+      assert.match(gone.reason, /client namespace disconnect|transport close/, JSON.stringify(gone));
+      assert.equal(gone.wantsAck, false, JSON.stringify(gone));
+      assert.equal(events.lines.some((l) => l.event === 'unwanted'), false, `a filtered-out event is not printed: ${events.stdout}`);
+    } finally {
+      await events.stop();
+    }
+  });
+
+  it('reconnects when the server comes back on the same ports, saying so on stderr', async () => {
+    const port = await freePort();
+    const grpcPort = await freePort();
+    const flags = [`--port=${port}`, `--grpc_port=${grpcPort}`];
+    let server = await startRoomcastd(flags);
+    let events;
+    const sockets = [];
+    try {
+      events = await startEvents(['--ack', '["again"]'], { env: cliEnv({ grpcPort, port }) });
+      const url = `http://127.0.0.1:${port}`;
+      sockets.push(await connect(url, { transports: ['websocket'] }));
+      await untilStreamAcks(sockets[0], 'again');
+
+      await stopServer(server, { signal: 'SIGKILL' });
+      await pollUntil(() => /event stream ended .*reconnecting/.test(events.stderr()), {
+        timeoutMs: 5000,
+        intervalMs: 20,
+        what: `"reconnecting" on stderr (so far: ${events.stderr()})`,
+      });
+      assert.equal(events.child.exitCode, null, 'events keeps running without a server');
+
+      server = await startRoomcastd(flags);
+      sockets.push(await connect(url, { transports: ['websocket'] }));
+      await untilStreamAcks(sockets[1], 'again', { timeoutMs: 15000 });
+    } finally {
+      closeAll(sockets);
+      await events?.stop();
+      await stopServer(server);
+    }
+  });
+
+  it('a wrong INTERNAL_API_KEY ends events at once with UNAUTHENTICATED (exit 1); the right one receives', async () => {
+    const server = await startRoomcastd(['--internal_api_key=k']);
+    let events;
+    let socket;
+    try {
+      const at = { grpcPort: server.grpcPort, port: server.port };
+      const refused = await expectExit(1, ['events'], { env: cliEnv({ ...at, apiKey: 'wrong' }) });
+      assert.match(refused.stderr, /UNAUTHENTICATED/, refused.stderr);
+      assert.equal(refused.stdout, '', refused.stdout);
+
+      events = await startEvents(['--ack', '["keyed"]'], { env: cliEnv({ ...at, apiKey: 'k' }) });
+      socket = await connect(`http://127.0.0.1:${server.port}`, { transports: ['websocket'] });
+      await untilStreamAcks(socket, 'keyed');
+    } finally {
+      socket?.close();
+      await events?.stop();
+      await stopServer(server);
+    }
+  });
+});
+
+describe('roomcast ask waits for the acks of the sockets it asks', () => {
+  it('--room with three sockets, one of which never answers: two replies and one timedOut', async (t) => {
+    await fx.ready;
+    const a = await client(t, ['ask-room']);
+    const b = await client(t, ['ask-room']);
+    const silent = await client(t, ['ask-room']);
+    const outsider = await client(t, ['not-ask-room']);
+    a.on('question', (data, cb) => cb({ from: 'a', got: data }));
+    b.on('question', (data, cb) => cb('b', 2));
+    const silentGot = new Promise((resolve) => silent.on('question', (data) => resolve(data))); // never acks
+    let outsiderAsked = false;
+    outsider.on('question', () => (outsiderAsked = true));
+
+    const args = ['ask', '--room', 'ask-room', '--event', 'question', '--data', '{"q":1}', '--timeout_ms', '1000'];
+    const started = Date.now();
+    const r = await expectExit(0, args);
+    const elapsed = Date.now() - started;
+    let answer;
+    assert.doesNotThrow(() => (answer = JSON.parse(r.stdout)), `stdout is JSON: ${show(args, r)}`);
+    const replies = Object.fromEntries(answer.replies.map((reply) => [reply.socketId, reply.args]));
+    assert.deepEqual(replies, { [a.id]: [{ from: 'a', got: { q: 1 } }], [b.id]: ['b', 2] }, show(args, r));
+    assert.deepEqual(answer.timedOut, [silent.id], show(args, r));
+    assert.deepEqual(await withTimeout(silentGot, 1000, 'the silent socket to get the question'), { q: 1 });
+    assert.ok(elapsed >= 900, `waited --timeout_ms for the silent socket (${elapsed} ms)`);
+    assert.equal(outsiderAsked, false, 'a socket outside the room is not asked');
+  });
+
+  it('--socket gets its one reply, over gRPC and over the HTTP shim; a room nobody is in answers at once', async (t) => {
+    await fx.ready;
+    const s = await client(t);
+    s.on('double', (n, cb) => cb(n * 2));
+    const args = ['ask', '--socket', s.id, '--event', 'double', '--data', '21'];
+    for (const [what, runEnv] of [
+      ['gRPC', env()],
+      ['HTTP shim', env({ grpcPort: await closedPort() })],
+    ]) {
+      const one = await json(args, { env: runEnv });
+      assert.deepEqual(
+        one.replies.map(({ socketId, args: got }) => ({ socketId, args: got })),
+        [{ socketId: s.id, args: [42] }],
+        `${what}: ${JSON.stringify(one)}`,
+      );
+      assert.deepEqual(one.timedOut, [], `${what}: ${JSON.stringify(one)}`);
+    }
+
+    const started = Date.now();
+    const none = await json(['ask', '--room', 'nobody-here', '--event', 'double', '--data', '1', '--timeout_ms', '5000']);
+    assert.deepEqual(none, { replies: [], timedOut: [] }, JSON.stringify(none));
+    assert.ok(Date.now() - started < 4000, `no sockets: no wait (${Date.now() - started} ms)`);
   });
 });
