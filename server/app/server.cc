@@ -162,17 +162,15 @@ Server::Server(Config config)
       http_(config_.shards, config_.max_http_buffer_size),
       emitter_(http_.shards(), *broker_, counters_),
       webhook_(MakeWebhook()),
-      client_events_(
-          control::ClientEventHub::Options{node_id_, config_.client_ack_timeout,
-                                           /*cluster=*/redis_ != nullptr},
-          *broker_, timers_, counters_, webhook_.get()),
+      client_events_(control::ClientEventHub::Options{node_id_, config_.client_ack_timeout,
+                                                      /*cluster=*/redis_ != nullptr},
+                     *broker_, timers_, counters_, webhook_.get()),
       authenticator_(config_.auth.enabled() ? *auth::Authenticator::Create(config_.auth) : nullptr),
-      room_events_(
-          emitter_, counters_,
-          rooms::RoomEvents::Options{config_.max_rooms_per_socket, config_.enable_client_broadcast,
-                                     authenticator_.get(), config_.public_namespaces,
-                                     config_.room_policy, config_.client_events_per_s,
-                                     &client_events_}),
+      room_events_(emitter_, counters_,
+                   rooms::RoomEvents::Options{config_.max_rooms_per_socket,
+                                              config_.enable_client_broadcast, authenticator_.get(),
+                                              config_.public_namespaces, config_.room_policy,
+                                              config_.client_events_per_s, &client_events_}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
       api_key_(config_.internal_api_key) {
@@ -199,20 +197,10 @@ Server::Server(Config config)
       HealthChecks(config_, redis_), config_.health_interval,
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
-      control::ControlApi::Parts{emitter_,
-                                 *broker_,
-                                 http_.shards(),
-                                 counters_,
-                                 metrics_,
-                                 *health_,
-                                 idempotency_,
-                                 history(),
-                                 client_events_,
-                                 timers_,
-                                 config_.client_event_stream_buffer_bytes,
-                                 config_.max_emit_bytes,
-                                 config_.max_batch_size,
-                                 config_.namespaces},
+      control::ControlApi::Parts{emitter_, *broker_, http_.shards(), counters_, metrics_, *health_,
+                                 idempotency_, history(), client_events_, timers_,
+                                 config_.client_event_stream_buffer_bytes, config_.max_emit_bytes,
+                                 config_.max_batch_size, config_.namespaces},
       control::NodeInfo{node_id_, ROOMCAST_VERSION});
   // What other nodes and Socket.IO emitters publish reaches this node's
   // sockets like a local emit.

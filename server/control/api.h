@@ -113,8 +113,7 @@ class ControlApi {
                              Reply<v1::DisconnectSocketsResponse> reply);
   void ListRoomSocketsHere(const v1::ListRoomSocketsRequest& request,
                            Reply<v1::ListRoomSocketsResponse> reply);
-  void EmitWithAckHere(const v1::EmitWithAckRequest& request,
-                       Reply<v1::EmitWithAckResponse> reply);
+  void EmitWithAckHere(const v1::EmitWithAckRequest& request, Reply<v1::EmitWithAckResponse> reply);
   void ChangeRooms(const v1::ChangeRoomsRequest& request, bool join,
                    Reply<v1::ChangeRoomsResponse> reply);
   // An emit as the core takes it, to a known namespace, within the size limit.

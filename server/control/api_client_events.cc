@@ -3,8 +3,8 @@
 #include <mutex>
 #include <optional>
 
-#include <boost/json.hpp>
 #include <google/protobuf/util/json_util.h>
+#include <boost/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -69,8 +69,7 @@ absl::StatusOr<v1::EmitRequest> AsEmit(const v1::EmitWithAckRequest& request) {
     return absl::InvalidArgumentError("socketId, room or userId must not be empty");
   }
   if (request.timeout_ms() > kMaxAskTimeoutMs) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("timeoutMs: at most ", kMaxAskTimeoutMs, " ms"));
+    return absl::InvalidArgumentError(absl::StrCat("timeoutMs: at most ", kMaxAskTimeoutMs, " ms"));
   }
   emit.set_event(request.event());
   if (request.has_data()) {
@@ -171,8 +170,7 @@ void ControlApi::EmitWithAck(const v1::EmitWithAckRequest& request, Caller,
   join->reply = std::move(reply);
   parts_.broker.AskOthersWithin(
       absl::StrCat("EmitWithAck", std::string(1, '\0'), request.SerializeAsString()),
-      AskTimeout(request) + kNodeMargin,
-      [join](absl::StatusOr<std::vector<std::string>> answers) {
+      AskTimeout(request) + kNodeMargin, [join](absl::StatusOr<std::vector<std::string>> answers) {
         v1::EmitWithAckResponse others;
         for (const std::string& answer : answers.ok() ? *answers : std::vector<std::string>{}) {
           v1::EmitWithAckResponse one;
@@ -201,7 +199,7 @@ void ControlApi::EmitWithAckHere(const v1::EmitWithAckRequest& request,
   struct Asking {
     std::mutex mutex;
     bool finished = false;
-    bool sent = false;  // Every shard has asked its sockets.
+    bool sent = false;                                   // Every shard has asked its sockets.
     absl::flat_hash_map<std::string, uint64_t> waiting;  // Socket id -> its ack id.
     v1::EmitWithAckResponse response;
     Reply<v1::EmitWithAckResponse> reply;
@@ -224,30 +222,30 @@ void ControlApi::EmitWithAckHere(const v1::EmitWithAckRequest& request,
        finish_if_done](core::RoomIndex& index) {
         for (core::Member* member : index.Select(nsp, {&room, 1}, {})) {
           const std::string id = member->id();
-          const uint64_t ack = member->Ask(
-              event, arg,
-              [asking, id, finish_if_done](std::string args_json,
-                                           std::vector<std::string> attachments) {
-                std::optional<Reply<v1::EmitWithAckResponse>> reply;
-                {
-                  std::lock_guard lock(asking->mutex);
-                  if (asking->finished || asking->waiting.erase(id) == 0) {
-                    return;
-                  }
-                  v1::AckReply& answer = *asking->response.add_replies();
-                  answer.set_socket_id(id);
-                  // The codec gave valid JSON; a bad array stays empty.
-                  (void)google::protobuf::util::JsonStringToMessage(args_json,
-                                                                    answer.mutable_args());
-                  for (std::string& attachment : attachments) {
-                    answer.add_attachments(std::move(attachment));
-                  }
-                  reply = finish_if_done(*asking);
-                }
-                if (reply) {
-                  std::move (*reply)(std::move(asking->response));
-                }
-              });
+          const uint64_t ack =
+              member->Ask(event, arg,
+                          [asking, id, finish_if_done](std::string args_json,
+                                                       std::vector<std::string> attachments) {
+                            std::optional<Reply<v1::EmitWithAckResponse>> reply;
+                            {
+                              std::lock_guard lock(asking->mutex);
+                              if (asking->finished || asking->waiting.erase(id) == 0) {
+                                return;
+                              }
+                              v1::AckReply& answer = *asking->response.add_replies();
+                              answer.set_socket_id(id);
+                              // The codec gave valid JSON; a bad array stays empty.
+                              (void)google::protobuf::util::JsonStringToMessage(
+                                  args_json, answer.mutable_args());
+                              for (std::string& attachment : attachments) {
+                                answer.add_attachments(std::move(attachment));
+                              }
+                              reply = finish_if_done(*asking);
+                            }
+                            if (reply) {
+                              std::move (*reply)(std::move(asking->response));
+                            }
+                          });
           std::lock_guard lock(asking->mutex);
           asking->waiting.emplace(id, ack);
         }
@@ -264,37 +262,35 @@ void ControlApi::EmitWithAckHere(const v1::EmitWithAckRequest& request,
           std::move (*reply)(std::move(asking->response));
         }
       });
-  parts_.timers.RunAt(
-      TimerThread::Clock::now() + AskTimeout(request),
-      [this, asking, nsp]() {
-        absl::flat_hash_map<std::string, uint64_t> late;
-        Reply<v1::EmitWithAckResponse> reply;
-        {
-          std::lock_guard lock(asking->mutex);
-          if (asking->finished) {
-            return;
-          }
-          asking->finished = true;
-          late = std::move(asking->waiting);
-          for (const auto& [id, ack] : late) {
-            asking->response.add_timed_out(id);
-          }
-          reply = std::move(asking->reply);
-        }
-        std::move(reply)(std::move(asking->response));
-        // The sockets that did not answer stop waiting too.
-        for (size_t shard = 0; shard < parts_.shards.size(); ++shard) {
-          parts_.shards.Run(shard, [nsp, late](core::RoomIndex& index) {
-            for (const auto& [id, ack] : late) {
-              for (core::Member* member : index.Select(nsp, {&id, 1}, {})) {
-                if (member->id() == id) {
-                  member->Forget(ack);
-                }
-              }
+  parts_.timers.RunAt(TimerThread::Clock::now() + AskTimeout(request), [this, asking, nsp]() {
+    absl::flat_hash_map<std::string, uint64_t> late;
+    Reply<v1::EmitWithAckResponse> reply;
+    {
+      std::lock_guard lock(asking->mutex);
+      if (asking->finished) {
+        return;
+      }
+      asking->finished = true;
+      late = std::move(asking->waiting);
+      for (const auto& [id, ack] : late) {
+        asking->response.add_timed_out(id);
+      }
+      reply = std::move(asking->reply);
+    }
+    std::move(reply)(std::move(asking->response));
+    // The sockets that did not answer stop waiting too.
+    for (size_t shard = 0; shard < parts_.shards.size(); ++shard) {
+      parts_.shards.Run(shard, [nsp, late](core::RoomIndex& index) {
+        for (const auto& [id, ack] : late) {
+          for (core::Member* member : index.Select(nsp, {&id, 1}, {})) {
+            if (member->id() == id) {
+              member->Forget(ack);
             }
-          });
+          }
         }
       });
+    }
+  });
 }
 
 }  // namespace roomcast::control

@@ -1,7 +1,7 @@
 #include "server/control/client_event_hub.h"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "server/base/clock.h"
@@ -242,21 +242,21 @@ void ClientEventHub::Forward(const Target& target,
     target.local->Push(event);
     return;
   }
-  broker_.AskNode(target.node,
-                  Envelope(kDeliver, absl::StrCat(target.group, std::string(1, '\0'),
-                                                  event->SerializeAsString())),
-                  kPeerTimeout,
-                  [this, id = event->id(), wants_ack = event->wants_ack()](
-                      absl::StatusOr<std::vector<std::string>> answers) {
-                    const bool delivered = answers.ok() && !answers->empty() &&
-                                           answers->front() == "1";
-                    if (!delivered) {
-                      base::Counters::Bump(counters_.client_events_unavailable);
-                      if (wants_ack) {
-                        Undelivered(id);
-                      }
-                    }
-                  });
+  broker_.AskNode(
+      target.node,
+      Envelope(kDeliver,
+               absl::StrCat(target.group, std::string(1, '\0'), event->SerializeAsString())),
+      kPeerTimeout,
+      [this, id = event->id(),
+       wants_ack = event->wants_ack()](absl::StatusOr<std::vector<std::string>> answers) {
+        const bool delivered = answers.ok() && !answers->empty() && answers->front() == "1";
+        if (!delivered) {
+          base::Counters::Bump(counters_.client_events_unavailable);
+          if (wants_ack) {
+            Undelivered(id);
+          }
+        }
+      });
 }
 
 void ClientEventHub::Undelivered(const std::string& id) {
@@ -285,8 +285,8 @@ void ClientEventHub::Expire(const std::string& id) {
   }
   if (done) {
     base::Counters::Bump(counters_.client_acks_timed_out);
-    std::move(done)(absl::DeadlineExceededError(absl::StrCat(
-        "no service answered within ", options_.ack_timeout.count(), " ms")));
+    std::move(done)(absl::DeadlineExceededError(
+        absl::StrCat("no service answered within ", options_.ack_timeout.count(), " ms")));
   }
 }
 
@@ -323,8 +323,8 @@ void ClientEventHub::Ack(const std::string& id, std::string args_json,
       kPeerTimeout,
       [id, done = std::move(done)](absl::StatusOr<std::vector<std::string>> answers) mutable {
         if (!answers.ok() || answers->empty()) {
-          std::move(done)(absl::UnavailableError(absl::StrCat(
-              "the node of client event '", id, "' did not answer: retry")));
+          std::move(done)(absl::UnavailableError(
+              absl::StrCat("the node of client event '", id, "' did not answer: retry")));
           return;
         }
         const std::string& answer = answers->front();
@@ -381,7 +381,7 @@ void ClientEventHub::AnswerNode(std::string_view method, std::string body,
   }
   if (method == kAck) {
     absl::Status status = Complete(body.substr(0, split), body.substr(split + 1));
-    std::move(answer)(status.ok()                   ? "ok"
+    std::move(answer)(status.ok()                          ? "ok"
                       : absl::IsFailedPrecondition(status) ? "answered"
                                                            : "unknown");
     return;

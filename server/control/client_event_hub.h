@@ -158,7 +158,6 @@ class ClientEventHub final : public core::ClientEventSink {
   absl::flat_hash_map<std::string, Pending> pending_;
   // Local and remote streams that follow presence (any namespace).
   std::atomic<uint64_t> presence_streams_{0};
-
 };
 
 }  // namespace roomcast::control

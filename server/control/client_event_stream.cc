@@ -31,10 +31,10 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
         base::Counters::Bump(counters_.client_event_streams_cut);
         spdlog::warn("control: client event stream cut: too slow waiting_bytes={} limit={}", bytes_,
                      max_bytes_);
-        finish = End(grpc::Status(
-            grpc::StatusCode::RESOURCE_EXHAUSTED,
-            absl::StrCat("client event stream too slow: more than ", max_bytes_,
-                         " bytes waiting; reconnect and read faster")));
+        finish =
+            End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                             absl::StrCat("client event stream too slow: more than ", max_bytes_,
+                                          " bytes waiting; reconnect and read faster")));
       } else {
         bytes_ += size;
         queue_.push_back(std::move(event));
@@ -132,9 +132,7 @@ void ClientEventStream::OnSendInitialMetadataDone(bool ok) { outbox_->OnSent(ok,
 
 void ClientEventStream::OnWriteDone(bool ok) { outbox_->OnSent(ok, true); }
 
-void ClientEventStream::OnCancel() {
-  outbox_->End(absl::CancelledError("the consumer cancelled"));
-}
+void ClientEventStream::OnCancel() { outbox_->End(absl::CancelledError("the consumer cancelled")); }
 
 void ClientEventStream::OnDone() {
   // Finish happened once and no write is in flight: the outbox calls nothing more.

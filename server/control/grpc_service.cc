@@ -66,7 +66,7 @@ GrpcService::GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), 
   MarkMethodCallback(
       service.FindMethodByName("ReceiveClientEvents")->index(),
       new grpc::internal::CallbackServerStreamingHandler<v1::ReceiveClientEventsRequest,
-                                                          v1::ClientEvent>(
+                                                         v1::ClientEvent>(
           [this](grpc::CallbackServerContext* context,
                  const v1::ReceiveClientEventsRequest* request)
               -> grpc::ServerWriteReactor<v1::ClientEvent>* {
@@ -80,8 +80,7 @@ GrpcService::GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), 
               return ClientEventStream::Refuse(filter.status());
             }
             return new ClientEventStream(*api_.client_events(), *std::move(filter),
-                                         api_.client_event_stream_buffer_bytes(),
-                                         api_.counters());
+                                         api_.client_event_stream_buffer_bytes(), api_.counters());
           }));
 }
 

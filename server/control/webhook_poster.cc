@@ -2,6 +2,7 @@
 
 #include <openssl/hmac.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "server/base/string_view.h"
@@ -60,14 +60,10 @@ std::string WebhookPoster::Body(const v1::ClientEvent& event) {
   for (const std::string& room : event.rooms()) {
     rooms.emplace_back(room);
   }
-  json::object body{{"id", event.id()},
-                    {"namespace", event.namespace_()},
-                    {"event", event.event()},
-                    {"args", std::move(args)},
-                    {"socketId", event.socket_id()},
-                    {"userId", event.user_id()},
-                    {"rooms", std::move(rooms)},
-                    {"time", event.time_ms()}};
+  json::object body{
+      {"id", event.id()},          {"namespace", event.namespace_()}, {"event", event.event()},
+      {"args", std::move(args)},   {"socketId", event.socket_id()},   {"userId", event.user_id()},
+      {"rooms", std::move(rooms)}, {"time", event.time_ms()}};
   if (event.attachments_size() > 0) {
     json::array attachments;
     for (const std::string& attachment : event.attachments()) {
@@ -96,9 +92,8 @@ absl::StatusOr<std::unique_ptr<WebhookPoster>> WebhookPoster::Create(WebhookOpti
                                                                      base::Counters& counters) {
   auto url = boost::urls::parse_absolute_uri(options.url);
   if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("client_events_webhook: expected an http:// or https:// URL, got '",
-                     options.url, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "client_events_webhook: expected an http:// or https:// URL, got '", options.url, "'"));
   }
   Target target;
   target.tls = url->scheme() == "https";
@@ -213,11 +208,11 @@ template <typename Stream>
 void WebhookPoster::Exchange(std::shared_ptr<Delivery> delivery, std::shared_ptr<Stream> stream,
                              asio::ip::tcp::resolver::results_type addresses) {
   auto& tcp = beast::get_lowest_layer(*stream);
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(delivery->deadline -
-                                                                          Clock::now());
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(delivery->deadline - Clock::now());
   tcp.expires_after(std::max(std::chrono::milliseconds(1), std::min(left, kAttemptTimeout)));
-  auto request = std::make_shared<http::request<http::string_body>>(http::verb::post,
-                                                                   target_.path, 11);
+  auto request =
+      std::make_shared<http::request<http::string_body>>(http::verb::post, target_.path, 11);
   request->set(http::field::host, target_.host);
   request->set(http::field::user_agent, "roomcast-webhook");
   request->set(http::field::content_type, "application/json");
@@ -302,8 +297,8 @@ void WebhookPoster::Settle(const std::shared_ptr<Delivery>& delivery,
   if (Clock::now() + delivery->backoff >= delivery->deadline) {
     spdlog::warn("webhook: gave up id={} attempts={} last=\"{}\"", delivery->event->id(),
                  delivery->attempts, why);
-    Finish(delivery, absl::DeadlineExceededError(absl::StrCat(
-                         "the webhook did not answer in time (last: ", why, ")")));
+    Finish(delivery, absl::DeadlineExceededError(
+                         absl::StrCat("the webhook did not answer in time (last: ", why, ")")));
     return;
   }
   base::Counters::Bump(counters_.webhook_retries);

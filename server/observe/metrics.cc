@@ -152,12 +152,12 @@ std::string Metrics::Scrape() const {
   MetricFamily routed = Family("roomcast_client_events_routed_total",
                                "Browser events handed to a service's stream.", MetricType::Counter);
   AddSample(routed, Load(c.client_events_routed));
-  MetricFamily acks =
-      Family("roomcast_client_acks_total", "Browsers' acks a service answered.", MetricType::Counter);
+  MetricFamily acks = Family("roomcast_client_acks_total", "Browsers' acks a service answered.",
+                             MetricType::Counter);
   AddSample(acks, Load(c.client_acks));
   MetricFamily acks_timed_out =
-      Family("roomcast_client_acks_timed_out_total",
-             "Browsers' acks no service answered in time.", MetricType::Counter);
+      Family("roomcast_client_acks_timed_out_total", "Browsers' acks no service answered in time.",
+             MetricType::Counter);
   AddSample(acks_timed_out, Load(c.client_acks_timed_out));
   MetricFamily streams_cut =
       Family("roomcast_client_event_streams_cut_total",
@@ -190,7 +190,8 @@ std::string Metrics::Scrape() const {
 
   for (MetricFamily* family :
        {&sockets, &sessions, &emits, &deliveries, &drops, &protocol_errors, &client_events,
-        &unavailable, &routed, &acks, &acks_timed_out, &streams_cut, &webhook, &joins_refused, &refused, &connect_errors, &recoveries}) {
+        &unavailable, &routed, &acks, &acks_timed_out, &streams_cut, &webhook, &joins_refused,
+        &refused, &connect_errors, &recoveries}) {
     families.push_back(std::move(*family));
   }
   AddBrokerFamilies(c, families);

@@ -240,9 +240,9 @@ void RoomEvents::ToServices(socketio::Socket& socket, socketio::Event event) {
           }
         } else {
           const bool late = absl::IsDeadlineExceeded(args_json.status());
-          args.emplace_back(ErrorAck({late ? "timeout" : "unavailable",
-                                      std::string(ToStd(args_json.status().message())),
-                                      std::nullopt}));
+          args.emplace_back(
+              ErrorAck({late ? "timeout" : "unavailable",
+                        std::string(ToStd(args_json.status().message())), std::nullopt}));
         }
         socket.Ack(ack_id, args);
       });

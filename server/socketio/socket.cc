@@ -156,8 +156,7 @@ uint64_t Socket::Ask(std::string_view event, std::string_view arg_json, AnswerHa
   return EmitWithAck(event, args, {},
                      [on_answer = std::move(on_answer)](
                          boost::json::array answer, std::vector<std::string> attachments) mutable {
-                       std::move(on_answer)(boost::json::serialize(answer),
-                                            std::move(attachments));
+                       std::move(on_answer)(boost::json::serialize(answer), std::move(attachments));
                      });
 }
 

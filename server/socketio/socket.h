@@ -57,8 +57,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   void JoinRoom(std::string_view room) override { Join(room); }
   void LeaveRoom(std::string_view room) override;
   void Disconnect(bool close_connection) override;
-  uint64_t Ask(std::string_view event, std::string_view arg_json,
-               AnswerHandler on_answer) override;
+  uint64_t Ask(std::string_view event, std::string_view arg_json, AnswerHandler on_answer) override;
   void Forget(uint64_t id) override;
 
   void Emit(std::string_view event, const boost::json::array& args,

@@ -39,7 +39,8 @@ class RecordingConsumer final : public ClientEventConsumer {
   std::optional<absl::Status> ended;
 };
 
-core::ClientEvent Event(std::string name, core::ClientEvent::Kind kind = core::ClientEvent::Kind::kEvent) {
+core::ClientEvent Event(std::string name,
+                        core::ClientEvent::Kind kind = core::ClientEvent::Kind::kEvent) {
   core::ClientEvent event;
   event.kind = kind;
   event.nsp = "/";

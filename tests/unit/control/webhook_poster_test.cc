@@ -1,7 +1,7 @@
 #include "server/control/webhook_poster.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace roomcast::control {
 namespace {

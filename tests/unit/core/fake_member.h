@@ -46,7 +46,7 @@ class FakeMember : public Member {
   }
 
   uint64_t Ask(std::string_view event, std::string_view arg_json,
-              AnswerHandler on_answer) override {
+               AnswerHandler on_answer) override {
     asked.emplace_back(event, arg_json);
     answers.push_back(std::move(on_answer));
     return answers.size() - 1;
