@@ -904,20 +904,19 @@ void RedisBroker::AskOthersWithin(std::string request, std::chrono::milliseconds
         return;
       }
       std::erase(*ids, options_.self.id);
-      Ask(*std::move(ids), std::move(request), timeout, std::move(done));
+      Ask(*ids, request, timeout, std::move(done));
     });
   });
 }
 
 void RedisBroker::AskNode(std::string node, std::string request, std::chrono::milliseconds timeout,
                           AnswersDone done) {
-  asio::post(io_, [this, node = std::move(node), request = std::move(request), timeout,
-                   done = std::move(done)]() mutable {
-    Ask({std::move(node)}, std::move(request), timeout, std::move(done));
-  });
+  asio::post(
+      io_, [this, node = std::move(node), request = std::move(request), timeout,
+            done = std::move(done)]() mutable { Ask({node}, request, timeout, std::move(done)); });
 }
 
-void RedisBroker::Ask(std::vector<std::string> nodes, std::string request,
+void RedisBroker::Ask(const std::vector<std::string>& nodes, const std::string& request,
                       std::chrono::milliseconds timeout, AnswersDone done) {
   if (nodes.empty() || !commands_.open()) {
     std::move(done)(std::vector<std::string>{});

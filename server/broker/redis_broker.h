@@ -149,8 +149,8 @@ class RedisBroker final : public core::Broker, public core::EventReader {
   void OnNodeMessage(std::string_view payload);
   void FinishRequest(uint64_t id);
   // Sends `request` to `nodes` (on the broker's thread) and waits for their answers.
-  void Ask(std::vector<std::string> nodes, std::string request, std::chrono::milliseconds timeout,
-           AnswersDone done);
+  void Ask(const std::vector<std::string>& nodes, const std::string& request,
+           std::chrono::milliseconds timeout, AnswersDone done);
 
   // A request of ours waiting for the other nodes.
   struct Pending {

@@ -130,7 +130,7 @@ void ControlApi::AckClientEvent(const v1::AckClientEventRequest& request, Caller
     return;
   }
   parts_.client_events.Ack(request.id(), *std::move(args),
-                           [reply = std::move(reply)](absl::Status status) mutable {
+                           [reply = std::move(reply)](const absl::Status& status) mutable {
                              if (!status.ok()) {
                                std::move(reply)(status);
                                return;
@@ -224,7 +224,7 @@ void ControlApi::EmitWithAckHere(const v1::EmitWithAckRequest& request,
           const std::string id = member->id();
           const uint64_t ack =
               member->Ask(event, arg,
-                          [asking, id, finish_if_done](std::string args_json,
+                          [asking, id, finish_if_done](const std::string& args_json,
                                                        std::vector<std::string> attachments) {
                             std::optional<Reply<v1::EmitWithAckResponse>> reply;
                             {
@@ -251,7 +251,7 @@ void ControlApi::EmitWithAckHere(const v1::EmitWithAckRequest& request,
         }
         return 0;
       },
-      [asking, finish_if_done](std::vector<int>) {
+      [asking, finish_if_done](const std::vector<int>&) {
         std::optional<Reply<v1::EmitWithAckResponse>> reply;
         {
           std::lock_guard lock(asking->mutex);

@@ -1,7 +1,9 @@
 #include "server/control/client_event_hub.h"
 
 #include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/base/clock.h"
@@ -202,7 +204,8 @@ void ClientEventHub::Offer(core::ClientEvent event, core::ClientAckDone done) {
       proto = ToProto(std::move(event), NewEventId(), options_.node_id);
       targets = Route(*proto);
       if (done && !targets.empty()) {
-        pending_[proto->id()] = Pending{std::move(done), static_cast<int>(targets.size())};
+        pending_[proto->id()] =
+            Pending{std::exchange(done, nullptr), static_cast<int>(targets.size())};
       }
     }
   }

@@ -174,11 +174,11 @@ void WebhookPoster::Pump() {
     std::shared_ptr<Delivery> delivery = std::move(waiting_.front());
     waiting_.pop_front();
     in_flight_.insert(delivery);
-    Attempt(std::move(delivery));
+    Attempt(delivery);
   }
 }
 
-void WebhookPoster::Attempt(std::shared_ptr<Delivery> delivery) {
+void WebhookPoster::Attempt(const std::shared_ptr<Delivery>& delivery) {
   ++delivery->attempts;
   auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_);
   resolver->async_resolve(
@@ -196,16 +196,16 @@ void WebhookPoster::Attempt(std::shared_ptr<Delivery> delivery) {
           auto stream = std::make_shared<beast::ssl_stream<beast::tcp_stream>>(io_, *tls_);
           SSL_set_tlsext_host_name(stream->native_handle(), target_.host.c_str());
           stream->set_verify_callback(asio::ssl::host_name_verification(target_.host));
-          Exchange(std::move(delivery), std::move(stream), std::move(addresses));
+          Exchange(delivery, std::move(stream), std::move(addresses));
         } else {
-          Exchange(std::move(delivery), std::make_shared<beast::tcp_stream>(io_),
-                   std::move(addresses));
+          Exchange(delivery, std::make_shared<beast::tcp_stream>(io_), std::move(addresses));
         }
       });
 }
 
 template <typename Stream>
-void WebhookPoster::Exchange(std::shared_ptr<Delivery> delivery, std::shared_ptr<Stream> stream,
+void WebhookPoster::Exchange(const std::shared_ptr<Delivery>& delivery,
+                             std::shared_ptr<Stream> stream,
                              asio::ip::tcp::resolver::results_type addresses) {
   auto& tcp = beast::get_lowest_layer(*stream);
   const auto left =
@@ -248,8 +248,7 @@ void WebhookPoster::Exchange(std::shared_ptr<Delivery> delivery, std::shared_ptr
                              beast::get_lowest_layer(*stream).socket().shutdown(
                                  asio::ip::tcp::socket::shutdown_both, ignored);
                              if (!delivery->finished) {
-                               Settle(delivery, parser->get().result_int(),
-                                      std::move(parser->get().body()));
+                               Settle(delivery, parser->get().result_int(), parser->get().body());
                              }
                            });
         });
@@ -276,7 +275,7 @@ void WebhookPoster::Exchange(std::shared_ptr<Delivery> delivery, std::shared_ptr
 }
 
 void WebhookPoster::Settle(const std::shared_ptr<Delivery>& delivery,
-                           std::optional<unsigned> http_status, std::string body) {
+                           std::optional<unsigned> http_status, const std::string& body) {
   if (http_status && *http_status >= 200 && *http_status < 300) {
     boost::system::error_code error;
     json::value parsed = json::parse(body, error);

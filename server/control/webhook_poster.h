@@ -69,14 +69,14 @@ class WebhookPoster {
 
   WebhookPoster(WebhookOptions options, Target target, base::Counters& counters);
   void Pump();
-  void Attempt(std::shared_ptr<Delivery> delivery);
+  void Attempt(const std::shared_ptr<Delivery>& delivery);
   // After an attempt: the delivery's answer, a retry, or the end.
   void Settle(const std::shared_ptr<Delivery>& delivery, std::optional<unsigned> http_status,
-              std::string body);
+              const std::string& body);
   void Finish(const std::shared_ptr<Delivery>& delivery, absl::StatusOr<std::string> answer);
   void DrainHere();
   template <typename Stream>
-  void Exchange(std::shared_ptr<Delivery> delivery, std::shared_ptr<Stream> stream,
+  void Exchange(const std::shared_ptr<Delivery>& delivery, std::shared_ptr<Stream> stream,
                 boost::asio::ip::tcp::resolver::results_type addresses);
 
   WebhookOptions options_;

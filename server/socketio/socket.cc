@@ -153,11 +153,12 @@ uint64_t Socket::Ask(std::string_view event, std::string_view arg_json, AnswerHa
     boost::system::error_code error;
     args.push_back(boost::json::parse(arg_json, error));  // Checked by the control plane.
   }
-  return EmitWithAck(event, args, {},
-                     [on_answer = std::move(on_answer)](
-                         boost::json::array answer, std::vector<std::string> attachments) mutable {
-                       std::move(on_answer)(boost::json::serialize(answer), std::move(attachments));
-                     });
+  return EmitWithAck(
+      event, args, {},
+      [on_answer = std::move(on_answer)](const boost::json::array& answer,
+                                         std::vector<std::string> attachments) mutable {
+        std::move(on_answer)(boost::json::serialize(answer), std::move(attachments));
+      });
 }
 
 void Socket::Forget(uint64_t id) {
