@@ -125,6 +125,10 @@ void ControlApi::AckClientEvent(const v1::AckClientEventRequest& request, Caller
     return;
   }
   absl::StatusOr<std::string> args = AckArguments(request);
+  if (args.ok() && args->size() > parts_.max_emit_bytes) {
+    args = absl::InvalidArgumentError(absl::StrCat(
+        "args are ", args->size(), " bytes, more than the limit of ", parts_.max_emit_bytes));
+  }
   if (!args.ok()) {
     std::move(reply)(args.status());
     return;

@@ -1,8 +1,12 @@
 #include "server/control/api.h"
 
+#include <future>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "server/broker/local_broker.h"
 #include "server/storage/memory_event_store.h"
@@ -391,6 +395,80 @@ TEST_F(ControlApiTest, HistoryRefusesBadQueries) {
   history = Call(&ControlApi::History, request);
   EXPECT_EQ(history.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(history.status().message()), ::testing::HasSubstr("/nowhere"));
+}
+
+}  // namespace
+}  // namespace roomcast::control
+
+namespace roomcast::control {
+namespace {
+
+TEST_F(ControlApiTest, EmitWithAckGathersTheAnswersAndNamesTheSilentSockets) {
+  core::FakeMember& talker = Socket(0, "a", {"quiz"});
+  core::FakeMember& silent = Socket(1, "b", {"quiz"});
+  v1::EmitWithAckRequest request;
+  request.set_room("quiz");
+  request.set_event("question");
+  request.set_data_json(R"({"q":1})");
+  request.set_timeout_ms(100);
+  std::promise<absl::StatusOr<v1::EmitWithAckResponse>> answered;
+  api_.EmitWithAck(request, Caller::kGrpc, [&](absl::StatusOr<v1::EmitWithAckResponse> result) {
+    answered.set_value(std::move(result));
+  });
+  shards_.RunAll();
+  ASSERT_EQ(talker.asked.size(), 1u);
+  EXPECT_EQ(talker.asked[0], (std::pair<std::string, std::string>{"question", R"({"q":1})"}));
+  ASSERT_EQ(silent.asked.size(), 1u);
+  std::move(talker.answers[0])(R"(["yes",2])", {});
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  absl::StatusOr<v1::EmitWithAckResponse> response = future.get();
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->replies_size(), 1);
+  EXPECT_EQ(response->replies(0).socket_id(), "a");
+  EXPECT_EQ(response->replies(0).args().values(0).string_value(), "yes");
+  ASSERT_EQ(response->timed_out_size(), 1);
+  EXPECT_EQ(response->timed_out(0), "b");
+  // The silent socket stops waiting too.
+  for (int i = 0; i < 100 && silent.forgotten.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    shards_.RunAll();
+  }
+  EXPECT_EQ(silent.forgotten, std::vector<uint64_t>{0});
+}
+
+TEST_F(ControlApiTest, EmitWithAckToNobodyAnswersAtOnce) {
+  v1::EmitWithAckRequest request;
+  request.set_socket_id("nobody");
+  request.set_event("question");
+  absl::StatusOr<v1::EmitWithAckResponse> response = Call(&ControlApi::EmitWithAck, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->replies_size() + response->timed_out_size(), 0);
+}
+
+TEST_F(ControlApiTest, EmitWithAckChecksItsRequest) {
+  v1::EmitWithAckRequest no_target;
+  no_target.set_event("question");
+  EXPECT_TRUE(absl::IsInvalidArgument(Call(&ControlApi::EmitWithAck, no_target).status()));
+  v1::EmitWithAckRequest too_long = no_target;
+  too_long.set_room("r");
+  too_long.set_timeout_ms(300001);
+  EXPECT_TRUE(absl::IsInvalidArgument(Call(&ControlApi::EmitWithAck, too_long).status()));
+  v1::EmitWithAckRequest no_event;
+  no_event.set_room("r");
+  EXPECT_TRUE(absl::IsInvalidArgument(Call(&ControlApi::EmitWithAck, no_event).status()));
+}
+
+TEST_F(ControlApiTest, AckClientEventChecksItsRequest) {
+  v1::AckClientEventRequest request;
+  EXPECT_TRUE(absl::IsInvalidArgument(Call(&ControlApi::AckClientEvent, request).status()));
+  request.set_id("node-1.1");
+  request.set_args_json(R"({"not":"an array"})");
+  EXPECT_TRUE(absl::IsInvalidArgument(Call(&ControlApi::AckClientEvent, request).status()));
+  request.set_args_json(absl::StrCat("[\"", std::string(100, 'x'), "\"]"));  // Over 64 bytes.
+  EXPECT_TRUE(absl::IsInvalidArgument(Call(&ControlApi::AckClientEvent, request).status()));
+  request.set_args_json("[1]");
+  EXPECT_TRUE(absl::IsNotFound(Call(&ControlApi::AckClientEvent, request).status()));
 }
 
 }  // namespace
