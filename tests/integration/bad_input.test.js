@@ -178,7 +178,7 @@ describe('WebSocket sessions', () => {
       raw.send(msg);
       const reply = await raw.next();
       assert.match(reply, /^431\[/);
-      assert.equal(JSON.parse(reply.slice(3))[0].error.code, 'unknown_event');
+      assert.equal(JSON.parse(reply.slice(3))[0].error.code, 'unavailable');
       assert.equal(raw.isOpen, true);
     } finally {
       raw.close();

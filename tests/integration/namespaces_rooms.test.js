@@ -148,18 +148,18 @@ describe('other events', () => {
     assert.deepEqual(await emitWithAck(s, 'rooms'), { ok: true, rooms: ['r1', 'r2'] });
   });
 
-  it('acks an unknown event with unknown_event and ignores one without ack', async () => {
+  it('acks an event no service takes with unavailable and ignores one without ack', async () => {
     const s = await fx.connect();
     const ack = await emitWithAck(s, 'no-such-event', { a: 1 });
     assert.equal(ack.ok, false);
-    assert.equal(ack.error.code, 'unknown_event');
+    assert.equal(ack.error.code, 'unavailable');
     assert.equal(typeof ack.error.message, 'string');
     s.emit('no-such-event-either', 1, 2, 3);
     assert.deepEqual(await emitWithAck(s, 'rooms'), { ok: true, rooms: [] }, 'connection still served');
     assert.equal(s.connected, true);
   });
 
-  it('`broadcast` is an unknown event without --enable_client_broadcast', async (t) => {
+  it('`broadcast` is an event for services (unavailable without one) without --enable_client_broadcast', async (t) => {
     const server = await startRoomcastd([]);
     t.after(() => stopServer(server));
     const s = await connect(baseUrl(server.port), { auth: { rooms: ['r'] } });
@@ -167,7 +167,7 @@ describe('other events', () => {
     const notDelivered = expectNoEvent(s, 'ev');
     const ack = await emitWithAck(s, 'broadcast', { room: 'r', event: 'ev', data: 1 });
     assert.equal(ack.ok, false);
-    assert.equal(ack.error.code, 'unknown_event');
+    assert.equal(ack.error.code, 'unavailable');
     await notDelivered;
   });
 });
