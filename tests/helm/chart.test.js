@@ -775,6 +775,119 @@ describe("ingress", () => {
   });
 });
 
+describe("client events: the webhook needs a key to sign with", () => {
+  const WEBHOOK = "https://hooks.example.com/roomcast/events";
+  const hook = { config: { ROOMCAST_CLIENT_EVENTS_WEBHOOK: WEBHOOK } };
+  // development: the production checks (API key, browser secret) stay out of the way.
+  const development = { config: { NODE_ENV: "development" } };
+  const refs = (objects) =>
+    Object.fromEntries((container(objects).env || []).map((e) => [e.name, e.valueFrom?.secretKeyRef]));
+  const fails = (...values) => {
+    const result = helm(["template", RELEASE, chart, "--namespace", NAMESPACE, ...valuesArgs(values)]);
+    assert.notEqual(result.status, 0, "helm template passed");
+    return result.stderr;
+  };
+
+  test("no webhook, no secret needed; the webhook settings are in the ConfigMap with roomcastd's defaults", () => {
+    const data = settings(render(development));
+    assert.equal(data.ROOMCAST_CLIENT_EVENTS_WEBHOOK, "");
+    assert.equal(data.ROOMCAST_CLIENT_ACK_TIMEOUT_MS, "10000");
+    assert.equal(data.ROOMCAST_CLIENT_EVENT_STREAM_BUFFER_BYTES, "8388608");
+    assert.equal(data.ROOMCAST_WEBHOOK_CONCURRENCY, "64");
+    assert.equal(data.ROOMCAST_WEBHOOK_QUEUE, "10000");
+    assert.ok(!("ROOMCAST_WEBHOOK_SECRET" in data));
+  });
+
+  test("a webhook without ROOMCAST_WEBHOOK_SECRET or INTERNAL_API_KEY fails the render", () => {
+    const message = /config\.ROOMCAST_CLIENT_EVENTS_WEBHOOK is set but the webhook has no secret to sign with/;
+    assert.match(fails(development, hook), message);
+    // Another secret does not sign it (JWT_SECRET is the browsers').
+    assert.match(
+      fails(development, hook, {
+        secrets: { existingSecret: "roomcast-secrets", existingSecretKeys: { JWT_SECRET: "JWT_SECRET" } },
+      }),
+      message,
+    );
+    // A key of no Secret is no secret: the chart says so first.
+    assert.match(
+      fails(development, hook, { secrets: { existingSecretKeys: { ROOMCAST_WEBHOOK_SECRET: "webhook" } } }),
+      /secrets\.existingSecretKeys\.ROOMCAST_WEBHOOK_SECRET is set but no Secret is named/,
+    );
+    // ROOMCAST_INSECURE lifts the production checks, not this one: roomcastd refuses it anyway.
+    assert.match(fails(hook, { config: { ROOMCAST_INSECURE: true } }), message);
+  });
+
+  test("ROOMCAST_WEBHOOK_SECRET from an existing Secret: wired by secretKeyRef, never in the ConfigMap", () => {
+    const objects = render(development, hook, {
+      secrets: { existingSecret: "hooks", existingSecretKeys: { ROOMCAST_WEBHOOK_SECRET: "webhook-secret" } },
+    });
+    assert.deepEqual(refs(objects), { ROOMCAST_WEBHOOK_SECRET: { name: "hooks", key: "webhook-secret" } });
+    const data = settings(objects);
+    assert.equal(data.ROOMCAST_CLIENT_EVENTS_WEBHOOK, WEBHOOK);
+    assert.ok(!("ROOMCAST_WEBHOOK_SECRET" in data));
+    assert.deepEqual(all(objects, "Secret"), []);
+
+    // In production, next to the API key, and from a Secret of its own (existingSecretNames).
+    const production = render(WITH_SECRETS, hook, {
+      secrets: {
+        existingSecretKeys: { ROOMCAST_WEBHOOK_SECRET: "hmac" },
+        existingSecretNames: { ROOMCAST_WEBHOOK_SECRET: "webhook-signing" },
+      },
+    });
+    assert.deepEqual(refs(production), {
+      INTERNAL_API_KEY: { name: "roomcast-secrets", key: "INTERNAL_API_KEY" },
+      JWT_SECRET: { name: "roomcast-secrets", key: "JWT_SECRET" },
+      ROOMCAST_WEBHOOK_SECRET: { name: "webhook-signing", key: "hmac" },
+    });
+    for (const object of production) if (MODELS[`${object.apiVersion}/${object.kind}`]) validate(object);
+  });
+
+  test("ROOMCAST_WEBHOOK_SECRET in the chart's Secret (secrets.create)", () => {
+    const objects = render(development, hook, {
+      secrets: { create: true, values: { ROOMCAST_WEBHOOK_SECRET: "s3cret" } },
+    });
+    assert.deepEqual(refs(objects), { ROOMCAST_WEBHOOK_SECRET: { name: FULLNAME, key: "ROOMCAST_WEBHOOK_SECRET" } });
+    const secret = one(objects, "Secret", FULLNAME);
+    assert.deepEqual(Object.keys(secret.data), ["ROOMCAST_WEBHOOK_SECRET"]);
+    assert.equal(Buffer.from(secret.data.ROOMCAST_WEBHOOK_SECRET, "base64").toString(), "s3cret");
+  });
+
+  test("INTERNAL_API_KEY alone signs the webhook (roomcastd's default): the render passes", () => {
+    const objects = render(development, hook, {
+      secrets: { existingSecret: "roomcast-secrets", existingSecretKeys: { INTERNAL_API_KEY: "INTERNAL_API_KEY" } },
+    });
+    assert.deepEqual(refs(objects), { INTERNAL_API_KEY: { name: "roomcast-secrets", key: "INTERNAL_API_KEY" } });
+    assert.equal(settings(objects).ROOMCAST_CLIENT_EVENTS_WEBHOOK, WEBHOOK);
+    // The production install of the README (API key and JWT_SECRET) takes a webhook as it is.
+    assert.equal(settings(render(WITH_SECRETS, hook)).ROOMCAST_CLIENT_EVENTS_WEBHOOK, WEBHOOK);
+  });
+
+  test("the schema takes http(s) URLs only, and roomcastd's ranges of the other settings", () => {
+    settings(render(WITH_SECRETS, { config: { ROOMCAST_CLIENT_EVENTS_WEBHOOK: "http://hooks.svc:8080" } }));
+    for (const url of ["hooks.example.com/events", "ftp://hooks.example.com/", "https://", "https://a b/"]) {
+      assert.match(
+        fails(WITH_SECRETS, { config: { ROOMCAST_CLIENT_EVENTS_WEBHOOK: url } }),
+        /schema[\s\S]*config[./]ROOMCAST_CLIENT_EVENTS_WEBHOOK/,
+        url,
+      );
+    }
+    for (const [env, value] of [
+      ["ROOMCAST_CLIENT_ACK_TIMEOUT_MS", 0],
+      ["ROOMCAST_CLIENT_EVENT_STREAM_BUFFER_BYTES", 1023],
+      ["ROOMCAST_WEBHOOK_CONCURRENCY", 0],
+      ["ROOMCAST_WEBHOOK_QUEUE", -1],
+    ]) {
+      const pattern = new RegExp(`schema[\\s\\S]*config[./]${env}`);
+      assert.match(fails(WITH_SECRETS, { config: { [env]: value } }), pattern, env);
+    }
+    const data = settings(
+      render(WITH_SECRETS, { config: { ROOMCAST_WEBHOOK_QUEUE: 0, ROOMCAST_CLIENT_EVENT_STREAM_BUFFER_BYTES: 1024 } }),
+    );
+    assert.equal(data.ROOMCAST_WEBHOOK_QUEUE, "0");
+    assert.equal(data.ROOMCAST_CLIENT_EVENT_STREAM_BUFFER_BYTES, "1024");
+  });
+});
+
 describe("rollout and checksums", () => {
   const checksum = (objects, which = "checksum/config") =>
     one(objects, "Deployment").spec.template.metadata.annotations[which];

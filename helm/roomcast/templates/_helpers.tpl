@@ -103,9 +103,9 @@ without exponents, lists joined by commas), plus the paths of the mounted files.
 {{- toJson $data -}}
 {{- end -}}
 
-{{/* The secret settings roomcastd knows (README: secret column), and REDIS_URL ahead of it. */}}
+{{/* The secret settings roomcastd knows (README: secret column). */}}
 {{- define "roomcast.secretSettings" -}}
-{{- toJson (list "INTERNAL_API_KEY" "JWT_SECRET" "NEXTAUTH_SECRET" "DATABASE_URL" "REDIS_URL") -}}
+{{- toJson (list "INTERNAL_API_KEY" "JWT_SECRET" "NEXTAUTH_SECRET" "ROOMCAST_WEBHOOK_SECRET" "DATABASE_URL" "REDIS_URL") -}}
 {{- end -}}
 
 {{/*

@@ -59,6 +59,11 @@ Checks that values.schema.json cannot express: each failure stops the render
 {{- end -}}
 {{- end -}}
 
+{{- /* The client-events webhook is signed: roomcastd refuses to start with a webhook and no key for it. */ -}}
+{{- if and $c.ROOMCAST_CLIENT_EVENTS_WEBHOOK (not (or (hasKey $refs "ROOMCAST_WEBHOOK_SECRET") (hasKey $refs "INTERNAL_API_KEY"))) -}}
+{{- fail "roomcast: config.ROOMCAST_CLIENT_EVENTS_WEBHOOK is set but the webhook has no secret to sign with (roomcastd refuses to start without one): set secrets.existingSecret with secrets.existingSecretKeys.ROOMCAST_WEBHOOK_SECRET (or secrets.create=true with secrets.values.ROOMCAST_WEBHOOK_SECRET), or give INTERNAL_API_KEY through secrets (its key then signs the webhook); or unset config.ROOMCAST_CLIENT_EVENTS_WEBHOOK." -}}
+{{- end -}}
+
 {{- /* Several pods need the broker, or each has rooms of its own. */ -}}
 {{- if and (or (gt (int64 $v.replicaCount) 1) $v.autoscaling.enabled) (not (hasKey $refs "REDIS_URL")) -}}
 {{- fail (printf "roomcast: %s without REDIS_URL: several pods without a broker would silently split the rooms (an emit reaches only the sockets of the pod that takes it). Set secrets.existingSecret with secrets.existingSecretKeys.REDIS_URL (or secrets.create=true with secrets.values.REDIS_URL), or run one pod (replicaCount=1, autoscaling.enabled=false)." (ternary "autoscaling.enabled=true" (printf "replicaCount=%d" (int64 $v.replicaCount)) (eq $v.autoscaling.enabled true))) -}}
