@@ -2,8 +2,9 @@
 // Runs every benchmark scenario against every server (roomcastd, the reference
 // socket.io server, the minimal epoll "ceiling"; roomcastd on a PostgreSQL
 // event log; for the cluster scenarios three roomcastd nodes or three
-// reference servers on one redis-server), each server started fresh for each
-// run, the servers alternating within each repeat; then writes
+// reference servers on one redis-server; for the client-event scenarios
+// roomcastd with bench/consumer as the service), each server started fresh
+// for each run, the servers alternating within each repeat; then writes
 // OUT/results.json, OUT/results.md and gnuplot plots in OUT/plots/. Plain
 // Node.js, no npm dependencies (the recovery-storm driver, bench/storm, needs
 // socket.io-client). See bench/README.md.
@@ -17,7 +18,7 @@
 //   node bench/run.mjs --report [--out=DIR]     # tables and plots again from OUT/results.json
 //
 // Environment: ROOMCAST_BUILD_DIR (default build/); ROOMCAST_LOADGEN,
-// ROOMCAST_ROOMCASTD, ROOMCAST_CEILING, ROOMCAST_REDIS_SERVER (default
+// ROOMCAST_ROOMCASTD, ROOMCAST_CEILING, ROOMCAST_CONSUMER, ROOMCAST_REDIS_SERVER (default
 // redis-server on the PATH) override single binaries; ROOMCAST_PG_BIN the
 // PostgreSQL binaries of roomcast-postgres (default /usr/lib/postgresql/15/bin).
 import { spawn, spawnSync } from 'node:child_process';
@@ -36,6 +37,7 @@ const kBin = {
   loadgen: process.env.ROOMCAST_LOADGEN ?? path.join(kBuildDir, 'bench/roomcast-loadgen'),
   roomcastd: process.env.ROOMCAST_ROOMCASTD ?? path.join(kBuildDir, 'server/roomcastd'),
   ceiling: process.env.ROOMCAST_CEILING ?? path.join(kBuildDir, 'bench/roomcast-ceiling'),
+  consumer: process.env.ROOMCAST_CONSUMER ?? path.join(kBuildDir, 'bench/roomcast-consumer'),
   redis: process.env.ROOMCAST_REDIS_SERVER ?? 'redis-server',
   pg: process.env.ROOMCAST_PG_BIN ?? '/usr/lib/postgresql/15/bin',
   storm: path.join(kRoot, 'bench/storm/recovery_storm.mjs'),
@@ -66,10 +68,13 @@ const kTailBytes = 64 * 1024;
 // kind: idle | flat (flat out, bounded by --max_undelivered) | rate (fixed
 // emit rate) | control (emit path, one client) | slow (slow consumers) |
 // durable (control, with the event log's cost) | storm (recovery storm: the
-// driver bench/storm/recovery_storm.mjs instead of the loadgen).
+// driver bench/storm/recovery_storm.mjs instead of the loadgen) |
+// client-rate / client-flat (browser -> service events with an ack, at a
+// fixed rate / flat out: --emit=client).
 // Optional: roomcastArgs / referenceEnv (per server name: more roomcastd
 // flags / reference server environment for this scenario), ratioOf (the
-// server the ratios are taken of), driver ('storm').
+// server the ratios are taken of), driver ('storm'), consumer (roomcast:
+// start bench/consumer with these flags beside roomcastd).
 const kScenarios = [
   {
     name: 'idle-10k', kind: 'idle', servers: kAll,
@@ -143,6 +148,27 @@ const kScenarios = [
     referenceEnv: { socketio: { RECOVERY_MS: '120000' } },
     flags: { connections: 1000, rooms: 10, events: 100, outage_ms: 1000, ...kStormReconnect, timeout_s: 30 },
   },
+  // Browser -> service: the loadgen's sockets emit `bench:ask` with an ack
+  // callback. roomcast: roomcastd hands each event to bench/consumer, a
+  // service on roomcast::Client (ReceiveClientEvents, one AckClientEvent per
+  // event); socketio answers in process (bench/reference/server.mjs). Every
+  // roomcast run has --client_events_per_s=0 (startRoomcastd).
+  {
+    name: 'client-events-rtt', kind: 'client-rate', servers: ['roomcast', 'socketio'], consumer: { ack_threads: 4 },
+    about: '1,000 clients emit `bench:ask` with an ack callback, 1,000 events/s in all (one per client per second): the ' +
+      'round trip the browser sees (emit written -> ack read; the latency rows) and the CPU per event. roomcast: roomcastd ' +
+      'hands each event to a service, bench/consumer (roomcast::Client: a ReceiveClientEvents stream, one AckClientEvent ' +
+      "per event from 4 threads); its CPU is roomcastd's and the consumer's, also shown apart. socketio answers in " +
+      "process: socket.on('bench:ask', (data, cb) => cb({ ok: true })).",
+    flags: { connections: 1000, rooms: 1, emit: 'client', emit_rate: 1000, duration_s: 10 },
+  },
+  {
+    name: 'client-events-throughput', kind: 'client-flat', servers: ['roomcast', 'socketio'], consumer: { ack_threads: 64 },
+    about: 'As client-events-rtt, flat out: the 1,000 clients emit in turn as fast as the acks come back, at most 2,000 ' +
+      'events waiting for theirs; one consumer (64 ack threads: each AckClientEvent call is synchronous), roomcastd with --client_events_per_s=0. Events answered ' +
+      'per second and the CPU per event.',
+    flags: { connections: 1000, rooms: 1, emit: 'client', emit_rate: 0, max_undelivered: 2000, duration_s: 10 },
+  },
   // Client i connects to node i % 3 and joins room-<i % rooms>: with a room
   // count prime to 3, every room has members on every node. HTTP emitter
   // connection j posts to node j % 3. CPU and RSS are summed over the three
@@ -168,8 +194,9 @@ const kScenarios = [
 ];
 // What --smoke runs unless --scenarios says otherwise: every server and every
 // loadgen mode (idle, flat out, fixed rate, broadcast, gRPC, batch, slow
-// readers) once, in well under a minute.
-const kSmokeScenarios = ['idle-10k', 'fanout', 'broadcast', 'control-grpc', 'control-batch', 'slow-consumers'];
+// readers, client events with the consumer) once, in well under a minute.
+const kSmokeScenarios = ['idle-10k', 'fanout', 'broadcast', 'control-grpc', 'control-batch', 'slow-consumers',
+  'client-events-rtt'];
 
 // ---------------------------------------------------------------- metrics
 
@@ -184,6 +211,9 @@ const pgCpu = (r) => {
   return pg.length ? pg.reduce((a, p) => a + p.cpu_measure_s, 0) : undefined;
 };
 const roomcastdCpu = (r) => r.server?.per_process?.find((p) => p.role === 'roomcast')?.cpu_measure_s;
+const consumerCpu = (r) => r.server?.per_process?.find((p) => p.role === 'consumer')?.cpu_measure_s;
+// Client events: CPU seconds per event the sockets sent, in µs.
+const perEvent = (cpu, r) => (r.client_events ? div(ratio(cpu, r.emitted), 1e-6) : undefined);
 
 // get(json, flags) -> number | undefined. better: which way is good.
 const kMetrics = {
@@ -226,6 +256,20 @@ const kMetrics = {
   roomcastd_cpu_per_emit_us: { label: 'roomcastd CPU per emit (µs)', better: 'lower', get: (r) => div(ratio(roomcastdCpu(r), r.emitted), 1e-6) },
   pg_cpu_per_emit_us: { label: 'PostgreSQL CPU per emit (µs, every postgres process)', better: 'lower', get: (r) => div(ratio(pgCpu(r), r.emitted), 1e-6) },
   pg_cpu_pct: { label: 'PostgreSQL CPU (% of a core)', better: 'lower', get: (r) => div(ratio(pgCpu(r), r.measure_seconds), 0.01) },
+  // client-events-*: the loadgen's sockets ask (--emit=client), the server
+  // answers (roomcastd through bench/consumer, or socket.io in process).
+  // delivered = ok acks; latency = the round trips.
+  events_per_s: { label: 'events answered/s (round trips completed)', better: 'higher',
+    get: (r) => (r.client_events ? r.deliveries_per_s : undefined) },
+  cpu_per_event_us: { label: 'server CPU per event (µs; roomcast: roomcastd + consumer)', better: 'lower',
+    get: (r) => perEvent(r.server?.cpu_measure_s, r) },
+  roomcastd_cpu_per_event_us: { label: 'roomcastd CPU per event (µs)', better: 'lower', get: (r) => perEvent(roomcastdCpu(r), r) },
+  consumer_cpu_per_event_us: { label: 'consumer CPU per event (µs, bench/consumer)', better: 'lower', get: (r) => perEvent(consumerCpu(r), r) },
+  ack_errors: { label: 'error acks, every code', better: 'lower', get: (r) => (r.client_events ? r.emit_errors : undefined) },
+  ack_timeout: { label: 'error acks: timeout', better: 'lower', get: (r) => r.client_events?.errors?.timeout },
+  ack_unavailable: { label: 'error acks: unavailable', better: 'lower', get: (r) => r.client_events?.errors?.unavailable },
+  ack_limit: { label: 'error acks: limit', better: 'lower', get: (r) => r.client_events?.errors?.limit },
+  unanswered: { label: 'events never answered (after the drain)', better: 'lower', get: (r) => r.client_events?.unanswered },
   // recovery-storm (bench/storm/recovery_storm.mjs): times from the let-back.
   recover_all_ms: { label: 'time until all recovered (ms, from the let-back)', better: 'lower', get: (r) => r.recover_all_ms },
   recovered: { label: 'clients recovered (socket.recovered)', better: 'higher', get: (r) => r.recovered },
@@ -247,6 +291,9 @@ const kMetrics = {
 
 const kThroughput = ['deliveries_per_s', 'cpu_per_delivery_us', 'server_cpu_pct', 'p50_ms', 'p99_ms', 'max_ms',
   'lost', 'duplicated', 'emit_errors', 'loadgen_cpu_s'];
+const kClientEventMetrics = ['events_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'cpu_per_event_us', 'roomcastd_cpu_per_event_us',
+  'consumer_cpu_per_event_us', 'server_cpu_pct', 'ack_errors', 'ack_timeout', 'ack_unavailable', 'ack_limit', 'unanswered',
+  'loadgen_cpu_s', 'others_cpu_pct'];
 const kKinds = {
   idle: { metrics: ['rss_per_connection_bytes', 'connects_per_s', 'idle_cpu_pct', 'rss_connected_mb', 'connect_failures'], headline: ['rss_per_connection_bytes'] },
   flat: { metrics: kThroughput, headline: ['deliveries_per_s', 'cpu_per_delivery_us'] },
@@ -261,6 +308,8 @@ const kKinds = {
     'lost', 'duplicated', 'out_of_order', 'unexpected', 'storm_cpu_s', 'server_cpu_pct', 'cpu_per_delivery_us',
     'cpu_per_client_us', 'emit_errors', 'reconnect_attempts', 'driver_cpu_s', 'others_cpu_pct'],
   headline: ['recover_all_ms', 'storm_cpu_s', 'cpu_per_delivery_us'] },
+  'client-rate': { metrics: kClientEventMetrics, headline: ['p99_ms', 'cpu_per_event_us'] },
+  'client-flat': { metrics: kClientEventMetrics, headline: ['events_per_s', 'cpu_per_event_us'] },
 };
 
 const kPlots = [
@@ -323,6 +372,18 @@ function warningsOf(json, scenario) {
   }
   if (json.postgres?.new_processes?.length) {
     warnings.push(`PostgreSQL processes not measured (came up during the run): ${json.postgres.new_processes.join(', ')}`);
+  }
+  if (json.client_events?.unexpected_acks > 0) warnings.push(`unexpected_acks=${json.client_events.unexpected_acks}`);
+  if (scenario.consumer && json.consumer !== undefined) {
+    const c = json.consumer;
+    if (!c) warnings.push('the consumer printed no JSON');
+    else {
+      const failures = Object.entries(c.ack_failures ?? {}).map(([code, n]) => `${n} ${code}`);
+      if (failures.length) warnings.push(`consumer ack calls failed: ${failures.join(', ')}`);
+      const ends = Object.entries(c.stream_ends ?? {}).map(([code, n]) => `${n} ${code}`);
+      if (ends.length) warnings.push(`consumer stream ended: ${ends.join(', ')}`);
+      if (c.dropped_acks > 0) warnings.push(`consumer dropped ${c.dropped_acks} queued acks at its stop`);
+    }
   }
   if (scenario.cluster) {
     for (const p of json.server?.per_process ?? []) {
@@ -621,6 +682,28 @@ async function startRoomcastd(options, { redisUrl, extra = [], database = false 
   return { handle, port, grpcPort };
 }
 
+/** roomcastd's Status (GET /v1/status) counts a client event stream open on it. */
+async function clientEventStreamOpen(port) {
+  const answer = await httpGet(port, '/v1/status');
+  try {
+    return Number(JSON.parse(answer?.body ?? '').clientEvents?.streams ?? 0) >= 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * bench/consumer on a roomcastd, with `flags`; bounded by `maxS` seconds of
+ * its own. Ready once roomcastd has its stream (events sent before that are
+ * answered `unavailable`).
+ */
+async function startConsumer(roomcastd, flags, maxS) {
+  const handle = launch(kBin.consumer, [`--grpc_target=${kHost}:${roomcastd.grpcPort}`,
+    `--http_url=http://${kHost}:${roomcastd.port}`, `--duration_s=${maxS}`, ...flagArgs(flags)]);
+  await until(handle, () => clientEventStreamOpen(roomcastd.port), 'its stream open on roomcastd (GET /v1/status: clientEvents.streams >= 1)');
+  return handle;
+}
+
 async function startReference(redisUrl, env = {}) {
   const [port] = await freePorts(1);
   // REDIS_URL and RECOVERY_MS set either way, so that ones in our environment
@@ -871,8 +954,18 @@ const kServerSpecs = {
   roomcast: {
     binary: () => kBin.roomcastd,
     async start(options, scenario) {
-      const { handle, port, grpcPort } = await startRoomcastd(options, { extra: scenarioArgs(scenario, 'roomcast') });
-      return { processes: [{ role: 'roomcast', handle }], ports: [port], grpcPort };
+      const roomcastd = await startRoomcastd(options, { extra: scenarioArgs(scenario, 'roomcast') });
+      const processes = [{ role: 'roomcast', handle: roomcastd.handle }];
+      if (scenario.consumer) {
+        // The service of the client-event scenarios; its pid follows roomcastd's in --server_pid.
+        try {
+          processes.push({ role: 'consumer', handle: await startConsumer(roomcastd, scenario.consumer, loadgenTimeoutS(scenario.flags)) });
+        } catch (error) {
+          await stop(roomcastd.handle);
+          throw error;
+        }
+      }
+      return { processes, ports: [roomcastd.port], grpcPort: roomcastd.grpcPort };
     },
   },
   socketio: {
@@ -966,6 +1059,9 @@ const kServerSpecs = {
     },
   },
 };
+
+/** How long a loadgen run may take before it is killed, in seconds. */
+const loadgenTimeoutS = (f) => 120 + (f.idle_s ?? 0) + (f.duration_s ?? 0) + (f.drain_s ?? 2) + 60;
 
 /** Runs the loadgen (or a driver) to completion; resolves { code, signal, stdout, stderr, timedOut }. */
 function runLoadgen(command, args, timeoutMs, verbose) {
@@ -1084,7 +1180,7 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
     : [kBin.loadgen, 'loadgen', [`--target=${server.ports.map((port) => `${kHost}:${port}`).join(',')}`,
       `--server_pid=${pids.join(',')}`,
       ...(server.grpcPort ? [`--grpc_target=${kHost}:${server.grpcPort}`] : []), ...flagArgs(f)],
-    1000 * (120 + (f.idle_s ?? 0) + (f.duration_s ?? 0) + (f.drain_s ?? 2) + 60)];
+    1000 * loadgenTimeoutS(f)];
   const single = processes.length === 1;
   const named = (p) => (single ? serverName : `${serverName} ${p.role}`);
   let result;
@@ -1102,11 +1198,14 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
     died = processes.find((p) => p.handle.exit);
     watchedDied = server.alive ? !server.alive() : false;
     if (server.collect && !died && !watchedDied) collected = await server.collect().catch(() => null);
-    // The nodes first (together), then the redis-server they share.
-    const nodes = processes.filter((p) => p.role !== 'redis');
-    const nodeExits = await Promise.all(nodes.map((p) => stop(p.handle)));
-    nodes.forEach((p, i) => exitOf.set(p, nodeExits[i]));
-    for (const p of processes.filter((q) => q.role === 'redis')) exitOf.set(p, await stop(p.handle));
+    // The consumer first (else it would see roomcastd go and reconnect), then
+    // the nodes (together), then the redis-server they share.
+    const stopStep = (p) => ({ consumer: 0, redis: 2 })[p.role] ?? 1;
+    for (const step of [0, 1, 2]) {
+      const group = processes.filter((p) => stopStep(p) === step);
+      const exits = await Promise.all(group.map((p) => stop(p.handle)));
+      group.forEach((p, i) => exitOf.set(p, exits[i]));
+    }
     // What the server depends on and run.mjs did not launch itself (PostgreSQL).
     if (server.cleanup) cleanupLog = await server.cleanup().catch((error) => `cleanup failed: ${error.message}`);
     const log = [...processes.flatMap((p) => [
@@ -1139,6 +1238,9 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
     if (roles[i]) p.role = roles[i];
   });
   if (collected) Object.assign(json, collected);
+  // The consumer's own books: one JSON line when it stopped (null: none).
+  const consumer = processes.find((p) => p.role === 'consumer');
+  if (consumer) json.consumer = parseLoadgenJson(consumer.handle.output)?.json ?? null;
   if (machine) json.machine = machine;
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(json)}\n`);
   const warnings = warningsOf(json, scenario);
@@ -1304,6 +1406,10 @@ function serverLines(scenario, runs) {
       extra.unshift('`--event_log=postgres --database_url=…`', `on PostgreSQL ${version} of its own (initdb in a temp dir, ` +
         `loopback, ${shown.length ? shown.join(', ') : kPgSettings.join(', ')})`);
     }
+    if (server === 'roomcast' && scenario.consumer) {
+      extra.push(`+ \`bench/consumer ${flagArgs(scenario.consumer).join(' ')}\` (group \`bench\`, event \`bench:ask\`, acks \`[{"ok":true}]\`)`);
+    }
+    if (server === 'socketio' && scenario.consumer) extra.push("answering in process (`socket.on('bench:ask', (data, cb) => cb({ ok: true }))`)");
     if (extra.length) notes.push(`${server} ${extra.join(' ')}`);
   }
   return notes.length ? [`Servers: ${notes.join('; ')}.`, ''] : [];
@@ -1352,6 +1458,25 @@ function stormDetails(scenario, runs) {
       `${fmt(x.reconnect_attempts)} reconnection attempts, ${fmt(x.failed_after_let_back)} of them failing after the let-back ` +
       `(proxy: ${fmt(x.proxy?.accepted)} accepted, ${fmt(x.proxy?.refused)} refused); ` +
       `server CPU ${fmt(x.server?.cpu_measure_s)} s over ${fmt(x.measure_seconds)} s`);
+  }
+  if (lines.length) lines.push('');
+  return lines;
+}
+
+/** Per client-event run: what the sockets got back, and the consumer's own books. */
+function clientEventDetails(scenario, runs) {
+  const lines = [];
+  for (const run of runs.filter((r) => r.scenario === scenario.name && r.raw?.client_events)) {
+    const { client_events: ce, consumer: c, server } = run.raw;
+    const errors = Object.entries(ce.errors ?? {}).map(([code, n]) => `${n} ${code}`).join(', ');
+    const cpu = (server?.per_process ?? []).map((p) => `${p.role ?? p.pid} ${fmt(p.cpu_measure_s)} s`).join(', ');
+    let line = `- ${run.server} #${run.repeat}: ${fmt(ce.sent)} sent, ${fmt(ce.acked)} acked ok, error acks ${errors}, ` +
+      `${fmt(ce.unanswered)} unanswered, ${fmt(ce.unexpected_acks)} unexpected; CPU over the window: ${cpu}`;
+    if (c) {
+      line += `; consumer: ${fmt(c.events)} events, ${fmt(c.acked)} acks answered ok, ` +
+        `${Object.values(c.ack_failures ?? {}).reduce((a, n) => a + n, 0)} failed, ${fmt(c.dropped_acks)} dropped`;
+    }
+    lines.push(line);
   }
   if (lines.length) lines.push('');
   return lines;
@@ -1422,6 +1547,7 @@ function markdown(results, plotNote) {
     if (scenario.cluster) lines.push(...clusterDetails(scenario, runs));
     if (scenario.kind === 'durable') lines.push(...durableDetails(scenario, runs));
     if (scenario.kind === 'storm') lines.push(...stormDetails(scenario, runs));
+    if (scenario.consumer) lines.push(...clientEventDetails(scenario, runs));
   }
   if (failures?.length) {
     lines.push('## Failed runs', '');
@@ -1621,6 +1747,9 @@ function checkPrerequisites(scenarios) {
     missing.push(`roomcastd ${kBin.roomcastd} (scripts/build.sh)`);
   }
   if (servers.has('ceiling') && !executable(kBin.ceiling)) missing.push(`ceiling ${kBin.ceiling} (scripts/build.sh)`);
+  if (scenarios.some((s) => s.consumer && s.servers.includes('roomcast')) && !executable(kBin.consumer)) {
+    missing.push(`consumer ${kBin.consumer} (scripts/build.sh)`);
+  }
   if ((servers.has('socketio') || servers.has('socketio-cluster')) && !referencePackageVersion('socket.io')) {
     missing.push('socket.io in bench/reference/node_modules (cd bench/reference && npm ci)');
   }
@@ -1746,9 +1875,9 @@ async function main() {
   }
   let results = {
     meta,
-    scenarios: scenarios.map(({ name, kind, about, flags, servers, cluster, driver, ratioOf, roomcastArgs, referenceEnv }) => ({
+    scenarios: scenarios.map(({ name, kind, about, flags, servers, cluster, driver, ratioOf, roomcastArgs, referenceEnv, consumer }) => ({
       name, kind, about, flags, servers, ...(cluster ? { cluster } : {}), ...(driver ? { driver } : {}), ...(ratioOf ? { ratioOf } : {}),
-      ...(roomcastArgs ? { roomcastArgs } : {}), ...(referenceEnv ? { referenceEnv } : {}),
+      ...(roomcastArgs ? { roomcastArgs } : {}), ...(referenceEnv ? { referenceEnv } : {}), ...(consumer ? { consumer } : {}),
     })),
     summary: buildSummary(scenarios, runs, options.repeats),
     context,

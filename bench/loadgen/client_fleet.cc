@@ -6,17 +6,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <ctime>
 
+#include "bench/loadgen/client_event_plan.h"
+
 namespace roomcast::bench {
 
 namespace {
 
 constexpr size_t kScratchBytes = 256 * 1024;
+// Client events written per loop turn at most, so that reads (the acks) are
+// not starved when the plan is behind.
+constexpr int kMaxEventsPerTurn = 256;
+constexpr int kIdleWaitMs = 10;
 
 int64_t NowNs() {
   timespec ts{};
@@ -72,11 +79,40 @@ void ClientFleet::Loop() {
     while (in_flight_ < options_.connect_concurrency && next_to_open_ < options_.connections) {
       OpenNext();
     }
-    int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 10);
+    int wait_ms = kIdleWaitMs;
+    if (ClientEventPlan* plan = plan_.load(std::memory_order_acquire)) {
+      wait_ms = SendClientEvents(*plan);
+    }
+    int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms);
     for (int i = 0; i < n; ++i) {
       OnEvent(static_cast<int>(events[i].data.u32), events[i].events);
     }
   }
+}
+
+int ClientFleet::SendClientEvents(ClientEventPlan& plan) {
+  for (int due = plan.Due(NowNs(), kMaxEventsPerTurn); due > 0; --due) {
+    int index = NextSender();
+    if (index < 0) break;
+    // Stamped just before its write: the round trip starts there.
+    SendText(index, plan.Make(index, NowNs()));
+  }
+  int64_t wait_ns = plan.WaitNs(NowNs());
+  if (wait_ns < 0) return kIdleWaitMs;
+  return static_cast<int>(std::min<int64_t>(kIdleWaitMs, (wait_ns + 999'999) / 1'000'000));
+}
+
+int ClientFleet::NextSender() {
+  const int n = options_.connections;
+  for (int step = 1; step <= n; ++step) {
+    int index = (last_sender_ + step) % n;
+    const Client& client = clients_[index];
+    if (client.state == State::kReady && !client.slow) {
+      last_sender_ = index;
+      return index;
+    }
+  }
+  return -1;
 }
 
 void ClientFleet::OpenNext() {
@@ -251,6 +287,12 @@ void ClientFleet::OnSocketIo(int index, std::string_view packet) {
     uint64_t sent_ns = 0, sequence = 0;
     if (NumberAfter(packet, "\"t\":", sent_ns) && NumberAfter(packet, "\"s\":", sequence)) {
       ledger_.Deliver(index, sequence, NowNs() - static_cast<int64_t>(sent_ns));
+    }
+    return;
+  }
+  if (packet[0] == '3' && client.state == State::kReady) {  // the ack of a client event
+    if (ClientEventPlan* plan = plan_.load(std::memory_order_relaxed)) {
+      plan->OnAck(index, packet, NowNs());
     }
     return;
   }

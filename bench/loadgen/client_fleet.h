@@ -14,6 +14,8 @@
 
 namespace roomcast::bench {
 
+class ClientEventPlan;
+
 struct FleetOptions {
   std::vector<Target> targets;  // client i connects to targets[i % targets.size()]
   int connections = 0;
@@ -27,7 +29,8 @@ struct FleetOptions {
 // N Socket.IO clients over WebSocket on one epoll thread, doing what
 // socket.io-client does on the wire: the upgrade, the Engine.IO open, the
 // Socket.IO CONNECT, a `join` with an ack, pongs to pings; then every
-// event's sequence number and send timestamp go to the ledger.
+// event's sequence number and send timestamp go to the ledger. Driven by a
+// ClientEventPlan, the sockets also emit events with an ack callback.
 class ClientFleet {
  public:
   ClientFleet(FleetOptions options, Ledger& ledger);
@@ -35,6 +38,9 @@ class ClientFleet {
 
   void Start();
   void Stop();
+  // From now on the joined sockets emit what `plan` says is due, in turn
+  // (nullptr: no more). The plan must outlive Stop() or the next Drive().
+  void Drive(ClientEventPlan* plan) { plan_.store(plan, std::memory_order_release); }
 
   int joined() const { return joined_.load(); }
   int failed() const { return failed_.load(); }
@@ -82,6 +88,10 @@ class ClientFleet {
   void Flush(int index);
   void Fail(int index);
   void Joined(int index);
+  // Emits the events the plan has due; returns how long epoll may wait (ms).
+  int SendClientEvents(ClientEventPlan& plan);
+  // The next joined reader after the last one that emitted, -1 if none.
+  int NextSender();
 
   FleetOptions options_;
   Ledger& ledger_;
@@ -90,11 +100,13 @@ class ClientFleet {
   std::vector<int> readers_per_stream_;
   std::vector<char> scratch_;
   int next_to_open_ = 0;
+  int last_sender_ = -1;
   int in_flight_ = 0;
   std::atomic<int> joined_{0};
   std::atomic<int> failed_{0};
   std::atomic<int> dropped_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<ClientEventPlan*> plan_{nullptr};
   std::thread thread_;
 };
 

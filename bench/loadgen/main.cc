@@ -1,11 +1,14 @@
 // roomcast-loadgen: Socket.IO clients on one side, an emitter on the other,
-// and the books in between. See bench/README.md.
+// and the books in between; or (--emit=client) the clients emitting events
+// with an ack callback and the books of the answers. See bench/README.md.
 #include <arpa/inet.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +20,7 @@
 #include <absl/strings/str_split.h>
 #include <boost/json.hpp>
 
+#include "bench/loadgen/client_event_plan.h"
 #include "bench/loadgen/client_fleet.h"
 #include "bench/loadgen/emit_plan.h"
 #include "bench/loadgen/grpc_emitter.h"
@@ -39,14 +43,19 @@ ABSL_FLAG(int, rooms, 1, "Client i joins room-<i % rooms>.");
 ABSL_FLAG(int, sources, 1, "Source addresses 127.0.0.1 .. 127.0.0.<sources>.");
 ABSL_FLAG(int, connect_concurrency, 256, "Handshakes in flight at once.");
 ABSL_FLAG(double, slow_fraction, 0, "Fraction of clients that never read once joined.");
-ABSL_FLAG(std::string, emit, "http", "none|http|grpc|batch");
+ABSL_FLAG(std::string, emit, "http",
+          "none|http|grpc|batch, or client: the clients emit --client_event with an ack "
+          "callback (browser -> service) and time each round trip.");
+ABSL_FLAG(std::string, client_event, "bench:ask", "--emit=client: the event's name.");
 ABSL_FLAG(bool, broadcast, false, "Emit to the whole namespace instead of one room each.");
-ABSL_FLAG(double, emit_rate, 0, "Emits per second; 0 = flat out (bounded by --max_undelivered).");
+ABSL_FLAG(double, emit_rate, 0,
+          "Emits (--emit=client: client events) per second; 0 = flat out (bounded by "
+          "--max_undelivered).");
 ABSL_FLAG(int, emit_concurrency, 16, "HTTP connections or gRPC caller threads.");
 ABSL_FLAG(int, calls_in_flight, 1, "--emit=grpc: unary calls each caller thread keeps in flight.");
 ABSL_FLAG(int, batch_size, 100, "Events per EmitBatch call.");
 ABSL_FLAG(int64_t, max_undelivered, 100000,
-          "Flat out: no new emit while more deliveries are owed.");
+          "Flat out: no new emit while more deliveries (--emit=client: acks) are owed.");
 ABSL_FLAG(int, payload_bytes, 150, "Approximate size of one event's Socket.IO frame.");
 ABSL_FLAG(double, duration_s, 10, "Measurement window.");
 ABSL_FLAG(double, idle_s, 5, "--emit=none: how long the connections sit idle.");
@@ -133,10 +142,11 @@ int Run() {
   std::vector<pid_t> server_pids;
   if (!ParsePids(absl::GetFlag(FLAGS_server_pid), server_pids)) return 1;
   const std::string emit = absl::GetFlag(FLAGS_emit);
-  if (emit != "none" && emit != "http" && emit != "grpc" && emit != "batch") {
-    std::cerr << "--emit must be none, http, grpc or batch\n";
+  if (emit != "none" && emit != "http" && emit != "grpc" && emit != "batch" && emit != "client") {
+    std::cerr << "--emit must be none, http, grpc, batch or client\n";
     return 1;
   }
+  const bool client_events = emit == "client";
   fleet_options.connections = absl::GetFlag(FLAGS_connections);
   fleet_options.rooms = std::max(1, absl::GetFlag(FLAGS_rooms));
   fleet_options.sources = std::max(1, absl::GetFlag(FLAGS_sources));
@@ -146,11 +156,14 @@ int Run() {
   const int streams = fleet_options.broadcast ? 1 : fleet_options.rooms;
 
   // Events of one stream can arrive out of order by as many as are in
-  // flight at once: size each client's duplicate window for that.
+  // flight at once: size each client's duplicate window for that. Client
+  // events: each socket's asks are a stream of their own.
+  const int64_t max_undelivered = absl::GetFlag(FLAGS_max_undelivered);
   const int64_t in_flight_per_client =
-      absl::GetFlag(FLAGS_max_undelivered) / std::max(1, fleet_options.connections / streams);
+      client_events ? max_undelivered / std::max(1, fleet_options.connections)
+                    : max_undelivered / std::max(1, fleet_options.connections / streams);
   Ledger ledger(
-      streams, fleet_options.connections,
+      client_events ? fleet_options.connections : streams, fleet_options.connections,
       static_cast<uint64_t>(std::clamp<int64_t>(2 * in_flight_per_client, 1024, 1 << 20)));
   ClientFleet fleet(fleet_options, ledger);
   boost::json::object out;
@@ -181,6 +194,8 @@ int Run() {
 
   int64_t emitted = 0, errors = 0;
   double window_seconds = 0, measure_seconds = 0, own_cpu = 0;
+  // Declared here: the fleet's thread uses it until fleet.Stop().
+  std::unique_ptr<ClientEventPlan> client_plan;
   ProcGroupSample measured = connected, ended = connected;
   if (emit == "none") {
     std::this_thread::sleep_for(std::chrono::duration<double>(absl::GetFlag(FLAGS_idle_s)));
@@ -198,16 +213,27 @@ int Run() {
     double own_cpu_start = OwnCpuSeconds();
     ProcGroupSample start = SampleProcesses(server_pids);
     Clock::time_point window_start = Clock::now();
-    EmitPlan plan(settings, ledger, fleet.readers_per_stream(),
-                  std::chrono::duration_cast<Clock::duration>(
-                      std::chrono::duration<double>(absl::GetFlag(FLAGS_duration_s))));
-    const int concurrency = std::max(1, absl::GetFlag(FLAGS_emit_concurrency));
-    if (emit == "http") {
-      RunHttpEmitters(plan, fleet_options.targets, concurrency);
+    const auto window = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(absl::GetFlag(FLAGS_duration_s)));
+    std::optional<EmitPlan> plan;
+    if (client_events) {
+      ClientEventSettings client_settings;
+      client_settings.event = absl::GetFlag(FLAGS_client_event);
+      client_settings.rate = settings.rate;
+      client_settings.max_in_flight = settings.max_undelivered;
+      client_settings.payload_bytes = settings.payload_bytes;
+      client_plan = std::make_unique<ClientEventPlan>(client_settings, ledger, window);
+      fleet.Drive(client_plan.get());
     } else {
-      RunGrpcEmitters(plan, absl::GetFlag(FLAGS_grpc_target), concurrency,
-                      emit == "batch" ? std::max(1, absl::GetFlag(FLAGS_batch_size)) : 0,
-                      absl::GetFlag(FLAGS_calls_in_flight));
+      plan.emplace(settings, ledger, fleet.readers_per_stream(), window);
+      const int concurrency = std::max(1, absl::GetFlag(FLAGS_emit_concurrency));
+      if (emit == "http") {
+        RunHttpEmitters(*plan, fleet_options.targets, concurrency);
+      } else {
+        RunGrpcEmitters(*plan, absl::GetFlag(FLAGS_grpc_target), concurrency,
+                        emit == "batch" ? std::max(1, absl::GetFlag(FLAGS_batch_size)) : 0,
+                        absl::GetFlag(FLAGS_calls_in_flight));
+      }
     }
     // At a fixed rate the last emit goes before the window ends: the
     // window is still the whole duration.
@@ -223,8 +249,14 @@ int Run() {
     ended = SampleProcesses(server_pids);
     own_cpu = OwnCpuSeconds() - own_cpu_start;
     measured = start;
-    emitted = plan.emitted();
-    errors = plan.errors();
+    if (client_plan) {
+      ClientEventCounts counts = client_plan->Counts();
+      emitted = counts.sent;
+      errors = counts.errors();
+    } else {
+      emitted = plan->emitted();
+      errors = plan->errors();
+    }
   }
   fleet.Stop();
 
@@ -247,6 +279,20 @@ int Run() {
                        {"max", latency.max},
                        {"samples", latency.samples}};
   out["loadgen_cpu_s"] = own_cpu;
+  if (client_plan) {
+    // delivered = ok acks, lost = unanswered, latency = the round trips.
+    ClientEventCounts counts = client_plan->Counts();
+    out["client_events"] = {{"event", absl::GetFlag(FLAGS_client_event)},
+                            {"sent", counts.sent},
+                            {"acked", counts.acked},
+                            {"errors",
+                             {{"timeout", counts.timeout},
+                              {"unavailable", counts.unavailable},
+                              {"limit", counts.limit},
+                              {"other", counts.other_error}}},
+                            {"unanswered", counts.unanswered()},
+                            {"unexpected_acks", counts.unexpected}};
+  }
   server_out["rss_after_kb"] = ended.total.rss_kb;
   server_out["cpu_measure_s"] = server_cpu;
   server_out["cpu_per_delivery_us"] = delivered > 0 ? server_cpu * 1e6 / delivered : 0.0;

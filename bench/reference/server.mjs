@@ -6,6 +6,10 @@
 //   POST /api/socket/emit {"room"?, "rooms"?, "event", "data"}
 //       -> emits to the room(s), namespace-wide when none;
 //          200 {"recipients":"<n>"} (a string, as Roomcast's uint64 JSON)
+//   client event `bench:ask` (anything, with an ack) -> acks {"ok":true}
+//       in process: what a socket.io app does where Roomcast hands the event
+//       to a service (the client-events-* scenarios: roomcastd + bench/consumer,
+//       whose acks carry the same {"ok":true})
 //
 //   PORT=3002 HOST=127.0.0.1 node server.mjs      (or --port=3002 --host=...)
 //   REDIS_URL=redis://127.0.0.1:6379 node server.mjs   (or --redis_url=...)
@@ -99,6 +103,9 @@ io.on('connection', (socket) => {
     }
     socket.join(list);
     if (typeof ack === 'function') ack({ ok: true, rooms: roomsOf(socket) });
+  });
+  socket.on('bench:ask', (data, ack) => {
+    if (typeof ack === 'function') ack({ ok: true });
   });
 });
 

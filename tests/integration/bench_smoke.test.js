@@ -1,8 +1,8 @@
 // The benchmark harness at a tiny load (`node bench/run.mjs --smoke`), so that
 // it cannot rot: every server (roomcastd, the reference socket.io server, the
-// ceiling) and every loadgen mode once, the runner's parsing, tables and
-// plots included. Its figures mean nothing. Skipped until the loadgen and the
-// ceiling are built.
+// ceiling) and every loadgen mode once (client events with bench/consumer
+// too), the runner's parsing, tables and plots included. Its figures mean
+// nothing. Skipped until the loadgen, the ceiling and the consumer are built.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,7 +15,8 @@ import { buildDir } from '../support/process.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const loadgenPath = process.env.ROOMCAST_LOADGEN ?? path.join(buildDir, 'bench/roomcast-loadgen');
 const ceilingPath = process.env.ROOMCAST_CEILING ?? path.join(buildDir, 'bench/roomcast-ceiling');
-const missing = [loadgenPath, ceilingPath].filter((p) => !fs.existsSync(p));
+const consumerPath = process.env.ROOMCAST_CONSUMER ?? path.join(buildDir, 'bench/roomcast-consumer');
+const missing = [loadgenPath, ceilingPath, consumerPath].filter((p) => !fs.existsSync(p));
 const kTimeoutMs = 100000;
 
 /** Runs `node bench/run.mjs args...`; resolves { code, signal, output }. */
@@ -48,7 +49,7 @@ describe('bench/run.mjs --smoke', { skip: missing.length > 0 && `not built: ${mi
       const servers = new Set(results.scenarios.flatMap((s) => s.servers));
       assert.deepEqual([...servers].sort(), ['ceiling', 'roomcast', 'socketio']);
       const modes = new Set(results.scenarios.map((s) => (s.flags.broadcast ? 'broadcast' : s.flags.emit)));
-      assert.deepEqual([...modes].sort(), ['batch', 'broadcast', 'grpc', 'http', 'none']);
+      assert.deepEqual([...modes].sort(), ['batch', 'broadcast', 'client', 'grpc', 'http', 'none']);
       assert.deepEqual(results.failures, []);
       for (const scenario of results.scenarios) {
         for (const server of scenario.servers) {
@@ -58,6 +59,9 @@ describe('bench/run.mjs --smoke', { skip: missing.length > 0 && `not built: ${mi
           assert.ok(run.raw.server.rss_before_kb > 0, `${scenario.name} ${server}: no /proc figures`);
           if (scenario.flags.emit !== 'none') {
             assert.ok(run.raw.delivered > 0, `${scenario.name} ${server}: nothing delivered`);
+          }
+          if (scenario.consumer && server === 'roomcast') {
+            assert.equal(run.raw.consumer?.acked, run.raw.delivered, `${scenario.name}: consumer ${JSON.stringify(run.raw.consumer)}`);
           }
           assert.ok(fs.existsSync(path.join(out, 'raw', `${scenario.name}.${server}.1.json`)));
         }
