@@ -3,10 +3,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { RoomcastError, type RoomcastErrorCode, type Transport } from './errors';
+import {
+  clientEventIterator,
+  decodeClientEvent,
+  decodeEmitWithAck,
+  type ReceiveClientEventsOptions,
+} from './client-events';
 import { GrpcTransport } from './grpc-transport';
 import { HttpTransport } from './http-transport';
 import { Schema, type MethodSchema } from './schema';
 import type {
+  AckClientEventRequest,
+  AckClientEventResponse,
   ChangeRoomsRequest,
   ChangeRoomsResponse,
   DisconnectSocketsRequest,
@@ -15,11 +23,15 @@ import type {
   EmitBatchResponse,
   EmitRequest,
   EmitResponse,
+  EmitWithAckRequest,
+  EmitWithAckResponse,
   HealthResponse,
   HistoryRequest,
   HistoryResponse,
   ListRoomSocketsRequest,
   ListRoomSocketsResponse,
+  ReceiveClientEventsRequest,
+  ReceivedClientEvent,
   SendTestEventRequest,
   SendTestEventResponse,
   StatusRequest,
@@ -129,10 +141,29 @@ const kIdempotent: Record<string, boolean> = {
   DisconnectSockets: true,
   ListRoomSockets: true,
   History: true,
+  // The first ack wins: a repeat after a lost answer would fail FAILED_PRECONDITION.
+  AckClientEvent: false,
+  // No idempotency key: a repeat asks the browsers again.
+  EmitWithAck: false,
 };
 
-/** The JSON text of an emit's data, computed once when the call is prepared. */
-const kDataJson = Symbol('dataJson');
+/** EmitWithAck's server-side wait when timeoutMs is 0 or absent, and its most. */
+const kDefaultAckTimeoutMs = 5000;
+const kMaxAckTimeoutMs = 300000;
+
+/**
+ * The JSON text of a request's JSON value field (an emit's `data`, an ack's
+ * `args`), computed once when the call is prepared; gRPC sends it as the
+ * bytes field beside (`dataJson`, `argsJson`), the shim gets the value.
+ */
+const kJsonText = Symbol('jsonText');
+
+/** The JSON value fields sent as JSON text over gRPC, and their bytes field. */
+const kJsonFields: Record<string, [string, string]> = {
+  Emit: ['data', 'dataJson'],
+  EmitWithAck: ['data', 'dataJson'],
+  AckClientEvent: ['args', 'argsJson'],
+};
 
 const kDefaultRetryable: RoomcastErrorCode[] = ['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED'];
 
@@ -202,6 +233,8 @@ export class RoomcastClient {
   private lastCheck = 0;
   private checking: Promise<void> | null = null;
   private closed = false;
+  /** Stops the open receiveClientEvents iterations on close(). */
+  private readonly streams = new AbortController();
 
   constructor(options: RoomcastClientOptions = {}) {
     const env = options.env ?? process.env;
@@ -319,9 +352,91 @@ export class RoomcastClient {
     return this.invoke('History', () => this.schema.normalize('roomcast.v1.HistoryRequest', request), options);
   }
 
-  /** Closes the gRPC channel; later calls fail with FAILED_PRECONDITION. */
+  /**
+   * The events browsers send (with `lifecycle`, their presence too), as an
+   * async iterator over gRPC: a `for await` loop that lasts until `break`,
+   * `options.signal` or `close()`. A stream that ends with UNAVAILABLE (node
+   * draining or gone) or RESOURCE_EXHAUSTED (this consumer too slow) is
+   * opened again with backoff and reported to `options.onError`; other
+   * errors (UNAUTHENTICATED, INVALID_ARGUMENT, ...) end the loop by
+   * throwing. Always gRPC, also while unary calls use the HTTP shim (the
+   * stream has no HTTP route); with `transport: 'http'` it throws
+   * FAILED_PRECONDITION. An event with `wantsAck` carries `ack(...args)`.
+   */
+  receiveClientEvents(
+    request: ReceiveClientEventsRequest = {},
+    options: ReceiveClientEventsOptions = {},
+  ): AsyncIterableIterator<ReceivedClientEvent> {
+    const rpc = 'ReceiveClientEvents';
+    if (this.closed) throw new RoomcastError('FAILED_PRECONDITION', 'the RoomcastClient is closed', { method: rpc });
+    if (this.config.transport === 'http') {
+      throw new RoomcastError('FAILED_PRECONDITION', "receiveClientEvents needs gRPC (the client has transport: 'http')", { method: rpc });
+    }
+    const method = this.schema.method(rpc);
+    let normalized: Record<string, unknown>;
+    try {
+      normalized = this.schema.normalize(method.requestType, request);
+    } catch (err) {
+      throw Object.assign(asRoomcastError(err, rpc), { method: rpc });
+    }
+    return clientEventIterator(
+      {
+        grpc: this.grpc,
+        method,
+        request: this.schema.toGrpc(method.requestType, normalized),
+        metadata: () => this.grpcMetadata(),
+        connectTimeoutMs: this.config.connectTimeoutMs,
+        initialBackoffMs: this.config.initialBackoffMs,
+        closing: this.streams.signal,
+        decode: (message) => decodeClientEvent(message, (id, args) => this.ackClientEvent({ id, args })),
+        log: (message) => this.log(message),
+      },
+      options,
+    );
+  }
+
+  /** Completes a browser's ack callback with `args`: the first ack of an event wins (a second: FAILED_PRECONDITION; an unknown or expired id: NOT_FOUND). */
+  ackClientEvent(request: AckClientEventRequest, options?: CallOptions): Promise<AckClientEventResponse> {
+    return this.invoke(
+      'AckClientEvent',
+      () => {
+        const ack = this.schema.normalize('roomcast.v1.AckClientEventRequest', request);
+        if ('args' in ack && !Array.isArray(ack.args)) {
+          throw new RoomcastError('INVALID_ARGUMENT', "field 'args': expected an array");
+        }
+        return RoomcastClient.withJsonText(ack, 'args', 'argsJson', '');
+      },
+      options,
+    );
+  }
+
+  /** `ackClientEvent({ id, args })`: answers the browser's ack callback of event `id` with `args`. */
+  ack(id: string, ...args: unknown[]): Promise<AckClientEventResponse> {
+    return this.ackClientEvent({ id, args });
+  }
+
+  /**
+   * Emits to one socket, a room or a user's sockets and waits up to
+   * `timeoutMs` (default 5000) for each socket's ack: `replies` and
+   * `timedOut`. The call's deadline is `timeoutMs` plus the client's
+   * deadlineMs, unless `options.deadlineMs` sets it. Not repeated once it
+   * may have arrived (a repeat would ask the browsers again).
+   */
+  async emitWithAck(request: EmitWithAckRequest, options: CallOptions = {}): Promise<EmitWithAckResponse> {
+    const asked = Number(request?.timeoutMs);
+    const wait = Number.isFinite(asked) && asked > 0 ? Math.min(asked, kMaxAckTimeoutMs) : kDefaultAckTimeoutMs;
+    const response = await this.invoke<Record<string, unknown>>(
+      'EmitWithAck',
+      () => RoomcastClient.withJsonText(this.schema.normalize('roomcast.v1.EmitWithAckRequest', request), 'data', 'dataJson', ''),
+      { ...options, deadlineMs: options.deadlineMs ?? wait + this.config.deadlineMs },
+    );
+    return decodeEmitWithAck(response);
+  }
+
+  /** Closes the gRPC channel and ends the receiveClientEvents iterations; later calls fail with FAILED_PRECONDITION. */
   async close(): Promise<void> {
     this.closed = true;
+    this.streams.abort();
     this.grpc.close();
     await this.checking;
   }
@@ -329,32 +444,44 @@ export class RoomcastClient {
   // ---- internals ----------------------------------------------------------
 
   private prepareEmit(request: EmitRequest, at: string): Record<string, unknown> {
-    const emit = this.schema.normalize('roomcast.v1.EmitRequest', request, at);
-    const where = at ? `${at}.` : '';
-    if ('data' in emit && 'dataJson' in emit) {
-      throw new RoomcastError('INVALID_ARGUMENT', `${at ? `${at}: ` : ''}give data or dataJson, not both`);
-    }
-    if ('data' in emit) {
-      // Serialized once, here: a value JSON cannot hold fails before anything is sent.
-      let json: string | undefined;
-      try {
-        json = JSON.stringify(emit.data);
-      } catch (err) {
-        throw new RoomcastError('INVALID_ARGUMENT', `field '${where}data': ${(err as Error).message}`);
-      }
-      if (json === undefined) delete emit.data;
-      else Object.defineProperty(emit, kDataJson, { value: json, enumerable: false });
-    }
+    const emit = RoomcastClient.withJsonText(this.schema.normalize('roomcast.v1.EmitRequest', request, at), 'data', 'dataJson', at);
     if (!emit.idempotencyKey) emit.idempotencyKey = randomUUID();
     return emit;
   }
 
-  /** An emit for gRPC: `data` goes as JSON text in `dataJson`, which the server sends as is. */
-  private static grpcEmit(emit: Record<string, unknown>): Record<string, unknown> {
-    const json = (emit as { [kDataJson]?: string })[kDataJson];
-    if (json === undefined) return emit;
-    const { data: _data, ...rest } = emit;
-    return { ...rest, dataJson: json };
+  /**
+   * Serializes `request[field]` once, here (a value JSON cannot hold fails
+   * before anything is sent), and keeps the text for gRPC's `textField`.
+   */
+  private static withJsonText(request: Record<string, unknown>, field: string, textField: string, at: string): Record<string, unknown> {
+    if (field in request && textField in request) {
+      throw new RoomcastError('INVALID_ARGUMENT', `${at ? `${at}: ` : ''}give ${field} or ${textField}, not both`);
+    }
+    if (field in request) {
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(request[field]);
+      } catch (err) {
+        throw new RoomcastError('INVALID_ARGUMENT', `field '${at ? `${at}.` : ''}${field}': ${(err as Error).message}`);
+      }
+      if (json === undefined) delete request[field];
+      else Object.defineProperty(request, kJsonText, { value: json, enumerable: false });
+    }
+    return request;
+  }
+
+  /** A request for gRPC: the JSON value goes as its JSON text in the bytes field, which the server takes as is. */
+  private static grpcJsonText(request: Record<string, unknown>, field: string, textField: string): Record<string, unknown> {
+    const json = (request as { [kJsonText]?: string })[kJsonText];
+    if (json === undefined) return request;
+    const { [field]: _value, ...rest } = request;
+    return { ...rest, [textField]: json };
+  }
+
+  private grpcMetadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.config.apiKey) metadata.set('authorization', `Bearer ${this.config.apiKey}`);
+    return metadata;
   }
 
   private log(message: string): void {
@@ -511,13 +638,11 @@ export class RoomcastClient {
     this.lastTransport = 'grpc';
     call.grpcRequest ??= this.grpcRequest(call);
     await this.grpc.ready(Math.min(call.deadline, Date.now() + this.config.connectTimeoutMs));
-    const metadata = new grpc.Metadata();
-    if (this.config.apiKey) metadata.set('authorization', `Bearer ${this.config.apiKey}`);
     try {
       const response = await this.grpc.call({
         definition: call.method.definition,
         request: call.grpcRequest,
-        metadata,
+        metadata: this.grpcMetadata(),
         deadline: call.deadline,
         signal: call.signal,
       });
@@ -531,11 +656,12 @@ export class RoomcastClient {
 
   private grpcRequest(call: PreparedCall): Record<string, unknown> {
     let request = call.request!;
-    if (call.method.name === 'Emit') request = RoomcastClient.grpcEmit(request);
+    const jsonField = kJsonFields[call.method.name];
+    if (jsonField) request = RoomcastClient.grpcJsonText(request, ...jsonField);
     if (call.method.name === 'EmitBatch' && Array.isArray(request.emits)) {
       request = {
         ...request,
-        emits: (request.emits as Record<string, unknown>[]).map((e) => RoomcastClient.grpcEmit(e)),
+        emits: (request.emits as Record<string, unknown>[]).map((e) => RoomcastClient.grpcJsonText(e, 'data', 'dataJson')),
       };
     }
     return this.schema.toGrpc(call.method.requestType, request);
@@ -544,6 +670,7 @@ export class RoomcastClient {
   private async viaHttp(call: PreparedCall): Promise<unknown> {
     this.lastTransport = 'http';
     const { route } = call.method;
+    if (!route) throw new RoomcastError('UNIMPLEMENTED', `${call.method.name} has no HTTP route`, { transport: 'http' });
     const json = this.schema.toHttpJson(call.method.requestType, call.request!);
     let body: string | undefined;
     let query: URLSearchParams | undefined;

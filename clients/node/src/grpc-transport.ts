@@ -59,6 +59,11 @@ export class GrpcTransport {
     }
   }
 
+  /** Changes with every reset(): names the channel a failure happened on. */
+  get epoch(): number {
+    return this.generation;
+  }
+
   /** Drops the channel: the next call connects anew (and probes loopback again). */
   reset(): void {
     const client = this.client;
@@ -167,12 +172,35 @@ export class GrpcTransport {
     });
   }
 
-  private toError(err: grpc.ServiceError, client: grpc.Client): RoomcastError {
+  /**
+   * Opens a server-streaming call on the current channel (call ready()
+   * first). No deadline: the stream lasts until the server ends it or the
+   * caller cancels it.
+   */
+  stream(call: Omit<GrpcCall, 'deadline' | 'signal'>): grpc.ClientReadableStream<Record<string, unknown>> {
+    const client = this.client;
+    if (!client) throw this.unreachable('not connected');
+    return client.makeServerStreamRequest(
+      call.definition.path,
+      call.definition.requestSerialize as (value: object) => Buffer,
+      call.definition.responseDeserialize as (value: Buffer) => Record<string, unknown>,
+      call.request,
+      call.metadata,
+      {},
+    );
+  }
+
+  /** A stream's failure as a RoomcastError, judged like a unary call's. */
+  streamError(err: grpc.ServiceError): RoomcastError {
+    return this.toError(err, this.client);
+  }
+
+  private toError(err: grpc.ServiceError, client: grpc.Client | null): RoomcastError {
     const code = codeName(err.code);
     const details = err.details || err.message;
     let state: grpc.connectivityState;
     try {
-      state = client.getChannel().getConnectivityState(false);
+      state = client ? client.getChannel().getConnectivityState(false) : State.SHUTDOWN;
     } catch {
       state = State.SHUTDOWN;
     }

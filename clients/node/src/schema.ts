@@ -36,7 +36,10 @@ export interface MethodSchema {
   definition: protoLoader.MethodDefinition<object, object>;
   requestType: string;
   responseType: string;
-  route: HttpRoute;
+  /** null for a method the HTTP shim does not serve (ReceiveClientEvents, a server stream). */
+  route: HttpRoute | null;
+  /** The server answers with a stream of messages. */
+  responseStream: boolean;
 }
 
 interface FieldDescriptor {
@@ -140,13 +143,15 @@ export class Schema {
     for (const [name, method] of Object.entries(service)) {
       const rule = (method.options as Record<string, unknown> | undefined)?.['(google.api.http)'] as HttpRule | undefined;
       const route = rule ? chooseRoute(bindingsOf(rule)) : undefined;
-      if (!route) throw new Error(`${SERVICE_NAME}/${name} has no google.api.http option`);
+      // Streams have no HTTP route (the shim speaks unary JSON only); every unary method has one.
+      if (!route && !method.responseStream) throw new Error(`${SERVICE_NAME}/${name} has no google.api.http option`);
       this.methods.set(name, {
         name,
         definition: method as protoLoader.MethodDefinition<object, object>,
         requestType: this.typeNameOf(method.requestType, name),
         responseType: this.typeNameOf(method.responseType, name),
-        route,
+        route: route ?? null,
+        responseStream: !!method.responseStream,
       });
     }
   }

@@ -80,8 +80,24 @@ export interface Counters {
   dropsByReason: Record<string, string>;
   sessionsOpened: string;
   protocolErrors: string;
+  /** Events browsers sent (anything but join, leave, rooms and broadcast). */
   clientEvents: string;
-  unknownEvents: string;
+  /** Client events no service takes (no stream asked for them, no webhook): a browser waiting for an ack hears `unavailable`. */
+  clientEventsUnavailable: string;
+  /** Browsers' acks a service answered. */
+  clientAcks: string;
+  /** Browsers' acks nobody answered in time (the browser hears `timeout`). */
+  clientAcksTimedOut: string;
+}
+
+/** The ReceiveClientEvents streams as a node sees them. */
+export interface ClientEventsStatus {
+  /** Open on this node. */
+  streams: string;
+  /** Open on the other nodes, as this node last heard. */
+  remoteStreams: string;
+  /** Browsers' acks waiting for a service. */
+  pendingAcks: string;
 }
 
 export interface LatencySummary {
@@ -104,6 +120,9 @@ export interface StatusResponse {
   /** Every live node of the cluster, this one included (one entry without Redis). */
   nodes: NodeStatus[];
   cluster?: ClusterStatus;
+  /** SIGTERM arrived: the node is leaving (its client event streams end with UNAVAILABLE). */
+  draining: boolean;
+  clientEvents?: ClientEventsStatus;
 }
 
 export interface NodeStatus {
@@ -238,4 +257,138 @@ export interface HistoryEvent {
 export interface HistoryResponse {
   /** Oldest first, or newest first with `reverse`. */
   events: HistoryEvent[];
+}
+
+// ---- Browser events to services (ReceiveClientEvents, AckClientEvent, EmitWithAck)
+
+/** Which events browsers send a ReceiveClientEvents stream wants. */
+export interface ReceiveClientEventsRequest {
+  /** Socket.IO namespace; empty or absent means "/". */
+  namespace?: string;
+  /** Event names to receive; empty or absent means every event. */
+  events?: string[];
+  /**
+   * Streams of one group share its events: each event goes to one open
+   * stream of the group (round robin). Empty or absent: a group of this
+   * stream's own (it gets every event it asked for).
+   */
+  group?: string;
+  /** Also receive the sockets' presence: kinds `connect`, `disconnect`, `join` and `leave`. */
+  lifecycle?: boolean;
+}
+
+/** What a ClientEvent is: an event a browser sent, or (with `lifecycle`) a change of its presence. */
+export type ClientEventKind = 'event' | 'connect' | 'disconnect' | 'join' | 'leave';
+
+/**
+ * One event a browser sent, decoded: what `receiveClientEvents` yields.
+ * For `join` and `leave`, `args` is `[[the rooms joined or left]]`; for
+ * `connect` and `disconnect`, `[]`.
+ */
+export interface ReceivedClientEvent {
+  /** Unique over the cluster: what `ack` names. */
+  id: string;
+  namespace: string;
+  /** The event name (for lifecycle kinds, the kind). */
+  event: string;
+  /**
+   * The arguments (the ack callback excluded), parsed from their JSON. A
+   * binary argument is a Socket.IO placeholder `{_placeholder: true, num: N}`
+   * standing for `attachments[N]`.
+   */
+  args: unknown[];
+  /** The binary arguments the placeholders in `args` point to. */
+  attachments: Buffer[];
+  socketId: string;
+  /** Set when the socket authenticated (its token's `sub`); empty otherwise. */
+  userId: string;
+  /** The authenticated socket's token claims; null for an anonymous socket. */
+  claims: Record<string, unknown> | null;
+  /** Every room the socket is in, its own id room excluded. */
+  rooms: string[];
+  /** The node the browser is connected to. */
+  nodeId: string;
+  /** The browser waits for an ack: answer with `ack(...)` (else it hears `timeout` after the server's --client_ack_timeout_ms). */
+  wantsAck: boolean;
+  /** When the node received it. */
+  time: Date;
+  /** The same, in Unix milliseconds. */
+  timeMs: number;
+  kind: ClientEventKind | (string & {});
+  /** Why the socket disconnected (kind `disconnect`), e.g. `"transport close"`; empty otherwise. */
+  reason: string;
+  /**
+   * Present when `wantsAck`: completes the browser's ack callback with
+   * `args` (JSON values) as its arguments; `client.ack(event.id, ...args)`.
+   * The first ack wins: a second one fails with FAILED_PRECONDITION.
+   */
+  ack?: (...args: unknown[]) => Promise<void>;
+}
+
+/** Completes a browser's ack callback (AckClientEvent). */
+export interface AckClientEventRequest {
+  /** The event's id. */
+  id: string;
+  /** The ack callback's arguments (JSON values); neither `args` nor `argsJson`: no arguments. */
+  args?: unknown[];
+  /** The arguments as JSON array text (or its UTF-8 bytes), sent as is; instead of `args`. */
+  argsJson?: string | Uint8Array;
+}
+
+export type AckClientEventResponse = Record<string, never>;
+
+/** An event to one socket, a room or a user's sockets, waiting for each one's ack. Give one of socketId, room, userId. */
+export interface EmitWithAckRequest {
+  /** Socket.IO namespace; empty or absent means "/". */
+  namespace?: string;
+  socketId?: string;
+  room?: string;
+  /** Every socket of that user. */
+  userId?: string;
+  /** The event name the browsers listen to: `socket.on(event, (data, callback) => callback(...))`. */
+  event: string;
+  /** The event's one argument: anything JSON.stringify accepts. */
+  data?: unknown;
+  /** The argument as JSON text (or its UTF-8 bytes), sent as is; instead of `data`. */
+  dataJson?: string | Uint8Array;
+  /** How long the server waits for the acks: default (and 0) 5000, at most 300000. The call's deadline is this plus a margin. */
+  timeoutMs?: number;
+}
+
+/** One socket's answer to an EmitWithAck. */
+export interface AckReply {
+  socketId: string;
+  /** The socket's ack arguments; binary ones as Socket.IO placeholders into `attachments`. */
+  args: unknown[];
+  /** The binary arguments the placeholders in `args` point to (empty when there are none). */
+  attachments: Buffer[];
+}
+
+export interface EmitWithAckResponse {
+  /** The sockets that answered in time, with their arguments. */
+  replies: AckReply[];
+  /** The ids of the sockets that did not answer in time. */
+  timedOut: string[];
+}
+
+/**
+ * The JSON body roomcastd POSTs to `--client_events_webhook` for a client
+ * event no stream takes, signed with `x-roomcast-signature: sha256=<hex
+ * HMAC-SHA256 of the raw body>`. Answer 2xx `{"ack": [...]}`: the browser's
+ * ack arguments. A retry (after a 5xx or a timeout) has the same `id`.
+ */
+export interface WebhookClientEvent {
+  id: string;
+  namespace: string;
+  event: string;
+  /** The arguments; binary ones are Socket.IO placeholders into `attachments`. */
+  args: unknown[];
+  socketId: string;
+  /** Empty for an anonymous socket. */
+  userId: string;
+  rooms: string[];
+  /** When the node received the event, Unix milliseconds. */
+  time: number;
+  /** Base64, present when the event has binary arguments. */
+  attachments?: string[];
 }
