@@ -278,6 +278,11 @@ absl::Status Server::StartGrpc() {
   builder.RegisterService(grpc_service_.get());
   // gRPC shares ports by default (SO_REUSEPORT): a busy port must be an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // A ReceiveClientEvents consumer whose host vanished without a FIN would keep
+  // taking its group's share of events: pings find it within 40 s, and keep
+  // idle streams alive through proxies that cut silent connections.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || selected_port == 0) {
     return absl::UnavailableError(

@@ -18,6 +18,7 @@ namespace json = boost::json;
 constexpr std::string_view kAnnounce = "ClientEvents.Announce";
 constexpr std::string_view kDeliver = "ClientEvents.Deliver";
 constexpr std::string_view kAck = "ClientEvents.Ack";
+constexpr std::string_view kUndelivered = "ClientEvents.Undelivered";
 constexpr std::chrono::milliseconds kPeerTimeout{2000};
 
 // What travels between nodes: the method, a NUL, the body (as api_cluster.cc).
@@ -242,7 +243,12 @@ void ClientEventHub::Offer(core::ClientEvent event, core::ClientAckDone done) {
 void ClientEventHub::Forward(const Target& target,
                              const std::shared_ptr<const v1::ClientEvent>& event) {
   if (target.local) {
-    target.local->Push(event);
+    if (!target.local->Push(event)) {
+      base::Counters::Bump(counters_.client_events_unavailable);
+      if (event->wants_ack()) {
+        Undelivered(event->id());
+      }
+    }
     return;
   }
   broker_.AskNode(
@@ -260,6 +266,20 @@ void ClientEventHub::Forward(const Target& target,
           }
         }
       });
+}
+
+void ClientEventHub::Dropped(const v1::ClientEvent& event) {
+  base::Counters::Bump(counters_.client_events_unavailable);
+  if (!event.wants_ack()) {
+    return;
+  }
+  if (event.node_id() == options_.node_id || !options_.cluster) {
+    Undelivered(event.id());
+    return;
+  }
+  // Lost if that node is gone too: its browser's socket went with it.
+  broker_.AskNode(event.node_id(), Envelope(kUndelivered, event.id()), kPeerTimeout,
+                  [](absl::StatusOr<std::vector<std::string>>) {});
 }
 
 void ClientEventHub::Undelivered(const std::string& id) {
@@ -367,7 +387,7 @@ void ClientEventHub::Drain() {
 }
 
 bool ClientEventHub::Handles(std::string_view method) {
-  return method == kAnnounce || method == kDeliver || method == kAck;
+  return method == kAnnounce || method == kDeliver || method == kAck || method == kUndelivered;
 }
 
 void ClientEventHub::AnswerNode(std::string_view method, std::string body,
@@ -375,6 +395,11 @@ void ClientEventHub::AnswerNode(std::string_view method, std::string body,
   if (method == kAnnounce) {
     Heard(body);
     std::move(answer)(Registrations());  // So a newcomer learns ours at once.
+    return;
+  }
+  if (method == kUndelivered) {
+    Undelivered(body);
+    std::move(answer)("ok");
     return;
   }
   const size_t split = body.find('\0');
@@ -409,10 +434,8 @@ void ClientEventHub::AnswerNode(std::string_view method, std::string body,
       consumer = candidates[next_in_group_[group]++ % candidates.size()]->consumer;
     }
   }
-  if (consumer) {
-    consumer->Push(std::move(event));
-  }
-  std::move(answer)(consumer ? "1" : "");
+  const bool taken = consumer && consumer->Push(std::move(event));
+  std::move(answer)(taken ? "1" : "");
 }
 
 std::string ClientEventHub::Registrations() const {

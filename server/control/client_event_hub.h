@@ -27,8 +27,10 @@ class ClientEventConsumer {
  public:
   virtual ~ClientEventConsumer() = default;
   // From any thread, in order; never blocks (a consumer that cannot keep
-  // up ends its own stream).
-  virtual void Push(std::shared_ptr<const v1::ClientEvent> event) = 0;
+  // up ends its own stream). False: the stream has ended, or ends now, and
+  // did not take `event` (the caller reports it). Events it took but drops
+  // when it ends go to ClientEventHub::Dropped.
+  virtual bool Push(std::shared_ptr<const v1::ClientEvent> event) = 0;
   // Ends the stream with `status`.
   virtual void End(const absl::Status& status) = 0;
 };
@@ -89,6 +91,10 @@ class ClientEventHub final : public core::ClientEventSink {
   // any thread.
   void Ack(const std::string& id, std::string args_json,
            absl::AnyInvocable<void(absl::Status) &&> done);
+
+  // An event a stream had taken but dropped when it ended (cut, cancelled,
+  // draining): the browser's node hears no copy of it arrived.
+  void Dropped(const v1::ClientEvent& event);
 
   // SIGTERM: every stream ends with UNAVAILABLE, every browser still waiting
   // hears `unavailable`, and what comes later is refused the same way.

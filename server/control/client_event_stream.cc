@@ -15,52 +15,62 @@ namespace roomcast::control {
 // OnDone) while the hub still holds this.
 class ClientEventStream::Outbox final : public ClientEventConsumer {
  public:
-  Outbox(ClientEventStream& stream, size_t max_bytes, base::Counters& counters)
-      : stream_(&stream), max_bytes_(max_bytes), counters_(counters) {}
+  Outbox(ClientEventStream& stream, ClientEventHub& hub, size_t max_bytes, base::Counters& counters)
+      : stream_(&stream), hub_(hub), max_bytes_(max_bytes), counters_(counters) {}
 
-  void Push(std::shared_ptr<const v1::ClientEvent> event) override {
+  bool Push(std::shared_ptr<const v1::ClientEvent> event) override {
     const size_t size = event->ByteSizeLong();
     const v1::ClientEvent* write = nullptr;
     std::optional<grpc::Status> finish;
+    Events dropped;
     {
       std::lock_guard lock(mutex_);
       if (finished_) {
-        return;
+        return false;
       }
-      if (bytes_ + size > max_bytes_) {
-        base::Counters::Bump(counters_.client_event_streams_cut);
-        spdlog::warn("control: client event stream cut: too slow waiting_bytes={} limit={}", bytes_,
-                     max_bytes_);
-        finish =
-            End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                             absl::StrCat("client event stream too slow: more than ", max_bytes_,
-                                          " bytes waiting; reconnect and read faster")));
-      } else {
+      if (bytes_ + size <= max_bytes_) {
         bytes_ += size;
         queue_.push_back(std::move(event));
         if (!writing_) {
           writing_ = true;
           write = queue_.front().get();
         }
+      } else {
+        base::Counters::Bump(counters_.client_event_streams_cut);
+        spdlog::warn("control: client event stream cut: too slow waiting_bytes={} limit={}", bytes_,
+                     max_bytes_);
+        finish =
+            End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                             absl::StrCat("client event stream too slow: more than ", max_bytes_,
+                                          " bytes waiting; reconnect and read faster")),
+                dropped);
       }
     }
     // Acted on outside the lock: gRPC may run OnWriteDone on another thread at once.
-    if (write != nullptr) {
-      stream_->StartWrite(write);
-    } else if (finish) {
+    if (event == nullptr) {  // Queued.
+      if (write != nullptr) {
+        stream_->StartWrite(write);
+      }
+      return true;
+    }
+    Report(dropped);
+    if (finish) {
       stream_->Finish(*finish);
     }
+    return false;
   }
 
   void End(const absl::Status& status) override {
     std::optional<grpc::Status> finish;
+    Events dropped;
     {
       std::lock_guard lock(mutex_);
       if (finished_) {
         return;
       }
-      finish = End(ToGrpcStatus(status));
+      finish = End(ToGrpcStatus(status), dropped);
     }
+    Report(dropped);
     if (finish) {
       stream_->Finish(*finish);
     }
@@ -70,6 +80,7 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
   void OnSent(bool ok, bool wrote) {
     const v1::ClientEvent* write = nullptr;
     std::optional<grpc::Status> finish;
+    Events dropped;
     {
       std::lock_guard lock(mutex_);
       writing_ = false;
@@ -78,7 +89,7 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
         queue_.pop_front();
       }
       if (!ok && !finished_) {
-        finish = End(grpc::Status(grpc::StatusCode::CANCELLED, "the consumer went away"));
+        finish = End(grpc::Status(grpc::StatusCode::CANCELLED, "the consumer went away"), dropped);
       } else if (final_status_ && finished_ && !finish_sent_) {
         finish_sent_ = true;
         finish = final_status_;
@@ -87,6 +98,7 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
         write = queue_.front().get();
       }
     }
+    Report(dropped);
     if (write != nullptr) {
       stream_->StartWrite(write);
     } else if (finish) {
@@ -95,11 +107,23 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
   }
 
  private:
+  using Events = std::deque<std::shared_ptr<const v1::ClientEvent>>;
+
+  // Outside the lock: the hub answers their browsers.
+  void Report(const Events& dropped) {
+    for (const auto& event : dropped) {
+      hub_.Dropped(*event);
+    }
+  }
+
   // Under the lock: the status to Finish with now, or none while a write is
-  // in flight (OnWriteDone finishes then).
-  std::optional<grpc::Status> End(grpc::Status status) {
+  // in flight (OnWriteDone finishes then). The events not yet written go to
+  // `dropped`; the one in flight may still arrive.
+  std::optional<grpc::Status> End(grpc::Status status, Events& dropped) {
     finished_ = true;
-    queue_.erase(queue_.begin() + (writing_ && !queue_.empty() ? 1 : 0), queue_.end());
+    const auto unsent = queue_.begin() + (writing_ && !queue_.empty() ? 1 : 0);
+    dropped.assign(std::make_move_iterator(unsent), std::make_move_iterator(queue_.end()));
+    queue_.erase(unsent, queue_.end());
     if (writing_) {
       final_status_ = std::move(status);
       return std::nullopt;
@@ -109,10 +133,11 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
   }
 
   ClientEventStream* const stream_;
+  ClientEventHub& hub_;
   const size_t max_bytes_;
   base::Counters& counters_;
   std::mutex mutex_;
-  std::deque<std::shared_ptr<const v1::ClientEvent>> queue_;  // The front is being written.
+  Events queue_;  // The front is being written.
   size_t bytes_ = 0;
   // The initial metadata counts as the first write: events wait for it.
   bool writing_ = true;
@@ -123,7 +148,7 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
 
 ClientEventStream::ClientEventStream(ClientEventHub& hub, ClientEventFilter filter,
                                      size_t max_buffer_bytes, base::Counters& counters)
-    : hub_(hub), outbox_(std::make_shared<Outbox>(*this, max_buffer_bytes, counters)) {
+    : hub_(hub), outbox_(std::make_shared<Outbox>(*this, hub, max_buffer_bytes, counters)) {
   handle_ = hub_.Add(std::move(filter), outbox_);
   StartSendInitialMetadata();
 }

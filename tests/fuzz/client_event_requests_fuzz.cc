@@ -1,6 +1,6 @@
 // What other nodes send a node's client event hub over the broker: stream
 // announcements (JSON), forwarded events (a group and a serialized
-// ClientEvent) and acks. The first byte picks the method; the hub must
+// ClientEvent), acks and events a stream dropped. The first byte picks the method; the hub must
 // answer every request once and keep its books, whatever the body.
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +17,7 @@ using namespace roomcast;
 
 class NullConsumer final : public control::ClientEventConsumer {
  public:
-  void Push(std::shared_ptr<const v1::ClientEvent>) override {}
+  bool Push(std::shared_ptr<const v1::ClientEvent>) override { return true; }
   void End(const absl::Status&) override {}
 };
 
@@ -42,10 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   (void)stream;
   static constexpr const char* kMethods[] = {"ClientEvents.Announce", "ClientEvents.Deliver",
-                                             "ClientEvents.Ack"};
+                                             "ClientEvents.Ack", "ClientEvents.Undelivered"};
   std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   int answers = 0;
-  hub.AnswerNode(kMethods[data[0] % 3], std::move(body), [&](std::string) { ++answers; });
+  hub.AnswerNode(kMethods[data[0] % 4], std::move(body), [&](std::string) { ++answers; });
   if (answers != 1) {
     __builtin_trap();  // Every request is answered exactly once, at once.
   }

@@ -664,10 +664,7 @@ describe('a slow consumer', () => {
 });
 
 describe('a slow consumer: what its outbox held when it was cut', () => {
-  // See /work/notes/server-bugs.md ("cut stream: its undelivered events wait for the ack timeout").
-  it('is answered unavailable at the cut, not timeout after --client_ack_timeout_ms', {
-    todo: 'server bug: the outbox a cut stream drops is not answered; its browsers wait for the ack timeout',
-  }, async (t) => {
+  it('is answered unavailable at the cut, not timeout after --client_ack_timeout_ms', async (t) => {
     const { srv, control, connect: sio } = await server(t,
       ['--client_event_stream_buffer_bytes=65536', '--client_events_per_s=0', '--client_ack_timeout_ms=5000']);
     const s = await sio();
@@ -675,15 +672,23 @@ describe('a slow consumer: what its outbox held when it was cut', () => {
     await st.ready;
     const started = Date.now();
     const pad = 'y'.repeat(4096);
-    const replies = Array.from({ length: 100 }, (_, i) => ask(s, 'big:evt', [{ i, pad }], 8000));
+    const replies = Array.from({ length: 100 }, (_, i) =>
+      ask(s, 'big:evt', [{ i, pad }], 8000).then((r) => ({ code: errorCode(r), ms: Date.now() - started })));
     const end = await withTimeout(st.ended, 5000, 'the paused stream to be cut');
     assert.equal(end.code, Code.RESOURCE_EXHAUSTED);
-    const codes = (await Promise.all(replies)).map(errorCode);
-    const took = Date.now() - started;
-    t.diagnostic(`codes ${JSON.stringify(codes.reduce((m, c) => ({ ...m, [c]: (m[c] ?? 0) + 1 }), {}))} in ${took} ms`);
-    assert.ok(took < 2500, `every browser answered soon after the cut (${took} ms)`);
-    assert.deepEqual(new Set(codes), new Set(['unavailable']));
-    assert.equal((await status(srv.port)).counters.clientAcksTimedOut, '0');
+    const answers = await Promise.all(replies);
+    const codes = answers.reduce((m, a) => ({ ...m, [a.code]: (m[a.code] ?? 0) + 1 }), {});
+    t.diagnostic(`codes ${JSON.stringify(codes)}`);
+    // Those written into the transport before HTTP/2 flow control stopped it
+    // (a 64 KiB window holds ~16 of these) reached the consumer's side, which
+    // could still ack them: they time out. Every event the outbox held is
+    // answered at the cut.
+    assert.deepEqual(Object.keys(codes).filter((c) => c !== 'unavailable' && c !== 'timeout'), []);
+    assert.ok((codes.timeout ?? 0) <= 25, `only what was written times out: ${JSON.stringify(codes)}`);
+    for (const a of answers.filter((x) => x.code === 'unavailable')) {
+      assert.ok(a.ms < 2500, `an unavailable answer comes at the cut (${a.ms} ms)`);
+    }
+    assert.equal((await status(srv.port)).counters.clientEventsUnavailable, String(codes.unavailable));
   });
 });
 

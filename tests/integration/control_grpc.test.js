@@ -42,8 +42,12 @@ describe('reflection (grpcurl list / describe)', () => {
 
   it('describes roomcast.v1.Roomcast with every method', async () => {
     assert.deepEqual(g.roomcast.methodNames.sort(), [
-      'DisconnectSockets', 'Emit', 'EmitBatch', 'Health', 'History', 'JoinRooms', 'LeaveRooms', 'ListRoomSockets', 'SendTestEvent', 'Status',
+      'AckClientEvent', 'DisconnectSockets', 'Emit', 'EmitBatch', 'EmitWithAck', 'Health', 'History', 'JoinRooms', 'LeaveRooms',
+      'ListRoomSockets', 'ReceiveClientEvents', 'SendTestEvent', 'Status',
     ]);
+    const stream = g.roomcast.service.methods.ReceiveClientEvents;
+    assert.equal(stream.responseStream, true, 'ReceiveClientEvents is a server stream');
+    assert.ok(!stream.requestStream);
     const emit = g.roomcast.service.methods.Emit;
     assert.equal(emit.resolvedRequestType.fullName, '.roomcast.v1.EmitRequest');
     assert.equal(emit.resolvedResponseType.fullName, '.roomcast.v1.EmitResponse');

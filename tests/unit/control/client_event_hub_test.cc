@@ -17,9 +17,13 @@ using namespace std::chrono_literals;
 // A stream's far end that keeps what it is sent.
 class RecordingConsumer final : public ClientEventConsumer {
  public:
-  void Push(std::shared_ptr<const v1::ClientEvent> event) override {
+  bool Push(std::shared_ptr<const v1::ClientEvent> event) override {
     std::lock_guard lock(mutex);
+    if (ended) {
+      return false;  // As a stream that has ended.
+    }
     events.push_back(std::move(event));
+    return true;
   }
   void End(const absl::Status& status) override {
     std::lock_guard lock(mutex);
@@ -146,6 +150,25 @@ TEST_F(ClientEventHubTest, EventNamesAndPresenceAreFiltered) {
   EXPECT_EQ(presence->Names(), std::vector<std::string>{"connect"});
   hub_.Remove(handle);
   EXPECT_FALSE(hub_.WantsPresence("/"));
+}
+
+TEST_F(ClientEventHubTest, AnEventAStreamRefusesOrDropsIsUnavailableAtOnce) {
+  auto cut = std::make_shared<RecordingConsumer>();
+  cut->ended = absl::ResourceExhaustedError("too slow");
+  hub_.Add(Filter("a"), cut);
+  AckOutcome refused;
+  hub_.Offer(Event("chat"), refused.Done());
+  EXPECT_TRUE(absl::IsUnavailable(refused.Get().status()));
+
+  // One taken, then dropped when its stream ended: no copy left.
+  auto taker = std::make_shared<RecordingConsumer>();
+  hub_.Add(Filter("b"), taker);
+  AckOutcome dropped;
+  hub_.Offer(Event("chat"), dropped.Done());
+  ASSERT_EQ(taker->events.size(), 1u);
+  hub_.Dropped(*taker->events.front());
+  EXPECT_TRUE(absl::IsUnavailable(dropped.Get().status()));
+  EXPECT_EQ(counters_.client_events_unavailable.load(), 3u);
 }
 
 TEST_F(ClientEventHubTest, TheFirstAckWinsAndUnknownIdsAreNotFound) {
