@@ -262,7 +262,11 @@ void RoomEvents::Presence(const socketio::Socket& socket, core::ClientEvent::Kin
     for (const std::string& room : rooms) {
       list.emplace_back(room);
     }
-    event.args_json = json::serialize(json::array{std::move(list)});
+    // Not json::array{std::move(list)}: GCC and Clang disagree whether that
+    // nests the list or moves it (CWG 2137).
+    json::array args;
+    args.emplace_back(std::move(list));
+    event.args_json = json::serialize(args);
   }
   event.reason = std::string(reason);
   options_.client_events->Offer(std::move(event), nullptr);
