@@ -70,7 +70,8 @@ const kTailBytes = 64 * 1024;
 // durable (control, with the event log's cost) | storm (recovery storm: the
 // driver bench/storm/recovery_storm.mjs instead of the loadgen) |
 // client-rate / client-flat (browser -> service events with an ack, at a
-// fixed rate / flat out: --emit=client).
+// fixed rate / flat out: --emit=client) | client-stream (no ack, flat out:
+// what the service receives).
 // Optional: roomcastArgs / referenceEnv (per server name: more roomcastd
 // flags / reference server environment for this scenario), ratioOf (the
 // server the ratios are taken of), driver ('storm'), consumer (roomcast:
@@ -169,6 +170,17 @@ const kScenarios = [
       'per second and the CPU per event.',
     flags: { connections: 1000, rooms: 1, emit: 'client', emit_rate: 0, max_undelivered: 2000, duration_s: 10 },
   },
+  {
+    name: 'client-events-stream', kind: 'client-stream', servers: ['roomcast', 'socketio'],
+    consumer: { events: 'bench:tell', ack_threads: 1 },
+    about: 'The most events one service receives: the 1,000 clients emit `bench:tell` with no ack callback, flat out ' +
+      '(a socket sends again once its last write left, so a server that reads slowly slows them), roomcastd with ' +
+      '--client_events_per_s=0. roomcast: one ReceiveClientEvents stream into bench/consumer (roomcast::Client), which ' +
+      "only counts; socketio: socket.on('bench:tell', ...) counting in process. Events received per second (the count " +
+      'from the first arrival to the last), the CPU per event received, and the events sent but never received.',
+    // drain_s: what the sockets' kernel buffers still held at the window's end gets through before the stop.
+    flags: { connections: 1000, rooms: 1, emit: 'client', client_event: 'bench:tell', client_ack: false, emit_rate: 0, duration_s: 10, drain_s: 10 },
+  },
   // Client i connects to node i % 3 and joins room-<i % rooms>: with a room
   // count prime to 3, every room has members on every node. HTTP emitter
   // connection j posts to node j % 3. CPU and RSS are summed over the three
@@ -196,7 +208,7 @@ const kScenarios = [
 // loadgen mode (idle, flat out, fixed rate, broadcast, gRPC, batch, slow
 // readers, client events with the consumer) once, in well under a minute.
 const kSmokeScenarios = ['idle-10k', 'fanout', 'broadcast', 'control-grpc', 'control-batch', 'slow-consumers',
-  'client-events-rtt'];
+  'client-events-rtt', 'client-events-stream'];
 
 // ---------------------------------------------------------------- metrics
 
@@ -214,6 +226,8 @@ const roomcastdCpu = (r) => r.server?.per_process?.find((p) => p.role === 'roomc
 const consumerCpu = (r) => r.server?.per_process?.find((p) => p.role === 'consumer')?.cpu_measure_s;
 // Client events: CPU seconds per event the sockets sent, in µs.
 const perEvent = (cpu, r) => (r.client_events ? div(ratio(cpu, r.emitted), 1e-6) : undefined);
+// client-events-stream: per event the service received, in µs.
+const received = (cpu, r) => (r.receiver ? div(ratio(cpu, r.receiver.events), 1e-6) : undefined);
 
 // get(json, flags) -> number | undefined. better: which way is good.
 const kMetrics = {
@@ -270,6 +284,17 @@ const kMetrics = {
   ack_unavailable: { label: 'error acks: unavailable', better: 'lower', get: (r) => r.client_events?.errors?.unavailable },
   ack_limit: { label: 'error acks: limit', better: 'lower', get: (r) => r.client_events?.errors?.limit },
   unanswered: { label: 'events never answered (after the drain)', better: 'lower', get: (r) => r.client_events?.unanswered },
+  // client-events-stream: `receiver` is what the service counted (bench/consumer, or socket.io's handler).
+  received_per_s: { label: 'events received/s by the service (first to last arrival)', better: 'higher',
+    get: (r) => r.receiver?.events_per_s },
+  cpu_per_received_us: { label: 'server CPU per event received (µs; roomcast: roomcastd + consumer)', better: 'lower',
+    get: (r) => received(r.server?.cpu_measure_s, r) },
+  roomcastd_cpu_per_received_us: { label: 'roomcastd CPU per event received (µs)', better: 'lower', get: (r) => received(roomcastdCpu(r), r) },
+  consumer_cpu_per_received_us: { label: 'consumer CPU per event received (µs, bench/consumer)', better: 'lower',
+    get: (r) => received(consumerCpu(r), r) },
+  sent_per_s: { label: 'events sent/s by the sockets', better: 'higher', get: (r) => (r.receiver ? r.emits_per_s : undefined) },
+  not_received: { label: 'events sent, never received', better: 'lower',
+    get: (r) => (r.receiver && r.client_events ? r.client_events.sent - r.receiver.events : undefined) },
   // recovery-storm (bench/storm/recovery_storm.mjs): times from the let-back.
   recover_all_ms: { label: 'time until all recovered (ms, from the let-back)', better: 'lower', get: (r) => r.recover_all_ms },
   recovered: { label: 'clients recovered (socket.recovered)', better: 'higher', get: (r) => r.recovered },
@@ -310,6 +335,8 @@ const kKinds = {
   headline: ['recover_all_ms', 'storm_cpu_s', 'cpu_per_delivery_us'] },
   'client-rate': { metrics: kClientEventMetrics, headline: ['p99_ms', 'cpu_per_event_us'] },
   'client-flat': { metrics: kClientEventMetrics, headline: ['events_per_s', 'cpu_per_event_us'] },
+  'client-stream': { metrics: ['received_per_s', 'cpu_per_received_us', 'roomcastd_cpu_per_received_us', 'consumer_cpu_per_received_us',
+    'server_cpu_pct', 'sent_per_s', 'not_received', 'loadgen_cpu_s', 'others_cpu_pct'], headline: ['received_per_s', 'cpu_per_received_us'] },
 };
 
 const kPlots = [
@@ -348,7 +375,12 @@ function warningsOf(json, scenario) {
     if (json[key] > 0) warnings.push(`${key}=${json[key]}`);
   }
   if (!(json.server?.rss_before_kb > 0)) warnings.push('no server /proc figures (rss_before_kb is 0)');
-  if (kind !== 'idle' && !(json.delivered > 0)) warnings.push('nothing delivered');
+  if (kind === 'client-stream') {
+    if (!(json.receiver?.events > 0)) warnings.push('the service received nothing (or printed no count)');
+    else if (json.client_events && json.receiver.events < json.client_events.sent) {
+      warnings.push(`${json.client_events.sent - json.receiver.events} events sent were never received`);
+    }
+  } else if (kind !== 'idle' && !(json.delivered > 0)) warnings.push('nothing delivered');
   // /proc counts CPU in 10 ms ticks: a few of them make CPU per delivery coarse.
   if (kind !== 'idle' && json.server?.cpu_measure_s < 0.1) {
     warnings.push(`server CPU over the window only ${json.server.cpu_measure_s} s: CPU per delivery is coarse`);
@@ -487,6 +519,9 @@ function planScenarios(options) {
       flags.connections = Math.min(flags.connections, 50);
       flags.rooms = Math.min(flags.rooms, 10);
       if (flags.max_undelivered) flags.max_undelivered = Math.min(flags.max_undelivered, 5000);
+      // Flat out, 50 sockets outrun any server into the kernel's buffers,
+      // more than a 1 s drain clears: a rate every server keeps up with.
+      if (flags.client_ack === false) flags.emit_rate = 5000;
       if (flags.emit === 'none') flags.idle_s = 1;
       else flags.duration_s = 1;
       flags.drain_s = 1;
@@ -1241,6 +1276,10 @@ async function runOnce(scenario, serverName, repeat, options, rawDir) {
   // The consumer's own books: one JSON line when it stopped (null: none).
   const consumer = processes.find((p) => p.role === 'consumer');
   if (consumer) json.consumer = parseLoadgenJson(consumer.handle.output)?.json ?? null;
+  // client-events-stream: the count of whoever received (the consumer, or the reference server's line at its stop).
+  if (scenario.kind === 'client-stream') {
+    json.receiver = consumer ? json.consumer : parseLoadgenJson(processes[0].handle.output)?.json ?? null;
+  }
   if (machine) json.machine = machine;
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(json)}\n`);
   const warnings = warningsOf(json, scenario);
@@ -1406,10 +1445,15 @@ function serverLines(scenario, runs) {
       extra.unshift('`--event_log=postgres --database_url=…`', `on PostgreSQL ${version} of its own (initdb in a temp dir, ` +
         `loopback, ${shown.length ? shown.join(', ') : kPgSettings.join(', ')})`);
     }
+    const stream = scenario.kind === 'client-stream';
     if (server === 'roomcast' && scenario.consumer) {
-      extra.push(`+ \`bench/consumer ${flagArgs(scenario.consumer).join(' ')}\` (group \`bench\`, event \`bench:ask\`, acks \`[{"ok":true}]\`)`);
+      extra.push(`+ \`bench/consumer ${flagArgs(scenario.consumer).join(' ')}\` (group \`bench\`, ` +
+        (stream ? 'event `bench:tell`, counted)' : 'event `bench:ask`, acks `[{"ok":true}]`)'));
     }
-    if (server === 'socketio' && scenario.consumer) extra.push("answering in process (`socket.on('bench:ask', (data, cb) => cb({ ok: true }))`)");
+    if (server === 'socketio' && scenario.consumer) {
+      extra.push(stream ? "counting in process (`socket.on('bench:tell', () => { ... })`)"
+        : "answering in process (`socket.on('bench:ask', (data, cb) => cb({ ok: true }))`)");
+    }
     if (extra.length) notes.push(`${server} ${extra.join(' ')}`);
   }
   return notes.length ? [`Servers: ${notes.join('; ')}.`, ''] : [];
@@ -1470,8 +1514,12 @@ function clientEventDetails(scenario, runs) {
     const { client_events: ce, consumer: c, server } = run.raw;
     const errors = Object.entries(ce.errors ?? {}).map(([code, n]) => `${n} ${code}`).join(', ');
     const cpu = (server?.per_process ?? []).map((p) => `${p.role ?? p.pid} ${fmt(p.cpu_measure_s)} s`).join(', ');
-    let line = `- ${run.server} #${run.repeat}: ${fmt(ce.sent)} sent, ${fmt(ce.acked)} acked ok, error acks ${errors}, ` +
-      `${fmt(ce.unanswered)} unanswered, ${fmt(ce.unexpected_acks)} unexpected; CPU over the window: ${cpu}`;
+    const { receiver } = run.raw;
+    let line = receiver !== undefined
+      ? `- ${run.server} #${run.repeat}: ${fmt(ce.sent)} sent (no ack), ${fmt(receiver?.events)} received in ` +
+        `${fmt(receiver?.receive_s)} s; CPU over the window: ${cpu}`
+      : `- ${run.server} #${run.repeat}: ${fmt(ce.sent)} sent, ${fmt(ce.acked)} acked ok, error acks ${errors}, ` +
+        `${fmt(ce.unanswered)} unanswered, ${fmt(ce.unexpected_acks)} unexpected; CPU over the window: ${cpu}`;
     if (c) {
       line += `; consumer: ${fmt(c.events)} events, ${fmt(c.acked)} acks answered ok, ` +
         `${Object.values(c.ack_failures ?? {}).reduce((a, n) => a + n, 0)} failed, ${fmt(c.dropped_acks)} dropped`;

@@ -2,7 +2,8 @@
 // opens a ReceiveClientEvents stream with roomcast::Client (clients/cpp), as
 // a service would, and answers every event that wants an ack with
 // AckClientEvent from a pool of threads (the stream's callback runs on a gRPC
-// thread and must not block). It stops on SIGTERM or SIGINT, after
+// thread and must not block); events that want none are only counted, with
+// the rate they arrived at. It stops on SIGTERM or SIGINT, after
 // --duration_s, after --max_events answers, or when the stream fails for
 // good, and then prints its counts as one JSON line. See bench/README.md.
 #include <signal.h>
@@ -51,6 +52,12 @@ namespace {
 
 // How often the wait for a signal looks at the other reasons to stop.
 constexpr long kPollNs = 50 * 1000 * 1000;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 double CpuSeconds() {
   rusage usage{};
@@ -181,11 +188,18 @@ int Run() {
   const double cpu_start = CpuSeconds();
   std::atomic<int64_t> events{0};
   std::atomic<int64_t> wanted_ack{0};
+  // When the first and the last event arrived: the rate they came at.
+  std::atomic<int64_t> first_ns{0};
+  std::atomic<int64_t> last_ns{0};
   CodeCounts stream_ends;
   AckPool acks(**client, absl::GetFlag(FLAGS_ack_args_json), absl::GetFlag(FLAGS_ack_threads));
   std::unique_ptr<ClientEventReceiver> receiver = (*client)->ReceiveClientEvents(
       request,
       [&](const v1::ClientEvent& event) {
+        const int64_t now = NowNs();
+        int64_t none = 0;
+        first_ns.compare_exchange_strong(none, now, std::memory_order_relaxed);
+        last_ns.store(now, std::memory_order_relaxed);
         events.fetch_add(1, std::memory_order_relaxed);
         if (event.wants_ack()) {
           wanted_ack.fetch_add(1, std::memory_order_relaxed);
@@ -221,6 +235,9 @@ int Run() {
 
   boost::json::object out;
   out["events"] = events.load();
+  const double receive_s = static_cast<double>(last_ns.load() - first_ns.load()) / 1e9;
+  out["receive_s"] = receive_s;
+  out["events_per_s"] = receive_s > 0 ? static_cast<double>(events.load() - 1) / receive_s : 0.0;
   out["wanted_ack"] = wanted_ack.load();
   out["acked"] = acks.acked();
   out["ack_failures"] = acks.failures();

@@ -42,14 +42,16 @@ int ClientEventPlan::Due(int64_t now_ns, int cap) const {
     const auto total = static_cast<int64_t>(std::ceil((deadline_ns_ - start_ns_) * per_ns));
     const auto by_now = static_cast<int64_t>((now_ns - start_ns_) * per_ns) + 1;
     due = std::min(total, by_now) - issued_;
-  } else {
+  } else if (settings_.ack) {
     due = settings_.max_in_flight - ledger_.Outstanding();
+  } else {
+    due = cap;  // Bounded by the sockets: one write waiting each at most.
   }
   return static_cast<int>(std::clamp<int64_t>(due, 0, cap));
 }
 
 int64_t ClientEventPlan::WaitNs(int64_t now_ns) const {
-  if (settings_.rate <= 0) return -1;
+  if (settings_.rate <= 0) return settings_.ack ? -1 : 0;  // No ack will wake the fleet.
   const auto next_ns =
       start_ns_ + static_cast<int64_t>(static_cast<double>(issued_) * 1e9 / settings_.rate);
   return std::max<int64_t>(0, next_ns - now_ns);
@@ -58,12 +60,14 @@ int64_t ClientEventPlan::WaitNs(int64_t now_ns) const {
 std::string ClientEventPlan::Make(int client, int64_t now_ns) {
   const uint64_t sequence = ledger_.NextSequence(client);
   const uint64_t ack_id = sequence + 1;
-  std::string text = "42" + std::to_string(ack_id) + "[\"" + settings_.event +
-                     "\",{\"s\":" + std::to_string(sequence) + ",\"p\":\"" + padding_ + "\"}]";
-  ledger_.Expect(1);
-  sent_at_[Key(client, ack_id)] = now_ns;
+  std::string text = "42" + (settings_.ack ? std::to_string(ack_id) : "") + "[\"" +
+                     settings_.event + "\",{\"s\":" + std::to_string(sequence) + ",\"p\":\"" +
+                     padding_ + "\"}]";
   ++issued_;
   Bump(sent_);
+  if (!settings_.ack) return text;
+  ledger_.Expect(1);
+  sent_at_[Key(client, ack_id)] = now_ns;
   return text;
 }
 

@@ -16,6 +16,9 @@ struct ClientEventSettings {
   double rate = 0;            // events/s over the whole fleet; 0 = flat out
   int64_t max_in_flight = 0;  // flat out: no new event while this many wait for their ack
   int payload_bytes = 150;    // the Socket.IO frame's size, roughly
+  // false: `socket.emit(event, data)` with no callback, flat out (each socket
+  // sends once its last write left): what reaches the service is counted there.
+  bool ack = true;
 };
 
 // What came back, by kind. Error acks are {"ok":false,"error":{"code":...}}.
@@ -33,7 +36,7 @@ struct ClientEventCounts {
 
 // Browser -> service traffic: the fleet's sockets emit an event with an ack
 // callback, as `socket.emit(event, data, cb)` does, at a fixed total rate or
-// flat out with a bound on acks owed. Each socket is a ledger stream of its
+// flat out with a bound on acks owed (or, without acks, flat out). Each socket is a ledger stream of its
 // own: its n-th event is sequence n, ack id n + 1 (0 was its join), and an ok
 // ack is that sequence's delivery, its latency the round trip from writing
 // the event to reading the ack. Everything but Counts() runs on the fleet's
@@ -45,7 +48,8 @@ class ClientEventPlan {
 
   // How many events may go now, at most `cap`; 0 once the window is over.
   int Due(int64_t now_ns, int cap) const;
-  // How long until the next is due (rate mode), -1 when that waits for acks.
+  // How long until the next is due (rate mode; 0 flat out without acks), -1
+  // when that waits for acks.
   int64_t WaitNs(int64_t now_ns) const;
   // The Engine.IO message of socket `client`'s next event, sent at `now_ns`.
   std::string Make(int client, int64_t now_ns);

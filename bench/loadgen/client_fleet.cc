@@ -91,13 +91,16 @@ void ClientFleet::Loop() {
 }
 
 int ClientFleet::SendClientEvents(ClientEventPlan& plan) {
-  for (int due = plan.Due(NowNs(), kMaxEventsPerTurn); due > 0; --due) {
+  int sent = 0;
+  for (int due = plan.Due(NowNs(), kMaxEventsPerTurn); due > 0; --due, ++sent) {
     int index = NextSender();
     if (index < 0) break;
     // Stamped just before its write: the round trip starts there.
     SendText(index, plan.Make(index, NowNs()));
   }
   int64_t wait_ns = plan.WaitNs(NowNs());
+  // Flat out with nothing sent: every socket waits for its write (EPOLLOUT wakes us).
+  if (wait_ns == 0 && sent == 0 && plan.Due(NowNs(), 1) > 0) return kIdleWaitMs;
   if (wait_ns < 0) return kIdleWaitMs;
   return static_cast<int>(std::min<int64_t>(kIdleWaitMs, (wait_ns + 999'999) / 1'000'000));
 }
@@ -107,7 +110,8 @@ int ClientFleet::NextSender() {
   for (int step = 1; step <= n; ++step) {
     int index = (last_sender_ + step) % n;
     const Client& client = clients_[index];
-    if (client.state == State::kReady && !client.slow) {
+    // One write waiting at most: a server that reads slowly slows the senders.
+    if (client.state == State::kReady && !client.slow && client.unsent.empty()) {
       last_sender_ = index;
       return index;
     }

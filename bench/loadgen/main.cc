@@ -47,6 +47,9 @@ ABSL_FLAG(std::string, emit, "http",
           "none|http|grpc|batch, or client: the clients emit --client_event with an ack "
           "callback (browser -> service) and time each round trip.");
 ABSL_FLAG(std::string, client_event, "bench:ask", "--emit=client: the event's name.");
+ABSL_FLAG(bool, client_ack, true,
+          "--emit=client: with an ack callback; false: none, flat out (the service counts what "
+          "arrives).");
 ABSL_FLAG(bool, broadcast, false, "Emit to the whole namespace instead of one room each.");
 ABSL_FLAG(double, emit_rate, 0,
           "Emits (--emit=client: client events) per second; 0 = flat out (bounded by "
@@ -222,6 +225,7 @@ int Run() {
       client_settings.rate = settings.rate;
       client_settings.max_in_flight = settings.max_undelivered;
       client_settings.payload_bytes = settings.payload_bytes;
+      client_settings.ack = absl::GetFlag(FLAGS_client_ack);
       client_plan = std::make_unique<ClientEventPlan>(client_settings, ledger, window);
       fleet.Drive(client_plan.get());
     } else {
@@ -244,6 +248,19 @@ int Run() {
     Clock::time_point drain_start = Clock::now();
     while (ledger.Outstanding() > 0 && SecondsSince(drain_start) < absl::GetFlag(FLAGS_drain_s)) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    // Without acks nothing is owed here: the events still on their way are
+    // through once the servers (and the service) go quiet.
+    if (client_events && !absl::GetFlag(FLAGS_client_ack)) {
+      constexpr auto kQuietStep = std::chrono::milliseconds(200);
+      constexpr double kQuietCpuS = 0.01;  // 5% of a core over a step
+      double cpu = SampleProcesses(server_pids).total.cpu_s;
+      while (SecondsSince(drain_start) < absl::GetFlag(FLAGS_drain_s)) {
+        std::this_thread::sleep_for(kQuietStep);
+        const double now = SampleProcesses(server_pids).total.cpu_s;
+        if (now - cpu < kQuietCpuS) break;
+        cpu = now;
+      }
     }
     measure_seconds = SecondsSince(window_start);
     ended = SampleProcesses(server_pids);
@@ -283,6 +300,7 @@ int Run() {
     // delivered = ok acks, lost = unanswered, latency = the round trips.
     ClientEventCounts counts = client_plan->Counts();
     out["client_events"] = {{"event", absl::GetFlag(FLAGS_client_event)},
+                            {"ack", absl::GetFlag(FLAGS_client_ack)},
                             {"sent", counts.sent},
                             {"acked", counts.acked},
                             {"errors",
@@ -290,8 +308,11 @@ int Run() {
                               {"unavailable", counts.unavailable},
                               {"limit", counts.limit},
                               {"other", counts.other_error}}},
-                            {"unanswered", counts.unanswered()},
                             {"unexpected_acks", counts.unexpected}};
+    // Without acks the service counts what arrived (run.mjs: `receiver`).
+    if (absl::GetFlag(FLAGS_client_ack)) {
+      out["client_events"].as_object()["unanswered"] = counts.unanswered();
+    }
   }
   server_out["rss_after_kb"] = ended.total.rss_kb;
   server_out["cpu_measure_s"] = server_cpu;

@@ -10,6 +10,8 @@
 //       in process: what a socket.io app does where Roomcast hands the event
 //       to a service (the client-events-* scenarios: roomcastd + bench/consumer,
 //       whose acks carry the same {"ok":true})
+//   client event `bench:tell` (no ack) -> counted; at the stop one JSON line
+//       {"events","receive_s","events_per_s"} (client-events-stream)
 //
 //   PORT=3002 HOST=127.0.0.1 node server.mjs      (or --port=3002 --host=...)
 //   REDIS_URL=redis://127.0.0.1:6379 node server.mjs   (or --redis_url=...)
@@ -92,6 +94,10 @@ if (redisUrl !== '') {
   io.adapter(createAdapter(pubClient, subClient));
 }
 
+// `bench:tell` events (no ack): how many came, the first's and the last's
+// arrival; printed as one JSON line at the stop, like bench/consumer's.
+const told = { events: 0, first: undefined, last: undefined };
+
 io.on('connection', (socket) => {
   socket.on('join', (rooms, ack) => {
     const list = typeof rooms === 'string' && rooms !== '' ? [rooms] : rooms;
@@ -106,6 +112,12 @@ io.on('connection', (socket) => {
   });
   socket.on('bench:ask', (data, ack) => {
     if (typeof ack === 'function') ack({ ok: true });
+  });
+  socket.on('bench:tell', () => {
+    const now = process.hrtime.bigint();
+    told.first ??= now;
+    told.last = now;
+    told.events += 1;
   });
 });
 
@@ -166,6 +178,11 @@ let stopping = false;
 function stop() {
   if (stopping) return;
   stopping = true;
+  if (told.events > 0) {
+    const receiveS = Number(told.last - told.first) / 1e9;
+    const eventsPerS = receiveS > 0 ? (told.events - 1) / receiveS : 0;
+    process.stdout.write(`${JSON.stringify({ events: told.events, receive_s: receiveS, events_per_s: eventsPerS })}\n`);
+  }
   // io.close() disconnects every socket and closes the http server.
   io.close(() => process.exit(0));
   httpServer.closeAllConnections();

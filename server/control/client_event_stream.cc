@@ -79,6 +79,7 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
   // A write finished (`wrote`), or the initial metadata went out.
   void OnSent(bool ok, bool wrote) {
     const v1::ClientEvent* write = nullptr;
+    bool more = false;
     std::optional<grpc::Status> finish;
     Events dropped;
     {
@@ -96,11 +97,14 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
       } else if (!finished_ && !queue_.empty()) {
         writing_ = true;
         write = queue_.front().get();
+        more = queue_.size() > 1;
       }
     }
     Report(dropped);
     if (write != nullptr) {
-      stream_->StartWrite(write);
+      // More behind it: gRPC may hold this one and send them together (the
+      // last one of a run goes without the hint, which flushes them all).
+      stream_->StartWrite(write, more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
     } else if (finish) {
       stream_->Finish(*finish);
     }
