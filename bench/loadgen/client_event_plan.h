@@ -36,11 +36,10 @@ struct ClientEventCounts {
 
 // Browser -> service traffic: the fleet's sockets emit an event with an ack
 // callback, as `socket.emit(event, data, cb)` does, at a fixed total rate or
-// flat out with a bound on acks owed (or, without acks, flat out). Each socket is a ledger stream of its
-// own: its n-th event is sequence n, ack id n + 1 (0 was its join), and an ok
-// ack is that sequence's delivery, its latency the round trip from writing
-// the event to reading the ack. Everything but Counts() runs on the fleet's
-// thread.
+// flat out with a bound on acks owed (or, without acks, flat out). Each socket is a ledger stream
+// of its own: its n-th event is sequence n, ack id n + 1 (0 was its join), and an ok ack is that
+// sequence's delivery, its latency the round trip from writing the event to reading the ack.
+// Everything but Counts() runs on the fleet's thread.
 class ClientEventPlan {
  public:
   ClientEventPlan(ClientEventSettings settings, Ledger& ledger,

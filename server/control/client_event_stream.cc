@@ -104,7 +104,8 @@ class ClientEventStream::Outbox final : public ClientEventConsumer {
     if (write != nullptr) {
       // More behind it: gRPC may hold this one and send them together (the
       // last one of a run goes without the hint, which flushes them all).
-      stream_->StartWrite(write, more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
+      stream_->StartWrite(write,
+                          more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
     } else if (finish) {
       stream_->Finish(*finish);
     }
