@@ -279,7 +279,7 @@ void ClientEventHub::Dropped(const v1::ClientEvent& event) {
   }
   // Lost if that node is gone too: its browser's socket went with it.
   broker_.AskNode(event.node_id(), Envelope(kUndelivered, event.id()), kPeerTimeout,
-                  [](absl::StatusOr<std::vector<std::string>>) {});
+                  [](const absl::StatusOr<std::vector<std::string>>&) {});
 }
 
 void ClientEventHub::Undelivered(const std::string& id) {
