@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh --test   also the test tools (Chromium, npm packages)
 #   scripts/install-deps.sh --fuzz   also clang for the libFuzzer targets
 #   scripts/install-deps.sh --bench  also gnuplot, PostgreSQL (durable-emit) and the reference socket.io server (npm)
+#   scripts/install-deps.sh --bazel  also Bazel (Debian's bazel-bootstrap 4.2.3, with OpenJDK) for scripts/bazel.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,13 @@ fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(gnuplot-nox postgresql)
 fi
+if [[ "${1:-}" == "--bazel" ]]; then
+  # scripts/bazel.sh: Bazel 4.2.3 (pulls OpenJDK), GoogleTest for the unit tests, curl for the smoke test.
+  packages+=(bazel-bootstrap libgtest-dev libgmock-dev curl)
+fi
 # Node.js for the tests and the benchmarks: the one on PATH (CI's image has Node 20),
 # else Debian's nodejs and npm (18.x; scripts/test.sh picks the node:test flags it has).
-if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" || "${1:-}" == "--bazel" ]]; then
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
 fi
