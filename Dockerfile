@@ -30,26 +30,31 @@ ARG LC_CTYPE
 ARG LC_MESSAGES
 ENV DEBIAN_FRONTEND=noninteractive \
     CCACHE_DIR=/ccache
-WORKDIR ${SRC_DIR}
 # The packages first, in their own layer: a source change does not reinstall them.
-COPY scripts/install-deps.sh scripts/install-deps.sh
+# No step's effect depends on SRC_DIR alone (podman reuses a WORKDIR ${SRC_DIR} or
+# a COPY to it from a build at another path): the sources go to /src, and the
+# build step copies them to SRC_DIR itself.
+COPY scripts/install-deps.sh /src/scripts/install-deps.sh
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends ccache >/dev/null \
- && scripts/install-deps.sh \
+ && /src/scripts/install-deps.sh \
  && rm -rf /var/lib/apt/lists/*
-COPY . .
+COPY . /src
 # roomcastd only (release preset, build/): no tests, so no GoogleTest to install.
 # Without a mounted /ccache, ccache fills an empty directory of the stage. The
 # stats log counts this build's compilations alone (the cache is shared); the
 # stripped binary goes to /out and the build tree is not kept in the layer.
-RUN mkdir -p /ccache /out \
+RUN mkdir -p /ccache /out "${SRC_DIR}" \
+ && { [ "${SRC_DIR}" = /src ] || cp -a /src/. "${SRC_DIR}"; } \
+ && cd "${SRC_DIR}" \
  && export CCACHE_STATSLOG=/tmp/ccache-stats.log \
  && cmake --preset release -DBUILD_TESTING=OFF >/dev/null \
  && scripts/build.sh release roomcastd \
  && echo "ccache, this build:" \
  && ccache --show-log-stats | grep -E 'Cacheable|Hits|Misses' \
  && install -m 0755 -s build/server/roomcastd /out/roomcastd \
- && rm -rf build /tmp/ccache-stats.log
+ && rm -rf build /tmp/ccache-stats.log \
+ && { [ "${SRC_DIR}" = /src ] || rm -rf "${SRC_DIR}"; }
 # The Debian packages owning every shared library roomcastd loads (dpkg -S on
 # what ldd lists, trying the /lib <-> /usr/lib spelling of bookworm's
 # half-merged /usr): a library no package owns fails the build.
