@@ -142,14 +142,12 @@ mkdir -p "$probe"
   -o -path './server/*' -o -path ./CMakeLists.txt -o -path ./README.md \) -print |
   tar -cf - -T - | tar -xf - -C "$probe") || fail "scratch copy of the workspace"
 probe_bazel() { (cd "$probe" && bazel --output_base="$tmp/probe-output" --max_idle_secs=60 "$@" --color=no --curses=no); }
-# expect_probe NAME PATTERN FILE CONTENT-TO-APPEND TARGET [BUILD_FLAGS]: appends
-# to FILE, builds TARGET, wants a failure whose output matches PATTERN.
-expect_probe() {
-  local name=$1 pattern=$2 file=$3 content=$4 target=$5
-  shift 5
-  cp "$probe/$file" "$tmp/saved"
-  printf '%s\n' "$content" >>"$probe/$file"
-  if probe_bazel build "$@" "$target" >"$tmp/probe.log" 2>&1; then
+# expect_build_failure NAME PATTERN BUILD-ARGS...: the probe build must fail,
+# with output matching PATTERN.
+expect_build_failure() {
+  local name=$1 pattern=$2
+  shift 2
+  if probe_bazel build "$@" >"$tmp/probe.log" 2>&1; then
     fail "$name: the build passed"
   elif grep -qE "$pattern" "$tmp/probe.log"; then
     pass "$name"
@@ -158,6 +156,15 @@ expect_probe() {
     fail "$name: failed, but not with /$pattern/:"
     grep -E 'ERROR|error' "$tmp/probe.log" | head -5 | sed 's/^/  /'
   fi
+}
+# expect_probe NAME PATTERN FILE CONTENT-TO-APPEND TARGET [BUILD_FLAGS]: appends
+# to FILE, builds TARGET, wants a failure whose output matches PATTERN.
+expect_probe() {
+  local name=$1 pattern=$2 file=$3 content=$4 target=$5
+  shift 5
+  cp "$probe/$file" "$tmp/saved"
+  printf '%s\n' "$content" >>"$probe/$file"
+  expect_build_failure "$name" "$pattern" "$@" "$target"
   cp "$tmp/saved" "$probe/$file"
 }
 floor_with_dep() { # FLOOR DEP: server/FLOOR/BUILD.bazel with DEP first in its deps
@@ -166,15 +173,7 @@ floor_with_dep() { # FLOOR DEP: server/FLOOR/BUILD.bazel with DEP first in its d
 probe_rewrite() { # name pattern floor extra-dep
   local name=$1 pattern=$2 floor=$3 dep=$4
   floor_with_dep "$floor" "$dep" >"$probe/server/$floor/BUILD.bazel"
-  if probe_bazel build --nobuild "//server/$floor" >"$tmp/probe.log" 2>&1; then
-    fail "$name: the build passed"
-  elif grep -qE "$pattern" "$tmp/probe.log"; then
-    pass "$name"
-    grep -m1 -E "$pattern" "$tmp/probe.log" | sed -E 's/^.*(ERROR|[Ee]rror)/     \1/' | cut -c1-160
-  else
-    fail "$name: failed, but not with /$pattern/:"
-    grep -E 'ERROR|error' "$tmp/probe.log" | head -5 | sed 's/^/  /'
-  fi
+  expect_build_failure "$name" "$pattern" --nobuild "//server/$floor"
   cp "$root/server/$floor/BUILD.bazel" "$probe/server/$floor/BUILD.bazel"
 }
 probe_rewrite "a floor may not depend on a floor above it (codec -> core)" \
