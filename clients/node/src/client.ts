@@ -563,12 +563,16 @@ export class RoomcastClient {
       const error = asRoomcastError(err, rpc);
       throw error.method ? error : Object.assign(error, { method: rpc });
     }
+    // The server never answered: the reason, not the deadline that cut the last retry short.
+    let unreachable: RoomcastError | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
         if (options.signal?.aborted) throw new RoomcastError('CANCELLED', 'the call was cancelled');
         return (await this.attempt(call)) as T;
       } catch (err) {
-        const error = asRoomcastError(err, rpc);
+        let error = asRoomcastError(err, rpc);
+        if (error.code === 'UNAVAILABLE' && error.noAnswer) unreachable = error;
+        else if (error.code === 'DEADLINE_EXCEEDED' && error.noAnswer && unreachable) error = unreachable;
         if (!error.method) Object.assign(error, { method: rpc });
         const delay = this.backoff(attempt);
         const retry =
