@@ -53,6 +53,9 @@ RUN mkdir -p /ccache /out "${SRC_DIR}" \
  && echo "ccache, this build:" \
  && ccache --show-log-stats | grep -E 'Cacheable|Hits|Misses' \
  && install -m 0755 -s build/server/roomcastd /out/roomcastd \
+ && mkdir -p /out/admin-ui \
+ && { [ ! -d build/server/admin-ui ] || cp -a build/server/admin-ui/. /out/admin-ui/; } \
+ && rm -f /out/admin-ui/js/*.map \
  && rm -rf build /tmp/ccache-stats.log \
  && { [ "${SRC_DIR}" = /src ] || rm -rf "${SRC_DIR}"; }
 # The Debian packages owning every shared library roomcastd loads (dpkg -S on
@@ -86,6 +89,8 @@ RUN apt-get update -qq \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin roomcast
 COPY --from=build /out/roomcastd /usr/local/bin/roomcastd
+# The Socket.IO Admin UI's files (served at /admin/ when the admin settings are set).
+COPY --from=build /out/admin-ui /usr/local/share/roomcast/admin-ui
 # Every library resolves (the package list above is complete).
 RUN ! ldd /usr/local/bin/roomcastd | grep 'not found'
 USER 10001:10001

@@ -27,7 +27,9 @@ _ABSL = [
 
 _MODULES = dict(
     {"absl_" + name: ["absl_" + name] for name in _ABSL},
+    crypt = ["libcrypt"],
     crypto = ["libcrypto"],
+    cjose = ["cjose"],
     gmock = ["gmock"],
     grpcpp = ["grpc++"],
     grpcpp_reflection = ["grpc++"],

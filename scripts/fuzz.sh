@@ -10,7 +10,7 @@ scripts/install-deps.sh --fuzz
 scripts/build.sh fuzz
 
 for target in engineio_payload socketio_decoder auth_tokens http_shim websocket_reader engine_session \
-  redis_messages client_event_requests; do
+  redis_messages client_event_requests control_headers; do
   work="$(mktemp -d)"
   cp tests/fuzz/corpus/"$target"/* "$work"/
   log="$(mktemp)"

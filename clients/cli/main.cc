@@ -1,6 +1,8 @@
 // roomcast: the command line for Roomcast's control plane, `tail` to watch a
 // room as a browser would, `events` to receive what browsers send and `ask`
 // to emit and wait for acks. Exit codes: 0 ok, 1 server error, 2 usage.
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -20,6 +22,7 @@
 #include "clients/cli/arguments.h"
 #include "clients/cli/events.h"
 #include "clients/cli/tail.h"
+#include "clients/cli/top.h"
 #include "clients/cpp/client.h"
 
 namespace roomcast::cli {
@@ -265,6 +268,25 @@ int History(const Arguments& args, bool json) {
   return kOk;
 }
 
+int Top(const Arguments& args, bool) {
+  TopOptions options;
+  options.cluster = args.Has("cluster");
+  options.clear = isatty(STDOUT_FILENO) == 1;
+  if (args.Has("once")) {
+    options.iterations = 1;
+  }
+  if (auto iterations = args.One("iterations")) {
+    if (!absl::SimpleAtoi(*iterations, &options.iterations) || options.iterations < 1) {
+      return Usage("--iterations must be a whole number of frames, at least 1");
+    }
+  }
+  std::unique_ptr<Client> client = Connect();
+  v1::StatusRequest request;
+  request.set_top_rooms(10);
+  absl::Status status = RunTop(options, [&] { return client->Status(request); });
+  return status.ok() ? kOk : ServerError(status);
+}
+
 int Tail(const Arguments& args, bool json) {
   const ClientOptions env = ClientOptions::FromEnvironment();
   TailOptions options;
@@ -418,6 +440,12 @@ const std::map<std::string, Command>& Commands() {
                "  first (--reverse: newest first): those after OFFSET, at most N (1 to 1000,\n"
                "  default 100), only those that targeted room R when given.",
                Names{"room", "after", "limit", "namespace"}, Names{"reverse", "json"}, History}},
+      {"top", Command{"top [--cluster] [--once | --iterations=N]\n"
+                      "  Refreshed every second: connections, emits/s, deliveries/s, drops by\n"
+                      "  reason, p99 emit latency and the top rooms (--cluster: every node's\n"
+                      "  sockets and rooms too). q or Ctrl-C quits; --once / --iterations=N print\n"
+                      "  that many frames (rates over one second each) and exit.",
+                      Names{"iterations"}, Names{"cluster", "once"}, Top}},
       {"tail",
        Command{"tail --room R [--room R2] [--namespace /]\n"
                "  Connects like a browser (Socket.IO over WebSocket) and prints each event\n"

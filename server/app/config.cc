@@ -1,5 +1,6 @@
 #include "server/app/config.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -7,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/app/settings.h"
 #include "server/base/string_view.h"
+#include "server/net/jwks_fetcher.h"
+#include "server/net/tls_credentials.h"
 
 #ifndef ROOMCAST_VERSION
 #define ROOMCAST_VERSION "dev"
@@ -93,6 +96,35 @@ absl::StatusOr<std::vector<Given>> ParseArguments(int argc, char** argv) {
 
 // What follows from the settings (the bind address, shards per core), and
 // the checks across them (production requirements, a usable key).
+// The TLS files go together and must hold a usable set, or roomcastd does
+// not start; the error names the setting of the file at fault.
+absl::Status CheckTls(const Config& config) {
+  const std::string cert = SettingName(*FindSetting("tls_cert_file"));
+  const std::string key = SettingName(*FindSetting("tls_key_file"));
+  const std::string client_ca = SettingName(*FindSetting("tls_client_ca_file"));
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        config.tls_cert_file.empty() ? key : cert, " needs ",
+        config.tls_cert_file.empty() ? cert : key, " too (TLS takes both)"));
+  }
+  if (config.tls_cert_file.empty()) {
+    if (!config.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(client_ca, " needs ", cert, " and ", key));
+    }
+    return absl::OkStatus();
+  }
+  const net::TlsFiles files{config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file};
+  net::TlsPem pem;
+  net::TlsFileError error;
+  if (!net::ReadTlsFiles(files, pem, error) || !net::CheckTlsPem(pem, error)) {
+    const std::string& name = error.file == net::TlsFile::kCert  ? cert
+                              : error.file == net::TlsFile::kKey ? key
+                                                                 : client_ca;
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", error.message));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ResolveConfig(Config& config) {
   if (config.host.empty()) {
     // HOSTNAME is the old deployment's bind address; in containers it is the
@@ -123,8 +155,15 @@ absl::Status ResolveConfig(Config& config) {
         SettingName(*FindSetting("event_log")),
         "=memory cannot number a cluster's events: use redis or postgres with REDIS_URL"));
   }
-  if (config.webhook_secret.empty()) {
-    config.webhook_secret = config.internal_api_key;
+  std::vector<auth::NamedKey> keys = auth::KeysFromList(config.internal_api_key);
+  if (config.webhook_secret.empty() && !keys.empty()) {
+    config.webhook_secret = keys.front().key;
+  }
+  keys.insert(keys.end(), config.api_keys.begin(), config.api_keys.end());
+  if (absl::Status unique = auth::CheckUniqueKeys(keys); !unique.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("INTERNAL_API_KEY and ",
+                                                   SettingName(*FindSetting("api_keys_file")), ": ",
+                                                   unique.message()));
   }
   if (!config.client_events_webhook.empty() && config.webhook_secret.empty()) {
     // An unsigned webhook would take events from anyone who finds its URL.
@@ -133,14 +172,37 @@ absl::Status ResolveConfig(Config& config) {
                      SettingName(*FindSetting("webhook_secret")), " or INTERNAL_API_KEY"));
   }
   config.production = config.node_env == "production";
-  if (config.production && config.internal_api_key.empty() && !config.insecure) {
+  if (config.production && keys.empty() && !config.insecure) {
     return absl::FailedPreconditionError(
-        "NODE_ENV=production requires INTERNAL_API_KEY (or --insecure to run without one)");
+        "NODE_ENV=production requires INTERNAL_API_KEY or ROOMCAST_API_KEYS_FILE (or --insecure "
+        "to run without one)");
   }
   if (config.production && !config.auth.enabled() && !config.insecure) {
     return absl::FailedPreconditionError(
         "NODE_ENV=production requires browser authentication: JWT_SECRET, "
-        "ROOMCAST_JWT_PUBLIC_KEY_FILE or NEXTAUTH_SECRET (or --insecure for anonymous browsers)");
+        "ROOMCAST_JWT_PUBLIC_KEY_FILE, ROOMCAST_JWKS_URL or NEXTAUTH_SECRET (or --insecure for "
+        "anonymous browsers)");
+  }
+  if (config.admin_username.empty() != config.admin_password_hash.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the Admin UI needs both ", SettingName(*FindSetting("admin_username")),
+                     " and ", SettingName(*FindSetting("admin_password_hash"))));
+  }
+  if (!config.admin_username.empty() &&
+      std::find(config.namespaces.begin(), config.namespaces.end(), "/admin") !=
+          config.namespaces.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the Admin UI's namespace /admin cannot also be in ",
+                     SettingName(*FindSetting("namespaces"))));
+  }
+  if (absl::Status tls = CheckTls(config); !tls.ok()) {
+    return tls;
+  }
+  if (!config.auth.jwks.url.empty()) {
+    if (absl::Status url = net::JwksFetcher::CheckUrl(config.auth.jwks.url); !url.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(SettingName(*FindSetting("jwks_url")), ": ", url.message()));
+    }
   }
   if (config.auth.enabled()) {
     if (absl::StatusOr<std::unique_ptr<auth::Authenticator>> check =

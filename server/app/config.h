@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/auth/api_key.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/room_policy.h"
 
@@ -17,7 +18,17 @@ struct Config {
   std::string host;  // An IP literal once resolved; `::` (dual-stack) by default.
   uint16_t port{};
   uint16_t grpc_port{};
+  // TLS on both ports when the pair is set (checked once resolved).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // Empty: gRPC clients need no certificate.
+  std::chrono::seconds tls_reload_interval{};
   std::string internal_api_key;  // Empty: control calls need no key.
+  std::string api_keys_file;     // Empty: the keys are INTERNAL_API_KEY's alone.
+  std::chrono::seconds api_keys_reload_interval{};
+  // The file's keys, as read at startup (INTERNAL_API_KEY's, named env-1,
+  // ..., come before them); none of either: control calls need no key.
+  std::vector<auth::NamedKey> api_keys;
   std::string database_url;      // Empty: no database.
   std::string redis_url;         // Empty: a single node (no cluster).
   std::string redis_prefix;
@@ -63,6 +74,10 @@ struct Config {
   std::chrono::milliseconds drain_grace{};
   std::chrono::milliseconds drain_deadline{};
   bool enable_client_broadcast{};
+  // The Socket.IO Admin UI: on when both are set.
+  std::string admin_username;
+  std::string admin_password_hash;
+  std::string admin_ui_dir;  // Empty: beside the binary, or its ../share/roomcast.
   std::string log_level;
   std::string log_format;
 };

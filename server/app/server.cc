@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/app/jwks_check.h"
 #include "server/app/redis_check.h"
 #include "server/base/ids.h"
 #include "server/broker/local_broker.h"
@@ -50,15 +52,26 @@ std::string HostPort(const std::string& host, uint16_t port) {
                                              : absl::StrCat(host, ":", port);
 }
 
+// INTERNAL_API_KEY's keys (env-1, ...), then the keys file's.
+std::vector<auth::NamedKey> AllApiKeys(const Config& config) {
+  std::vector<auth::NamedKey> keys = auth::KeysFromList(config.internal_api_key);
+  keys.insert(keys.end(), config.api_keys.begin(), config.api_keys.end());
+  return keys;
+}
+
 std::string NodeId() {
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);
   return absl::StrCat(hostname, "-", base::NewId().substr(0, 6));
 }
 
-std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& config,
-                                                                const broker::RedisBroker* redis) {
+std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(
+    const Config& config, const broker::RedisBroker* redis,
+    const auth::Authenticator* authenticator) {
   std::vector<std::unique_ptr<observe::HealthCheck>> checks;
+  if (authenticator != nullptr && authenticator->jwks()) {
+    checks.push_back(std::make_unique<JwksCheck>(authenticator->jwks()));
+  }
   if (redis != nullptr) {
     checks.push_back(std::make_unique<RedisCheck>(*redis));
   }
@@ -69,6 +82,32 @@ std::vector<std::unique_ptr<observe::HealthCheck>> HealthChecks(const Config& co
   checks.push_back(std::make_unique<observe::UptimeCheck>());
   return checks;
 }
+
+// Where the Admin UI's files are: the setting, else beside the binary, else
+// the install prefix's share/ (as CMake and the image lay them out).
+std::string AdminUiDir(const Config& config) {
+  if (!config.admin_ui_dir.empty()) {
+    return config.admin_ui_dir;
+  }
+  std::error_code error;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) {
+    return {};
+  }
+  for (const std::filesystem::path& dir :
+       {exe.parent_path() / "admin-ui", exe.parent_path() / "../share/roomcast/admin-ui"}) {
+    if (std::filesystem::is_directory(dir, error)) {
+      return dir.lexically_normal().string();
+    }
+  }
+  return {};
+}
+
+// Put into the UI's index.html: a page with no server chosen yet connects
+// to the one it came from.
+constexpr std::string_view kAdminUiConfig =
+    "<script>try{localStorage.getItem(\"server_url\")||"
+    "localStorage.setItem(\"server_url\",location.origin)}catch(e){}</script>";
 
 }  // namespace
 
@@ -173,7 +212,13 @@ Server::Server(Config config)
                                               config_.client_events_per_s, &client_events_}),
       metrics_(counters_),
       idempotency_(config_.idempotency_window),
-      api_key_(config_.internal_api_key) {
+      api_keys_(AllApiKeys(config_)) {
+  if (!config_.api_keys_file.empty()) {
+    api_keys_reloader_ = std::make_unique<control::ApiKeysReloader>(
+        control::ApiKeysReloader::Options{config_.api_keys_file, config_.api_keys_reload_interval,
+                                          auth::KeysFromList(config_.internal_api_key)},
+        api_keys_, timers_, counters_);
+  }
   for (const std::string& nsp : config_.namespaces) {
     namespaces_.Add(nsp, room_events_);
   }
@@ -186,6 +231,7 @@ Server::Server(Config config)
   options.protocol.upgrade_timeout = config_.upgrade_timeout;
   options.protocol.max_payload = config_.max_http_buffer_size;
   options.send_queue_bytes = config_.send_queue_bytes;
+  options.keep_client_details = !config_.admin_username.empty();
   socketio_ = std::make_unique<net::EngineEndpoint>(
       http_.shards(), options, CorsFor(config_),
       [this](net::EngineSession& session) {
@@ -193,8 +239,12 @@ Server::Server(Config config)
                                                        config_.connect_timeout);
       },
       counters_, &limits_);
+  if (authenticator_ && authenticator_->jwks()) {
+    // The URL was checked by LoadConfig; the first fetch starts now.
+    jwks_ = *net::JwksFetcher::Create(authenticator_->jwks(), counters_);
+  }
   health_ = std::make_unique<observe::HealthChecker>(
-      HealthChecks(config_, redis_), config_.health_interval,
+      HealthChecks(config_, redis_, authenticator_.get()), config_.health_interval,
       [this](const observe::HealthReport& report) { OnHealthReport(report); });
   api_ = std::make_unique<control::ControlApi>(
       control::ControlApi::Parts{emitter_, *broker_, http_.shards(), counters_, metrics_, *health_,
@@ -227,11 +277,36 @@ Server::Server(Config config)
       });
     });
   }
-  grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_key_);
+  if (!config_.admin_username.empty()) {
+    char hostname[256] = {};
+    gethostname(hostname, sizeof(hostname) - 1);
+    control::AdminHub::Options admin;
+    admin.login.username = config_.admin_username;
+    admin.login.password_hash = config_.admin_password_hash;
+    admin.server_id = node_id_;
+    admin.hostname = hostname;
+    admin.cluster = redis_ != nullptr;
+    admin_ = std::make_unique<control::AdminHub>(std::move(admin), http_.shards(), emitter_,
+                                                 *broker_, *api_, timers_, counters_);
+    namespaces_.Add(std::string(control::kAdminNamespace), *admin_);
+    namespaces_.set_observer(admin_.get());
+    api_->set_admin(admin_.get());
+    if (const std::string dir = AdminUiDir(config_); !dir.empty()) {
+      absl::StatusOr<std::unique_ptr<net::StaticFiles>> files =
+          net::StaticFiles::Load(dir, "/admin/", kAdminUiConfig);
+      if (files.ok()) {
+        admin_ui_ = *std::move(files);
+      } else if (!config_.admin_ui_dir.empty()) {
+        startup_error_ = absl::InvalidArgumentError(
+            absl::StrCat("ROOMCAST_ADMIN_UI_DIR: ", files.status().message()));
+      }
+    }
+  }
+  grpc_service_ = std::make_unique<control::GrpcService>(*api_, api_keys_);
   gateway_ = std::make_unique<control::HttpGateway>(
       *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
           v1::Roomcast::service_full_name()),
-      *api_, api_key_);
+      *api_, api_keys_);
 }
 
 Server::~Server() {
@@ -251,6 +326,15 @@ Server::~Server() {
 void Server::AddRoutes() {
   net::Router& router = http_.router();
   router.AddPrefix("/socket.io/", *socketio_);
+  if (admin_ui_ != nullptr) {
+    router.AddPrefix("/admin/", *admin_ui_);
+    router.AddExact("/admin", [](const net::Request& request) {
+      net::Response response =
+          net::MakeResponse(request, net::http::status::moved_permanently, "", "text/plain");
+      response.set(net::http::field::location, "/admin/");
+      return response;
+    });
+  }
   for (const std::string& path : gateway_->Paths()) {
     router.AddExact(path, *gateway_);
   }
@@ -268,13 +352,38 @@ void Server::AddRoutes() {
   });
 }
 
+absl::Status Server::StartTls() {
+  if (config_.tls_cert_file.empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<TlsReloader>> tls = TlsReloader::Create(config_, counters_);
+  if (!tls.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS: ", tls.status().message()));
+  }
+  tls_ = *std::move(tls);
+  http_.EnableTls(&tls_->http());
+  ScheduleTlsCheck();
+  spdlog::info("app: TLS on the HTTP and gRPC ports grpc_client_certificates={} reload_s={}",
+               config_.tls_client_ca_file.empty() ? "none" : "required",
+               config_.tls_reload_interval.count());
+  return absl::OkStatus();
+}
+
+void Server::ScheduleTlsCheck() {
+  timers_.RunAt(control::TimerThread::Clock::now() + config_.tls_reload_interval, [this] {
+    tls_->Check();
+    ScheduleTlsCheck();
+  });
+}
+
 absl::Status Server::StartGrpc() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(HostPort(config_.host, config_.grpc_port),
-                           grpc::InsecureServerCredentials(), &selected_port);
+                           tls_ ? tls_->GrpcCredentials() : grpc::InsecureServerCredentials(),
+                           &selected_port);
   builder.RegisterService(grpc_service_.get());
   // gRPC shares ports by default (SO_REUSEPORT): a busy port must be an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -305,6 +414,9 @@ absl::Status Server::Start() {
   if (!startup_error_.ok()) {
     return startup_error_;
   }
+  if (absl::Status status = StartTls(); !status.ok()) {
+    return status;
+  }
   if (absl::Status status = StartGrpc(); !status.ok()) {
     return status;
   }
@@ -320,13 +432,22 @@ absl::Status Server::Start() {
         config_.host == "::" || config_.host == "0.0.0.0" ? hostname : config_.host, http_.port()));
   }
   client_events_.Start();
+  if (api_keys_reloader_ != nullptr) {
+    api_keys_reloader_->Start();
+  }
+  if (admin_ != nullptr) {
+    admin_->Start();
+    spdlog::info("app: admin ui namespace=/admin files={}",
+                 admin_ui_ ? absl::StrCat(admin_ui_->size(), " at /admin/") : "none found");
+  }
   spdlog::info(
       "app: roomcastd listening address={} port={} grpc_port={} shards={} namespaces={} "
-      "database={} redis={} api_key={} browser_auth={}",
+      "database={} redis={} api_keys={} browser_auth={}",
       HostPort(config_.host, http_.port()), http_.port(), grpc_port_, config_.shards,
       config_.namespaces.size(), config_.database_url.empty() ? "none" : "configured",
       redis_ == nullptr ? "none" : broker::ParseRedisUrl(config_.redis_url)->Describe(),
-      api_key_.required() ? "required" : "none", authenticator_ ? "required" : "anonymous");
+      api_keys_.required() ? absl::StrCat(api_keys_.size(), " required") : "none",
+      authenticator_ ? "required" : "anonymous");
   return absl::OkStatus();
 }
 

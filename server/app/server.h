@@ -7,10 +7,13 @@
 
 #include "absl/status/status.h"
 #include "server/app/config.h"
+#include "server/app/tls_reloader.h"
 #include "server/auth/api_key.h"
 #include "server/base/counters.h"
 #include "server/broker/redis_broker.h"
+#include "server/control/admin_hub.h"
 #include "server/control/api.h"
+#include "server/control/api_keys_reloader.h"
 #include "server/control/client_event_hub.h"
 #include "server/control/grpc_service.h"
 #include "server/control/http_gateway.h"
@@ -21,6 +24,8 @@
 #include "server/net/connection_limits.h"
 #include "server/net/engine_endpoint.h"
 #include "server/net/http_server.h"
+#include "server/net/jwks_fetcher.h"
+#include "server/net/static_files.h"
 #include "server/observe/health.h"
 #include "server/observe/metrics.h"
 #include "server/rooms/room_events.h"
@@ -50,6 +55,9 @@ class Server {
  private:
   void AddRoutes();
   absl::Status StartGrpc();
+  // TLS from the configured files, checked again every tls_reload_interval_s.
+  absl::Status StartTls();
+  void ScheduleTlsCheck();
   void OnHealthReport(const observe::HealthReport& report);
 
   std::unique_ptr<core::EventStore> MakeEventLog();
@@ -75,6 +83,8 @@ class Server {
   std::unique_ptr<socketio::Recovery> recovery_;
   // Before http_: sessions, released with the shards, give their place back here.
   net::ConnectionLimits limits_;
+  // With TLS; before http_, whose listener takes its context for each connection.
+  std::unique_ptr<TlsReloader> tls_;
   net::HttpServer http_;
   core::Emitter emitter_;
   // Stopped first in ~Server: its tasks use the hub, the API and the shards.
@@ -82,6 +92,7 @@ class Server {
   std::unique_ptr<control::WebhookPoster> webhook_;
   control::ClientEventHub client_events_;
   std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<net::JwksFetcher> jwks_;  // With ROOMCAST_JWKS_URL: fills authenticator_'s keys.
   rooms::RoomEvents room_events_;
   socketio::Namespaces namespaces_;
   std::unique_ptr<net::EngineEndpoint> socketio_;
@@ -89,8 +100,14 @@ class Server {
   observe::Metrics metrics_;
   std::unique_ptr<observe::HealthChecker> health_;
   control::IdempotencyCache idempotency_;
-  auth::ApiKey api_key_;
+  auth::ApiKeys api_keys_;
+  // With ROOMCAST_API_KEYS_FILE: re-reads it on timers_.
+  std::unique_ptr<control::ApiKeysReloader> api_keys_reloader_;
   std::unique_ptr<control::ControlApi> api_;
+  // The Socket.IO Admin UI (with ROOMCAST_ADMIN_USERNAME and _PASSWORD_HASH),
+  // and its files at /admin/ when they were found.
+  std::unique_ptr<control::AdminHub> admin_;
+  std::unique_ptr<net::StaticFiles> admin_ui_;
   std::unique_ptr<control::GrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   uint16_t grpc_port_ = 0;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "server/auth/admin_login.h"
 #include "server/base/string_view.h"
 #include "server/broker/redis_address.h"
 
@@ -184,6 +185,18 @@ std::vector<Setting> MakeSettings() {
               "HTTP port for Socket.IO, the HTTP API, health and metrics; 0 picks a free one."),
       Integer("grpc_port", "GRPC_PORT", "50051", &Config::grpc_port, 0, 65535,
               "gRPC port (control plane, reflection, grpc.health.v1); 0 picks a free one."),
+      Text("tls_cert_file", "ROOMCAST_TLS_CERT_FILE", "", &Config::tls_cert_file,
+           "PEM certificate chain: with --tls_key_file, TLS on the HTTP port (HTTPS, wss) and "
+           "the gRPC port; re-read when its contents change."),
+      Text("tls_key_file", "ROOMCAST_TLS_KEY_FILE", "", &Config::tls_key_file,
+           "PEM private key of --tls_cert_file."),
+      Text("tls_client_ca_file", "ROOMCAST_TLS_CLIENT_CA_FILE", "", &Config::tls_client_ca_file,
+           "PEM CA certificates: gRPC clients must present a certificate they signed (mTLS); "
+           "browsers on the HTTP port need none."),
+      Integer("tls_reload_interval_s", "ROOMCAST_TLS_RELOAD_INTERVAL_S", "10",
+              &Config::tls_reload_interval, 1, 3600,
+              "How often the TLS files are checked for new contents, in seconds; a bad new "
+              "pair keeps the old one."),
       Setting{"host", "ROOMCAST_HOST", "",
               "Address to bind. Unset: HOSTNAME when it is an IP literal (container hostnames "
               "are ignored), else `::`, dual-stack (IPv4 and IPv6).",
@@ -197,8 +210,33 @@ std::vector<Setting> MakeSettings() {
               }},
       Text("internal_api_key", "INTERNAL_API_KEY", "", &Config::internal_api_key,
            "Key every control call must carry (`authorization: Bearer <key>` or `x-api-key`); "
-           "health and metrics stay open.",
+           "health and metrics stay open. Comma-separated for several (named env-1, env-2, ... "
+           "in logs and metrics).",
            Secret::kYes),
+      Setting{"api_keys_file", "ROOMCAST_API_KEYS_FILE", "",
+              "File of `name:key` lines (# comments): more internal API keys, re-read when it "
+              "changes; a bad new file keeps the old keys. The name shows in logs and metrics.",
+              Secret::kNo, false,
+              [](std::string_view path, Config& config) -> absl::Status {
+                config.api_keys_file = std::string(path);
+                config.api_keys.clear();
+                if (path.empty()) {
+                  return absl::OkStatus();
+                }
+                absl::StatusOr<std::string> text = ReadFile(path);
+                if (!text.ok()) {
+                  return text.status();
+                }
+                absl::StatusOr<std::vector<auth::NamedKey>> keys = auth::ParseKeysFile(*text);
+                if (!keys.ok()) {
+                  return keys.status();
+                }
+                config.api_keys = *std::move(keys);  // INTERNAL_API_KEY's join them later.
+                return absl::OkStatus();
+              }},
+      Integer("api_keys_reload_interval_s", "ROOMCAST_API_KEYS_RELOAD_INTERVAL_S", "5",
+              &Config::api_keys_reload_interval, 1, 3600,
+              "How often the API keys file is checked for new contents, in seconds."),
       Text("database_url", "DATABASE_URL", "", &Config::database_url,
            "PostgreSQL URL (postgresql://user:pass@host:port/db); checked by /api/health.",
            Secret::kYes),
@@ -251,6 +289,20 @@ std::vector<Setting> MakeSettings() {
           "jwt_audience", "ROOMCAST_JWT_AUDIENCE", "",
           [](Config & c) -> auto& { return c.auth.jwt.audience; },
           "Required `aud` of tokens, if set."),
+      Text(
+          "jwks_url", "ROOMCAST_JWKS_URL", "", [](Config & c) -> auto& { return c.auth.jwks.url; },
+          "http(s) URL of a JWKS (an identity provider's keys): RS*/PS*/ES* tokens verify with "
+          "the key their `kid` names."),
+      Integer(
+          "jwks_refresh_s", "ROOMCAST_JWKS_REFRESH_S", "300",
+          [](Config & c) -> auto& { return c.auth.jwks.refresh; }, 1, 86400,
+          "How long JWKS keys are used when the response has no Cache-Control max-age, in "
+          "seconds."),
+      Integer(
+          "jwks_min_refresh_s", "ROOMCAST_JWKS_MIN_REFRESH_S", "30",
+          [](Config & c) -> auto& { return c.auth.jwks.min_refresh; }, 1, 86400,
+          "Shortest JWKS max-age taken, retry after a failed fetch, and how often an unknown "
+          "`kid` may refetch, in seconds."),
       Text(
           "nextauth_secret", "NEXTAUTH_SECRET", "",
           [](Config & c) -> auto& { return c.auth.nextauth_secret; },
@@ -386,6 +438,23 @@ std::vector<Setting> MakeSettings() {
              &Config::enable_client_broadcast,
              "Let clients send the `broadcast` event (fan-out to rooms): for tests and "
              "debugging only."),
+      Text("admin_username", "ROOMCAST_ADMIN_USERNAME", "", &Config::admin_username,
+           "Socket.IO Admin UI login name; with ROOMCAST_ADMIN_PASSWORD_HASH it turns on the "
+           "`/admin` namespace and the UI at /admin/."),
+      Setting{"admin_password_hash", "ROOMCAST_ADMIN_PASSWORD_HASH", "",
+              "bcrypt hash ($2b$/$2a$/$2y$) of the Admin UI password.", Secret::kYes, false,
+              [](std::string_view text, Config& config) -> absl::Status {
+                if (!text.empty()) {
+                  if (absl::Status status = auth::CheckBcryptHash(text); !status.ok()) {
+                    return status;
+                  }
+                }
+                config.admin_password_hash = std::string(text);
+                return absl::OkStatus();
+              }},
+      Text("admin_ui_dir", "ROOMCAST_ADMIN_UI_DIR", "", &Config::admin_ui_dir,
+           "Directory of the Admin UI's files (@socket.io/admin-ui's ui/dist). Unset: "
+           "`admin-ui` beside roomcastd, else ../share/roomcast/admin-ui from it."),
       Choice("log_level", "LOG_LEVEL", "info", &Config::log_level,
              {"trace", "debug", "info", "warn", "error"}, "Log threshold."),
       Choice("log_format", "LOG_FORMAT", "text", &Config::log_format, {"text", "json"},

@@ -10,14 +10,17 @@ namespace roomcast::auth {
 
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthConfig config) {
   std::unique_ptr<JwtVerifier> jwt;
-  if (!config.jwt.secret.empty() || !config.jwt.public_key_pem.empty()) {
-    absl::StatusOr<std::unique_ptr<JwtVerifier>> verifier = JwtVerifier::Create(config.jwt);
+  std::shared_ptr<JwksKeys> jwks =
+      config.jwks.url.empty() ? nullptr : std::make_shared<JwksKeys>(config.jwks);
+  if (!config.jwt.secret.empty() || !config.jwt.public_key_pem.empty() || jwks) {
+    absl::StatusOr<std::unique_ptr<JwtVerifier>> verifier = JwtVerifier::Create(config.jwt, jwks);
     if (!verifier.ok()) {
       return verifier.status();
     }
     jwt = *std::move(verifier);
   }
-  return std::unique_ptr<Authenticator>(new Authenticator(std::move(config), std::move(jwt)));
+  return std::unique_ptr<Authenticator>(
+      new Authenticator(std::move(config), std::move(jwt), std::move(jwks)));
 }
 
 absl::StatusOr<Identity> Authenticator::Authenticate(

@@ -14,10 +14,12 @@ namespace roomcast::auth {
 
 struct AuthConfig {
   JwtConfig jwt;                // Bearer tokens: JWT_SECRET or a public key.
+  JwksOptions jwks;             // Bearer tokens: keys from ROOMCAST_JWKS_URL.
   std::string nextauth_secret;  // NEXTAUTH_SECRET: NextAuth / Auth.js session cookies.
 
   bool enabled() const {
-    return !jwt.secret.empty() || !jwt.public_key_pem.empty() || !nextauth_secret.empty();
+    return !jwt.secret.empty() || !jwt.public_key_pem.empty() || !jwks.url.empty() ||
+           !nextauth_secret.empty();
   }
 };
 
@@ -33,12 +35,16 @@ class Authenticator {
                                         std::string_view cookie_header,
                                         std::chrono::system_clock::time_point now) const;
 
+  // What the JWKS fetcher fills; null without ROOMCAST_JWKS_URL.
+  const std::shared_ptr<JwksKeys>& jwks() const { return jwks_; }
+
  private:
-  Authenticator(AuthConfig config, std::unique_ptr<JwtVerifier> jwt)
-      : config_(std::move(config)), jwt_(std::move(jwt)) {}
+  Authenticator(AuthConfig config, std::unique_ptr<JwtVerifier> jwt, std::shared_ptr<JwksKeys> jwks)
+      : config_(std::move(config)), jwt_(std::move(jwt)), jwks_(std::move(jwks)) {}
 
   AuthConfig config_;
   std::unique_ptr<JwtVerifier> jwt_;  // Null without JWT settings.
+  std::shared_ptr<JwksKeys> jwks_;
 };
 
 }  // namespace roomcast::auth

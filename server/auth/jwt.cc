@@ -1,35 +1,17 @@
 #include "server/auth/jwt.h"
 
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <algorithm>
 
 #include <boost/json.hpp>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "server/auth/pem_key.h"
 #include "server/base/string_view.h"
 
 namespace roomcast::auth {
 namespace {
 
 namespace json = boost::json;
-
-absl::StatusOr<json::object> DecodeJsonPart(std::string_view part, std::string_view what) {
-  std::string bytes;
-  if (!absl::WebSafeBase64Unescape(ToAbsl(part), &bytes)) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("malformed token: ", ToAbsl(what), " is not base64url"));
-  }
-  boost::system::error_code ec;
-  json::value value = json::parse(bytes, ec);
-  if (ec || !value.is_object()) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("malformed token: ", ToAbsl(what), " is not a JSON object"));
-  }
-  return std::move(value.as_object());
-}
 
 // A time claim: absent, or a number (anything else is malformed).
 absl::StatusOr<std::optional<double>> TimeClaim(const json::object& claims, std::string_view name) {
@@ -44,116 +26,137 @@ absl::StatusOr<std::optional<double>> TimeClaim(const json::object& claims, std:
   return std::optional<double>(value->to_number<double>());
 }
 
-bool HmacMatches(std::string_view digest, const std::string& secret, std::string_view input,
-                 std::string_view signature) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  size_t length = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, std::string(digest).c_str(), nullptr, secret.data(),
-                secret.size(), reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-                mac, sizeof(mac), &length) == nullptr) {
-    return false;
-  }
-  return length == signature.size() && CRYPTO_memcmp(mac, signature.data(), length) == 0;
+bool IsHmac(std::string_view alg) { return alg == "HS256" || alg == "HS384" || alg == "HS512"; }
+
+bool IsAsymmetric(std::string_view alg) {
+  return alg == "RS256" || alg == "RS384" || alg == "RS512" || alg == "PS256" || alg == "PS384" ||
+         alg == "PS512" || alg == "ES256" || alg == "ES384" || alg == "ES512";
 }
 
-// JWS carries ES256 signatures as r || s; OpenSSL verifies DER.
-std::string EcdsaToDer(std::string_view raw) {
-  if (raw.size() != 64) {
-    return {};
-  }
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr);
-  ECDSA_SIG_set0(sig, r, s);
-  unsigned char* der = nullptr;
-  const int length = i2d_ECDSA_SIG(sig, &der);
-  std::string out = length > 0 ? std::string(reinterpret_cast<char*>(der), length) : std::string();
-  OPENSSL_free(der);
-  ECDSA_SIG_free(sig);
-  return out;
+absl::Status Unsupported(std::string_view alg) {
+  return absl::UnauthenticatedError(
+      absl::StrCat("unsupported algorithm ", alg.empty() ? "(none)" : ToAbsl(alg)));
+}
+
+std::string_view HeaderField(cjose_header_t* header, const char* name) {
+  cjose_err err{};
+  const char* value = header != nullptr ? cjose_header_get(header, name, &err) : nullptr;
+  return value != nullptr ? std::string_view(value) : std::string_view();
 }
 
 }  // namespace
 
-struct JwtVerifier::PublicKey {
-  explicit PublicKey(EVP_PKEY* key) : key(key) {}
-  ~PublicKey() { EVP_PKEY_free(key); }
-  EVP_PKEY* key;
+// The key a token verifies with, and the JWKS set that owns it (if any).
+struct JwtVerifier::Key {
+  const cjose_jwk_t* jwk = nullptr;
+  std::shared_ptr<const JwkSet> owner;
 };
 
-absl::StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(JwtConfig config) {
-  std::unique_ptr<PublicKey> key;
-  if (!config.public_key_pem.empty()) {
-    BIO* bio = BIO_new_mem_buf(config.public_key_pem.data(),
-                               static_cast<int>(config.public_key_pem.size()));
-    EVP_PKEY* pkey = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    if (pkey == nullptr) {
-      return absl::InvalidArgumentError("the JWT public key is not a PEM public key");
+absl::StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(JwtConfig config,
+                                                                 std::shared_ptr<JwksKeys> jwks) {
+  cjose_err err{};
+  JwkHandle secret;
+  if (!config.secret.empty()) {
+    secret.reset(cjose_jwk_create_oct_spec(reinterpret_cast<const uint8_t*>(config.secret.data()),
+                                           config.secret.size(), &err));
+    if (!secret) {
+      return CjoseError("the JWT secret does not make a key", err);
     }
-    key = std::make_unique<PublicKey>(pkey);
   }
-  if (config.secret.empty() && !key) {
-    return absl::InvalidArgumentError("JWT verification needs a secret or a public key");
+  JwkHandle public_key;
+  if (!config.public_key_pem.empty()) {
+    absl::StatusOr<JwkHandle> key = PublicJwkFromPem(config.public_key_pem);
+    if (!key.ok()) {
+      return key.status();
+    }
+    public_key = *std::move(key);
   }
-  return std::unique_ptr<JwtVerifier>(new JwtVerifier(std::move(config), std::move(key)));
+  if (!secret && !public_key && !jwks) {
+    return absl::InvalidArgumentError("JWT verification needs a secret, a public key or a JWKS");
+  }
+  return std::unique_ptr<JwtVerifier>(new JwtVerifier(std::move(config), std::move(secret),
+                                                      std::move(public_key), std::move(jwks)));
 }
 
-JwtVerifier::JwtVerifier(JwtConfig config, std::unique_ptr<PublicKey> key)
-    : config_(std::move(config)), public_key_(std::move(key)) {}
+JwtVerifier::JwtVerifier(JwtConfig config, JwkHandle secret, JwkHandle public_key,
+                         std::shared_ptr<JwksKeys> jwks)
+    : config_(std::move(config)),
+      secret_(std::move(secret)),
+      public_key_(std::move(public_key)),
+      jwks_(std::move(jwks)) {}
 
 JwtVerifier::~JwtVerifier() = default;
+
+absl::StatusOr<JwtVerifier::Key> JwtVerifier::KeyFor(std::string_view alg,
+                                                     std::string_view kid) const {
+  if (IsHmac(alg)) {
+    // Never a JWKS or PEM key: an HMAC "signed" with a public key is forged.
+    return secret_ ? absl::StatusOr<Key>(Key{secret_.get(), nullptr}) : Unsupported(alg);
+  }
+  if (!IsAsymmetric(alg)) {
+    return Unsupported(alg);  // `none` among them.
+  }
+  if (jwks_ && (!kid.empty() || !public_key_)) {
+    std::shared_ptr<const JwkSet> keys = jwks_->current();
+    if (!keys) {
+      const JwksKeys::State state = jwks_->state();
+      return absl::UnauthenticatedError(
+          absl::StrCat("no signing keys yet: the JWKS has not been fetched",
+                       state.last_error.empty() ? "" : absl::StrCat(" (", state.last_error, ")")));
+    }
+    if (kid.empty()) {
+      return absl::UnauthenticatedError("token has no kid: JWKS keys are chosen by kid");
+    }
+    absl::StatusOr<const cjose_jwk_t*> key = keys->Find(kid, alg);
+    if (absl::IsNotFound(key.status())) {
+      jwks_->RefetchForUnknownKid(std::chrono::steady_clock::now());  // Maybe a rotation.
+    }
+    if (!key.ok()) {
+      return absl::UnauthenticatedError(key.status().message());
+    }
+    return Key{*key, std::move(keys)};
+  }
+  if (public_key_ && AlgorithmFitsKey(alg, *public_key_)) {
+    return Key{public_key_.get(), nullptr};
+  }
+  return Unsupported(alg);
+}
 
 absl::StatusOr<Identity> JwtVerifier::Verify(std::string_view token,
                                              std::chrono::system_clock::time_point now) const {
   if (token.empty()) {
     return absl::UnauthenticatedError("missing token");
   }
-  std::vector<absl::string_view> parts = absl::StrSplit(ToAbsl(token), '.');
-  if (parts.size() != 3) {
+  if (std::count(token.begin(), token.end(), '.') != 2) {
     return absl::UnauthenticatedError("malformed token: expected three dot-separated parts");
   }
-  absl::StatusOr<json::object> header = DecodeJsonPart(ToStd(parts[0]), "header");
-  if (!header.ok()) {
-    return header.status();
-  }
-  absl::StatusOr<json::object> claims = DecodeJsonPart(ToStd(parts[1]), "payload");
-  if (!claims.ok()) {
-    return claims.status();
-  }
-  std::string signature;
-  if (!absl::WebSafeBase64Unescape(parts[2], &signature)) {
-    return absl::UnauthenticatedError("malformed token: signature is not base64url");
-  }
-  const json::value* alg_value = header->if_contains("alg");
-  const std::string alg = alg_value != nullptr && alg_value->is_string()
-                              ? std::string(alg_value->as_string())
-                              : std::string();
-  const std::string_view input(token.data(), parts[0].size() + 1 + parts[1].size());
-
-  bool valid = false;
-  if (alg == "HS256" || alg == "HS384" || alg == "HS512") {
-    if (config_.secret.empty()) {
-      return absl::UnauthenticatedError(absl::StrCat("unsupported algorithm ", alg));
-    }
-    const std::string digest = absl::StrCat("SHA", alg.substr(2));
-    valid = HmacMatches(digest, config_.secret, input, signature);
-  } else if ((alg == "RS256" || alg == "ES256") && public_key_) {
-    const std::string der = alg == "ES256" ? EcdsaToDer(signature) : signature;
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    valid =
-        EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, public_key_->key) == 1 &&
-        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
-                         reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-  } else {
+  cjose_err err{};
+  JwsHandle jws(OnlyBase64UrlAndDots(token) ? cjose_jws_import(token.data(), token.size(), &err)
+                                            : nullptr);
+  if (!jws) {
     return absl::UnauthenticatedError(
-        absl::StrCat("unsupported algorithm ", alg.empty() ? "(none)" : alg));
+        "malformed token: not a JWS (base64url parts, a JSON header)");
   }
-  if (!valid) {
+  cjose_header_t* header = cjose_jws_get_protected(jws.get());
+  uint8_t* payload = nullptr;
+  size_t payload_length = 0;
+  boost::system::error_code ec;
+  json::value claims;
+  if (cjose_jws_get_plaintext(jws.get(), &payload, &payload_length, &err)) {
+    claims =
+        json::parse(std::string_view(reinterpret_cast<const char*>(payload), payload_length), ec);
+  }
+  if (payload == nullptr || ec || !claims.is_object()) {
+    return absl::UnauthenticatedError("malformed token: payload is not a JSON object");
+  }
+  absl::StatusOr<Key> key = KeyFor(HeaderField(header, "alg"), HeaderField(header, "kid"));
+  if (!key.ok()) {
+    return key.status();
+  }
+  if (!cjose_jws_verify(jws.get(), key->jwk, &err)) {
     return absl::UnauthenticatedError("bad signature");
   }
-  return CheckClaims(*std::move(claims), config_, now);
+  return CheckClaims(std::move(claims.as_object()), config_, now);
 }
 
 absl::StatusOr<Identity> CheckClaims(json::object claims, const JwtConfig& config,

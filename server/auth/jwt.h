@@ -8,6 +8,8 @@
 #include <boost/json/object.hpp>
 
 #include "absl/status/statusor.h"
+#include "server/auth/cjose_handles.h"
+#include "server/auth/jwks_keys.h"
 
 namespace roomcast::auth {
 
@@ -19,29 +21,37 @@ struct Identity {
 
 struct JwtConfig {
   std::string secret;          // HS256 / HS384 / HS512.
-  std::string public_key_pem;  // RS256 / ES256.
+  std::string public_key_pem;  // RS*, PS*, ES* fitting the key.
   std::chrono::seconds leeway{60};
   std::string issuer;    // Checked when set.
   std::string audience;  // Checked when set.
 };
 
-// Verifies compact JWS tokens (JWT): signature, `exp`/`nbf` with leeway,
-// and optionally `iss`/`aud`. Errors say which check failed, in words a
-// client can be shown ("token expired", "bad signature", ...).
+// Verifies compact JWS tokens (JWT) with cjose: signature, `exp`/`nbf`
+// with leeway, and optionally `iss`/`aud`. HS* tokens verify with the
+// secret only; RS/PS/ES tokens with the JWKS key their `kid` names, else
+// the PEM key. Errors say which check failed, in words a client can be
+// shown ("token expired", "bad signature", ...).
 class JwtVerifier {
  public:
-  static absl::StatusOr<std::unique_ptr<JwtVerifier>> Create(JwtConfig config);
+  // `jwks` (may be null): the keys fetched from ROOMCAST_JWKS_URL.
+  static absl::StatusOr<std::unique_ptr<JwtVerifier>> Create(
+      JwtConfig config, std::shared_ptr<JwksKeys> jwks = nullptr);
   ~JwtVerifier();
 
   absl::StatusOr<Identity> Verify(std::string_view token,
                                   std::chrono::system_clock::time_point now) const;
 
  private:
-  struct PublicKey;
-  JwtVerifier(JwtConfig config, std::unique_ptr<PublicKey> key);
+  struct Key;
+  JwtVerifier(JwtConfig config, JwkHandle secret, JwkHandle public_key,
+              std::shared_ptr<JwksKeys> jwks);
+  absl::StatusOr<Key> KeyFor(std::string_view alg, std::string_view kid) const;
 
   JwtConfig config_;
-  std::unique_ptr<PublicKey> public_key_;
+  JwkHandle secret_;      // Null without a secret.
+  JwkHandle public_key_;  // Null without a PEM key.
+  std::shared_ptr<JwksKeys> jwks_;
 };
 
 // The claim checks shared with NextAuth session tokens: `exp`, `nbf`, and

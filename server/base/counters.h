@@ -30,6 +30,9 @@ struct Counters {
   std::atomic<uint64_t> webhook_failures{0};
   std::atomic<uint64_t> webhook_retries{0};
   std::atomic<uint64_t> webhook_refused{0};
+  // The API keys file: re-reads that took, and bad files refused.
+  std::atomic<uint64_t> api_keys_reloads{0};
+  std::atomic<uint64_t> api_keys_reload_failures{0};
   std::atomic<uint64_t> joins_forbidden{0};
   std::atomic<uint64_t> connections_refused{0};
   std::atomic<uint64_t> handshakes_throttled{0};
@@ -50,6 +53,22 @@ struct Counters {
   std::atomic<uint64_t> broker_reconnects{0};
   std::atomic<uint64_t> broker_publish_failures{0};
   std::atomic<uint64_t> broker_subscriptions{0};  // A gauge: rooms and namespaces subscribed.
+  // ROOMCAST_JWKS_URL: fetches that gave a key set, those that failed (the
+  // old keys stay), and a gauge of the keys in use.
+  std::atomic<uint64_t> jwks_fetches{0};
+  std::atomic<uint64_t> jwks_fetch_failures{0};
+  std::atomic<uint64_t> jwks_keys{0};
+  // TLS files re-read with new contents: taken, or refused (the old stay).
+  std::atomic<uint64_t> tls_reloads{0};
+  std::atomic<uint64_t> tls_reload_failures{0};
+
+  // The Admin UI's traffic figures: Engine.IO messages and their bytes,
+  // counted only while an admin watches (one relaxed load otherwise).
+  std::atomic<bool> admin_watching{false};
+  std::atomic<uint64_t> admin_packets_in{0};
+  std::atomic<uint64_t> admin_packets_out{0};
+  std::atomic<uint64_t> admin_bytes_in{0};
+  std::atomic<uint64_t> admin_bytes_out{0};
 
   static void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
     counter.fetch_add(by, std::memory_order_relaxed);

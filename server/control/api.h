@@ -20,6 +20,8 @@ namespace roomcast::control {
 
 namespace v1 = ::roomcast::v1;
 
+class AdminHub;
+
 template <typename T>
 using Reply = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
 
@@ -94,9 +96,12 @@ class ControlApi {
     return parts_.client_event_stream_buffer_bytes;
   }
   base::Counters& counters() const { return parts_.counters; }
+  observe::Metrics& metrics() const { return parts_.metrics; }
   // Another node's management call for this node's sockets (the four above
   // act on the whole cluster: here, then on every other node).
   void AnswerNode(const std::string& request, absl::AnyInvocable<void(std::string) &&> answer);
+  // Where the Admin UI's traffic between nodes goes, when it is on.
+  void set_admin(AdminHub* admin) { admin_ = admin; }
 
  private:
   template <typename Request, typename Response>
@@ -123,6 +128,7 @@ class ControlApi {
 
   Parts parts_;
   NodeInfo node_;
+  AdminHub* admin_ = nullptr;
 };
 
 }  // namespace roomcast::control

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/base/string_view.h"
 #include "server/control/api.h"
+#include "server/control/call_log.h"
 #include "server/control/request_checks.h"
 
 namespace roomcast::control {
@@ -220,12 +221,17 @@ void ControlApi::EmitWithAckHere(const v1::EmitWithAckRequest& request,
   };
   const std::string nsp = checked->nsp;
   const std::string room = checked->rooms.front();
+  // Read here: the shards run the asking on their own threads.
+  std::string trace = CurrentTrace() != nullptr ? CurrentTrace()->Child() : std::string();
   core::GatherFromShards<int>(
       parts_.shards,
-      [asking, nsp, room, event = checked->event, arg = checked->args_json,
-       finish_if_done](core::RoomIndex& index) {
+      [asking, nsp, room, event = checked->event, arg = checked->args_json, finish_if_done,
+       trace = std::move(trace)](core::RoomIndex& index) {
         for (core::Member* member : index.Select(nsp, {&room, 1}, {})) {
           const std::string id = member->id();
+          if (!trace.empty()) {
+            member->set_trace(trace);
+          }
           const uint64_t ack =
               member->Ask(event, arg,
                           [asking, id, finish_if_done](const std::string& args_json,

@@ -3,6 +3,7 @@
 // own sockets and answers with the serialized response.
 #include "absl/strings/str_cat.h"
 #include "server/base/string_view.h"
+#include "server/control/admin_hub.h"
 #include "server/control/api.h"
 #include "server/control/paging.h"
 
@@ -114,6 +115,8 @@ void ControlApi::AnswerNode(const std::string& request,
     run(&ControlApi::ListRoomSocketsHere);
   } else if (method == "EmitWithAck") {
     run(&ControlApi::EmitWithAckHere);
+  } else if (admin_ != nullptr && AdminHub::Handles(method)) {
+    admin_->AnswerNode(method, body, std::move(answer));
   } else if (ClientEventHub::Handles(method)) {
     parts_.client_events.AnswerNode(method, body, std::move(answer));
   } else {

@@ -53,6 +53,7 @@ std::shared_ptr<v1::ClientEvent> ToProto(core::ClientEvent&& event, std::string 
   proto->set_time_ms(event.time_ms);
   proto->set_kind(std::string(core::KindName(event.kind)));
   proto->set_reason(std::move(event.reason));
+  proto->set_traceparent(std::move(event.traceparent));
   return proto;
 }
 

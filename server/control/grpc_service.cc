@@ -5,6 +5,7 @@
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/support/server_callback.h>
 
+#include "server/control/call_log.h"
 #include "server/control/client_event_stream.h"
 #include "server/control/methods.h"
 #include "server/control/status_map.h"
@@ -24,7 +25,7 @@ std::optional<std::string_view> Metadata(const grpc::CallbackServerContext& cont
 
 }  // namespace
 
-GrpcService::GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), key_(key) {
+GrpcService::GrpcService(ControlApi& api, const auth::ApiKeys& keys) : api_(api), keys_(keys) {
   const google::protobuf::ServiceDescriptor& service =
       *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
           v1::Roomcast::service_full_name());
@@ -44,21 +45,34 @@ GrpcService::GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), 
             [this, method](grpc::CallbackServerContext* context, const Request* request,
                            Response* response) {
               grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-              if (method.access == Access::kApiKey &&
-                  !key_.Accepts(Metadata(*context, "authorization"),
-                                Metadata(*context, "x-api-key"))) {
-                reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                             "a valid internal API key is required"));
-                return reactor;
+              CallInfo call{method.name, Caller::kGrpc};
+              if (method.access == Access::kApiKey) {
+                std::optional<std::string> name = keys_.Identify(
+                    Metadata(*context, "authorization"), Metadata(*context, "x-api-key"));
+                if (!name) {
+                  LogRefusedCall(method.name, Caller::kGrpc);
+                  reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                               "a valid internal API key is required"));
+                  return reactor;
+                }
+                call.key_name = *std::move(name);
+                CountCall(api_.metrics(), call);
               }
-              (api_.*method.serve)(*request, Caller::kGrpc,
-                                   [reactor, response](absl::StatusOr<Response> result) {
-                                     const grpc::Status status = ToGrpcStatus(result.status());
-                                     if (result.ok()) {
-                                       *response = *std::move(result);
-                                     }
-                                     reactor->Finish(status);
-                                   });
+              if (std::optional<std::string_view> header = Metadata(*context, "traceparent")) {
+                call.trace = base::ParseTraceParent(*header);
+              }
+              const std::optional<base::TraceParent> trace = call.trace;  // `call` moves on.
+              ScopedTrace scope(trace);
+              (api_.*method.serve)(
+                  *request, Caller::kGrpc,
+                  [reactor, response, call = std::move(call)](absl::StatusOr<Response> result) {
+                    LogCall(call, result.status());
+                    const grpc::Status status = ToGrpcStatus(result.status());
+                    if (result.ok()) {
+                      *response = *std::move(result);
+                    }
+                    reactor->Finish(status);
+                  });
               return reactor;
             }));
   });
@@ -70,12 +84,17 @@ GrpcService::GrpcService(ControlApi& api, const auth::ApiKey& key) : api_(api), 
           [this](grpc::CallbackServerContext* context,
                  const v1::ReceiveClientEventsRequest* request)
               -> grpc::ServerWriteReactor<v1::ClientEvent>* {
-            if (!key_.Accepts(Metadata(*context, "authorization"),
-                              Metadata(*context, "x-api-key"))) {
+            std::optional<std::string> name = keys_.Identify(Metadata(*context, "authorization"),
+                                                             Metadata(*context, "x-api-key"));
+            if (!name) {
+              LogRefusedCall("ReceiveClientEvents", Caller::kGrpc);
               return ClientEventStream::Refuse(
                   absl::UnauthenticatedError("a valid internal API key is required"));
             }
+            CallInfo call{"ReceiveClientEvents", Caller::kGrpc, *std::move(name)};
+            CountCall(api_.metrics(), call);
             absl::StatusOr<ClientEventFilter> filter = api_.ClientEventFilterOf(*request);
+            LogCall(call, filter.status());
             if (!filter.ok()) {
               return ClientEventStream::Refuse(filter.status());
             }

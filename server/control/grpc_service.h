@@ -7,15 +7,16 @@
 namespace roomcast::control {
 
 // roomcast.v1.Roomcast over gRPC, one callback handler per entry of
-// kMethods (methods.h): checks the API key and hands the call to ControlApi,
-// so no gRPC thread ever waits.
+// kMethods (methods.h): checks the API key, reads the caller's
+// `traceparent`, and hands the call to ControlApi, so no gRPC thread ever
+// waits.
 class GrpcService final : public v1::Roomcast::Service {
  public:
-  GrpcService(ControlApi& api, const auth::ApiKey& key);
+  GrpcService(ControlApi& api, const auth::ApiKeys& keys);
 
  private:
   ControlApi& api_;
-  const auth::ApiKey& key_;
+  const auth::ApiKeys& keys_;
 };
 
 }  // namespace roomcast::control

@@ -12,6 +12,7 @@
 #include "roomcast/v1/health.pb.h"
 #include "roomcast/v1/roomcast.pb.h"
 #include "server/base/string_view.h"
+#include "server/control/call_log.h"
 #include "server/control/json_shape.h"
 #include "server/control/method_table.h"
 #include "server/control/status_map.h"
@@ -191,8 +192,8 @@ std::optional<http::verb> VerbOf(const google::api::HttpRule& rule, std::string*
 }  // namespace
 
 HttpGateway::HttpGateway(const protobuf::ServiceDescriptor& service, ControlApi& api,
-                         const auth::ApiKey& key)
-    : methods_(MethodTable(api, Caller::kHttp)), key_(key) {
+                         const auth::ApiKeys& keys)
+    : methods_(MethodTable(api, Caller::kHttp)), api_(api), keys_(keys) {
   for (int i = 0; i < service.method_count(); ++i) {
     AddBindings(*service.method(i));
   }
@@ -252,12 +253,22 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
   const protobuf::MethodDescriptor& method = *binding.method;
   // The service checks the key too; checked here first so that anonymous
   // callers learn nothing from parse errors.
-  if (binding.invoke->access == Access::kApiKey &&
-      !key_.Accepts(net::HeaderValue(request, http::field::authorization),
-                    net::HeaderValue(request, "x-api-key"))) {
-    connection->Reply(
-        ErrorResponse(request, absl::UnauthenticatedError("a valid internal API key is required")));
-    return;
+  CallInfo call{method.name(), Caller::kHttp};
+  if (binding.invoke->access == Access::kApiKey) {
+    std::optional<std::string> name =
+        keys_.Identify(net::HeaderValue(request, http::field::authorization),
+                       net::HeaderValue(request, "x-api-key"));
+    if (!name) {
+      LogRefusedCall(method.name(), Caller::kHttp);
+      connection->Reply(ErrorResponse(
+          request, absl::UnauthenticatedError("a valid internal API key is required")));
+      return;
+    }
+    call.key_name = *std::move(name);
+    CountCall(api_.metrics(), call);
+  }
+  if (std::optional<std::string_view> header = net::HeaderValue(request, "traceparent")) {
+    call.trace = base::ParseTraceParent(*header);
   }
   std::unique_ptr<protobuf::Message> message = NewMessage(*method.input_type());
   absl::Status parsed;
@@ -274,6 +285,7 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
     parsed = json.ok() ? ParseJson(*json, *message) : json.status();
   }
   if (!parsed.ok()) {
+    LogCall(call, parsed);
     connection->Reply(ErrorResponse(request, parsed));
     return;
   }
@@ -283,9 +295,12 @@ void HttpGateway::Call(const std::shared_ptr<net::HttpConnection>& connection,
   shape.keep_alive(request.keep_alive());
   // The request lives until the reply: the API may read it until then.
   std::shared_ptr<const protobuf::Message> held = std::move(message);
+  const std::optional<base::TraceParent> trace = call.trace;  // `call` moves on.
+  ScopedTrace scope(trace);
   binding.invoke->invoke(
-      *held, [held, connection, shape = std::move(shape)](
+      *held, [held, connection, shape = std::move(shape), call = std::move(call)](
                  absl::StatusOr<std::unique_ptr<protobuf::Message>> result) mutable {
+        LogCall(call, result.status());
         net::Response response;
         std::string json;
         protobuf::util::JsonPrintOptions options;

@@ -21,7 +21,7 @@ namespace roomcast::control {
 class HttpGateway final : public net::HttpRoute {
  public:
   HttpGateway(const google::protobuf::ServiceDescriptor& service, ControlApi& api,
-              const auth::ApiKey& key);
+              const auth::ApiKeys& keys);
 
   // Every path some method is bound to, for the router.
   std::vector<std::string> Paths() const;
@@ -41,7 +41,8 @@ class HttpGateway final : public net::HttpRoute {
 
   absl::flat_hash_map<std::string, MessageMethod> methods_;
   absl::flat_hash_map<std::string, std::vector<Binding>> routes_;
-  const auth::ApiKey& key_;
+  ControlApi& api_;
+  const auth::ApiKeys& keys_;
 };
 
 }  // namespace roomcast::control

@@ -71,6 +71,9 @@ std::string WebhookPoster::Body(const v1::ClientEvent& event) {
     }
     body["attachments"] = std::move(attachments);
   }
+  if (!event.traceparent().empty()) {
+    body["traceparent"] = event.traceparent();  // Also the request's traceparent header.
+  }
   return json::serialize(body);
 }
 
@@ -218,6 +221,9 @@ void WebhookPoster::Exchange(const std::shared_ptr<Delivery>& delivery,
   request->set(http::field::content_type, "application/json");
   request->set("x-roomcast-signature", delivery->signature);
   request->set("x-roomcast-event-id", delivery->event->id());
+  if (!delivery->event->traceparent().empty()) {
+    request->set("traceparent", delivery->event->traceparent());
+  }
   request->set(http::field::connection, "close");
   request->body() = delivery->body;
   request->prepare_payload();

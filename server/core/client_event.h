@@ -26,6 +26,8 @@ struct ClientEvent {
   std::string reason;  // Why it disconnected.
   int64_t time_ms = 0;
   bool wants_ack = false;
+  // The socket's last traced EmitWithAck's traceparent (Member::set_trace).
+  std::string traceparent;
 };
 
 inline std::string_view KindName(ClientEvent::Kind kind) {

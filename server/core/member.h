@@ -33,6 +33,9 @@ class Member : public Recipient {
                        AnswerHandler on_answer) = 0;
   // Stops waiting for the answer to Ask `id` (it timed out).
   virtual void Forget(uint64_t id) = 0;
+  // The W3C traceparent of a traced call that asked it: its later client
+  // events carry it. Members that send none ignore it.
+  virtual void set_trace(std::string /*traceparent*/) {}
 };
 
 }  // namespace roomcast::core

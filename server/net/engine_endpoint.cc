@@ -4,6 +4,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include "server/base/clock.h"
 #include "server/base/string_view.h"
 #include "server/net/websocket_channel.h"
 
@@ -157,9 +158,21 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
                                                  transport, counters_);
   shard.sessions().emplace(session->sid(), session);
   session->set_admission(std::move(admission));
-  session->set_handshake(socketio::Handshake{
-      std::string(HeaderValue(request, http::field::authorization).value_or("")),
-      std::string(HeaderValue(request, http::field::cookie).value_or(""))});
+  socketio::Handshake handshake;
+  handshake.authorization =
+      std::string(HeaderValue(request, http::field::authorization).value_or(""));
+  handshake.cookie = std::string(HeaderValue(request, http::field::cookie).value_or(""));
+  if (options_.keep_client_details) {
+    handshake.address = limits_ != nullptr
+                            ? limits_->ClientAddress(connection->remote_address(),
+                                                     HeaderValue(request, "x-forwarded-for"))
+                            : connection->remote_address().to_string();
+    handshake.url = std::string(request.target());
+    handshake.user_agent =
+        std::string(HeaderValue(request, http::field::user_agent).value_or(""));
+    handshake.issued_ms = base::UnixMillis();
+  }
+  session->set_handshake(std::move(handshake));
   const std::string open = engineio::OpenPacket(session->sid(), transport, options_.protocol);
   if (transport == Transport::kPolling) {
     session->Start(make_listener_(*session));

@@ -18,6 +18,9 @@ namespace roomcast::net {
 struct EngineOptions {
   engineio::ServerOptions protocol;
   size_t send_queue_bytes = 8 << 20;  // Past this a client is too slow and is dropped.
+  // Keep each session's address, URL and User-Agent for the Socket.IO layer
+  // (the Admin UI shows them, and limits its logins per address).
+  bool keep_client_details = false;
 };
 
 // An Engine.IO endpoint (`/socket.io/`, `/engine.io/`): checks each request,

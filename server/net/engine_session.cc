@@ -132,6 +132,10 @@ void EngineSession::OnPacket(const engineio::Packet& packet) {
   }
   switch (state_.OnPacket(packet, engineio::Clock::now())) {
     case Reaction::kDeliver:
+      if (counters_.admin_watching.load(std::memory_order_relaxed)) {
+        base::Counters::Bump(counters_.admin_packets_in);
+        base::Counters::Bump(counters_.admin_bytes_in, packet.data.size());
+      }
       listener_->OnMessage(packet.data, packet.binary);
       return;
     case Reaction::kClose:
@@ -317,6 +321,10 @@ bool EngineSession::Send(const core::SharedPacket& packet) {
     base::Counters::Bump(counters_.slow_consumer_disconnects);
     End(kReasonSlowConsumer, Ending::kDropped);
     return false;
+  }
+  if (counters_.admin_watching.load(std::memory_order_relaxed)) {
+    base::Counters::Bump(counters_.admin_packets_out);
+    base::Counters::Bump(counters_.admin_bytes_out, packet->bytes());
   }
   Enqueue(packet);
   return true;

@@ -65,7 +65,7 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
     return taken;
   }
   void set_handshake(socketio::Handshake handshake) {
-    if (!handshake.authorization.empty() || !handshake.cookie.empty()) {
+    if (!handshake.empty()) {
       handshake_ = std::make_unique<socketio::Handshake>(std::move(handshake));
     }
   }
@@ -89,6 +89,10 @@ class EngineSession final : public std::enable_shared_from_this<EngineSession>,
   bool Send(const core::SharedPacket& packet) override;
   void Close(std::string_view reason) override;
   std::function<void(Task)> Poster() const override;
+  std::string_view session_id() const override { return sid_; }
+  std::string_view transport_name() const override {
+    return transport() == engineio::Transport::kPolling ? "polling" : "websocket";
+  }
 
  private:
   struct PendingPoll {

@@ -30,6 +30,13 @@ HttpConnection::HttpConnection(tcp::socket socket, Shard& shard, const Router& r
   remote_address_ = stream_.socket().remote_endpoint(ec).address();
 }
 
+HttpConnection::HttpConnection(tcp::socket socket, boost::asio::ip::address remote_address,
+                               Shard& shard, const Router& router)
+    : stream_(std::move(socket)),
+      shard_(shard),
+      router_(router),
+      remote_address_(std::move(remote_address)) {}
+
 void HttpConnection::Start() { ReadRequest(); }
 
 void HttpConnection::ReadRequest() {
@@ -175,9 +182,10 @@ void HttpConnection::MoveTo(Shard& target, Request request) {
   taken_ = true;
   boost::asio::post(
       target.io(), [&target, &router = router_, fd, protocol = local.protocol(),
-                    buffer = std::move(buffer_), request = std::move(request)]() mutable {
+                    remote = remote_address_, buffer = std::move(buffer_),
+                    request = std::move(request)]() mutable {
         tcp::socket socket(target.io(), protocol, fd);
-        auto moved = std::make_shared<HttpConnection>(std::move(socket), target, router);
+        auto moved = std::make_shared<HttpConnection>(std::move(socket), remote, target, router);
         moved->buffer_ = std::move(buffer);
         moved->stream_.expires_never();
         moved->Dispatch(std::move(request));

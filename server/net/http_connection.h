@@ -23,6 +23,9 @@ class HttpConnection final : public PollExchange,
                              public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(boost::asio::ip::tcp::socket socket, Shard& shard, const Router& router);
+  // For a socket whose peer is not the client (a TlsTunnel's socket pair).
+  HttpConnection(boost::asio::ip::tcp::socket socket, boost::asio::ip::address remote_address,
+                 Shard& shard, const Router& router);
 
   void Start();
   Shard& shard() { return shard_; }

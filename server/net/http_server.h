@@ -21,6 +21,8 @@ class HttpServer {
   Router& router() { return router_; }
 
   absl::Status Listen(const std::string& host, uint16_t port);
+  // HTTPS (and wss) on the port, with the slot's context at accept time.
+  void EnableTls(const TlsContextSlot* tls) { listener_.EnableTls(tls); }
   uint16_t port() const { return listener_.port(); }
   void Start();
   void StopAccepting() { listener_.Stop(); }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/net/http_connection.h"
+#include "server/net/tls_tunnel.h"
 
 namespace roomcast::net {
 
@@ -64,6 +65,12 @@ void Listener::Accept() {
           return;
         }
         socket.set_option(tcp::no_delay(true), ec);
+        if (tls_ != nullptr) {
+          auto tunnel = std::make_shared<TlsTunnel>(std::move(socket), tls_->Get(), shard, router_);
+          boost::asio::post(shard.io(), [tunnel] { tunnel->Start(); });
+          Accept();
+          return;
+        }
         auto connection = std::make_shared<HttpConnection>(std::move(socket), shard, router_);
         // Started on its own shard's thread, which owns it from now on.
         boost::asio::post(shard.io(), [connection] { connection->Start(); });

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "server/net/router.h"
 #include "server/net/shard.h"
+#include "server/net/tls_credentials.h"
 
 namespace roomcast::net {
 
@@ -21,6 +22,8 @@ class Listener {
 
   absl::Status Listen(const std::string& host, uint16_t port);
   uint16_t port() const { return port_; }
+  // From now on connections speak TLS, with the slot's context at accept time.
+  void EnableTls(const TlsContextSlot* tls) { tls_ = tls; }
   void Start();
   // Stops accepting; open connections are left alone.
   void Stop();
@@ -30,6 +33,7 @@ class Listener {
 
   Shards& shards_;
   const Router& router_;
+  const TlsContextSlot* tls_ = nullptr;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
   uint16_t port_ = 0;

@@ -93,6 +93,32 @@ void AddBrokerFamilies(const base::Counters& c, std::vector<MetricFamily>& famil
       MetricType::Gauge, c.broker_subscriptions);
 }
 
+// ROOMCAST_JWKS_URL: an alert on failures growing catches an identity
+// provider unreachable before its keys rotate away from the cached ones.
+void AddJwksFamilies(const base::Counters& c, std::vector<MetricFamily>& families) {
+  MetricFamily fetches =
+      Family("roomcast_jwks_fetches_total",
+             "JWKS fetches, by outcome (a failed one keeps the old keys).", MetricType::Counter);
+  AddSample(fetches, Load(c.jwks_fetches), {{"outcome", "ok"}});
+  AddSample(fetches, Load(c.jwks_fetch_failures), {{"outcome", "failed"}});
+  families.push_back(std::move(fetches));
+  MetricFamily keys =
+      Family("roomcast_jwks_keys", "Signature keys from the JWKS in use.", MetricType::Gauge);
+  AddSample(keys, Load(c.jwks_keys));
+  families.push_back(std::move(keys));
+}
+
+// TLS reloads: an error is a bad certificate or key put in place (the old
+// pair stays in use until a good one comes).
+void AddTlsFamilies(const base::Counters& c, std::vector<MetricFamily>& families) {
+  MetricFamily reloads = Family("roomcast_tls_reloads_total",
+                                "TLS files re-read with new contents, by result.",
+                                MetricType::Counter);
+  AddSample(reloads, Load(c.tls_reloads), {{"result", "ok"}});
+  AddSample(reloads, Load(c.tls_reload_failures), {{"result", "error"}});
+  families.push_back(std::move(reloads));
+}
+
 }  // namespace
 
 Metrics::Metrics(const base::Counters& counters)
@@ -102,6 +128,18 @@ Metrics::Metrics(const base::Counters& counters)
                        .Help("Time from accepting an emit to every local socket having it queued.")
                        .Register(*registry_)
                        .Add({}, kLatencyBuckets);
+  control_calls_ = &prometheus::BuildCounter()
+                        .Name("roomcast_control_calls_total")
+                        .Help(
+                            "Control calls that passed the API key check, by the key's name "
+                            "(\"none\" when no key is required) and method.")
+                        .Register(*registry_);
+}
+
+void Metrics::CountControlCall(const std::string& key_name, std::string_view method) {
+  control_calls_
+      ->Add({{"key", key_name.empty() ? "none" : key_name}, {"method", std::string(method)}})
+      .Increment();
 }
 
 void Metrics::ObserveEmitLatency(std::chrono::steady_clock::duration latency) {
@@ -169,6 +207,12 @@ std::string Metrics::Scrape() const {
   AddSample(webhook, Load(c.webhook_failures), {{"outcome", "failed"}});
   AddSample(webhook, Load(c.webhook_retries), {{"outcome", "retried"}});
   AddSample(webhook, Load(c.webhook_refused), {{"outcome", "refused"}});
+  MetricFamily key_reloads =
+      Family("roomcast_api_keys_reloads_total",
+             "API keys file re-reads after a change, by result (failed: the old keys stay).",
+             MetricType::Counter);
+  AddSample(key_reloads, Load(c.api_keys_reloads), {{"result", "ok"}});
+  AddSample(key_reloads, Load(c.api_keys_reload_failures), {{"result", "failed"}});
   MetricFamily joins_refused =
       Family("roomcast_joins_refused_total",
              "Rooms a client asked to join and was refused, by reason.", MetricType::Counter);
@@ -190,11 +234,13 @@ std::string Metrics::Scrape() const {
 
   for (MetricFamily* family :
        {&sockets, &sessions, &emits, &deliveries, &drops, &protocol_errors, &client_events,
-        &unavailable, &routed, &acks, &acks_timed_out, &streams_cut, &webhook, &joins_refused,
-        &refused, &connect_errors, &recoveries}) {
+        &unavailable, &routed, &acks, &acks_timed_out, &streams_cut, &webhook, &key_reloads,
+        &joins_refused, &refused, &connect_errors, &recoveries}) {
     families.push_back(std::move(*family));
   }
   AddBrokerFamilies(c, families);
+  AddJwksFamilies(c, families);
+  AddTlsFamilies(c, families);
   return prometheus::TextSerializer().Serialize(families);
 }
 

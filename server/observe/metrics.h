@@ -3,7 +3,9 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -28,6 +30,10 @@ class Metrics {
   // Estimated from the histogram buckets (linear within a bucket).
   LatencyQuantiles EmitLatency() const;
 
+  // A control call that passed the key check, by the key's name ("" when
+  // no key is required) and the method; any thread.
+  void CountControlCall(const std::string& key_name, std::string_view method);
+
   // The text exposition format, for GET /metrics.
   std::string Scrape() const;
 
@@ -35,6 +41,7 @@ class Metrics {
   const base::Counters& counters_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Histogram* emit_latency_;
+  prometheus::Family<prometheus::Counter>* control_calls_;
 };
 
 }  // namespace roomcast::observe

@@ -208,6 +208,7 @@ core::ClientEvent Describe(const socketio::Socket& socket, core::ClientEvent::Ki
     }
   }
   event.time_ms = base::UnixMillis();
+  event.traceparent = socket.traceparent();
   return event;
 }
 

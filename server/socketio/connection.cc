@@ -25,7 +25,7 @@ Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex
       link_(link),
       rooms_(rooms),
       counters_(counters),
-      handshake_(handshake.authorization.empty() && handshake.cookie.empty()
+      handshake_(handshake.empty()
                      ? nullptr
                      : std::make_unique<const Handshake>(std::move(handshake))),
       decoder_(namespaces.max_attachments()) {}
@@ -83,6 +83,9 @@ void Connection::OnPacket(Packet packet) {
       event.args = boost::json::array(array.begin() + 1, array.end());
       event.attachments = std::move(packet.attachments);
       event.ack_id = packet.id;
+      if (Observer* observer = namespaces_.watcher()) {
+        observer->OnEventReceived(*socket, event);
+      }
       namespaces_.Find(socket->nsp())->OnEvent(*socket, std::move(event));
       return;
     }
@@ -183,6 +186,9 @@ void Connection::Connect(const std::string& nsp, boost::json::object auth,
   sockets_.emplace(nsp, socket);
   socket->Attach();
   base::Counters::Bump(counters_.sockets_connected);
+  if (Observer* observer = namespaces_.watcher()) {
+    observer->OnSocketConnected(*socket);
+  }
   if (!restored) {
     handler->OnConnected(*socket);
     return;
@@ -255,6 +261,9 @@ void Connection::RemoveSocket(std::string nsp, std::string_view reason) {
   sockets_.erase(it);
   socket->Detach(IsResumable(reason));
   base::Counters::Bump(counters_.sockets_disconnected);
+  if (Observer* observer = namespaces_.watcher()) {
+    observer->OnSocketDisconnected(*socket, reason);
+  }
   if (Handler* handler = namespaces_.Find(nsp)) {
     handler->OnDisconnect(*socket, reason);
   }

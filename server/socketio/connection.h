@@ -43,6 +43,7 @@ class Connection {
   void CloseAll(std::string_view reason) { link_.Close(reason); }
 
   size_t socket_count() const { return sockets_.size(); }
+  const Namespaces& namespaces() const { return namespaces_; }
   const Handshake& handshake() const;
 
  private:

@@ -21,6 +21,13 @@ class Socket;
 struct Handshake {
   std::string authorization;  // The Authorization header.
   std::string cookie;         // The Cookie header.
+  // Only while an observer wants them (the Admin UI shows them).
+  std::string address;     // The client's address.
+  std::string url;         // The request's target.
+  std::string user_agent;  // The User-Agent header.
+  int64_t issued_ms = 0;   // When the session opened, in Unix milliseconds.
+
+  bool empty() const { return authorization.empty() && cookie.empty() && address.empty(); }
 };
 
 // An event a client sent, without its name in `args`.
@@ -49,6 +56,23 @@ class Handler {
   virtual void OnDisconnect(Socket& socket, std::string_view reason) {}
 };
 
+// Sees the sockets of every namespace come and go, change rooms and trade
+// events (the Admin UI). Called on the socket's thread, only while
+// watching() (an atomic load: all that is spent while nobody watches).
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual bool watching() const = 0;
+  // Attached (its CONNECT answered, or held while it recovers).
+  virtual void OnSocketConnected(const Socket& socket) = 0;
+  virtual void OnSocketDisconnected(const Socket& socket, std::string_view reason) = 0;
+  virtual void OnRoomJoined(const Socket& socket, std::string_view room) = 0;
+  virtual void OnRoomLeft(const Socket& socket, std::string_view room) = 0;
+  virtual void OnEventReceived(const Socket& socket, const Event& event) = 0;
+  // `message` is the encoded Socket.IO EVENT packet the socket was sent.
+  virtual void OnEventSent(const Socket& socket, std::string_view message) = 0;
+};
+
 // The namespaces a server offers, each with its handler, and the limits
 // every connection's decoder applies.
 class Namespaces {
@@ -61,6 +85,12 @@ class Namespaces {
   Recovery* recovery() const { return recovery_; }
   void set_recovery(Recovery* recovery) { recovery_ = recovery; }
 
+  // Who sees every socket's life, if anyone; null while nobody watches.
+  Observer* watcher() const {
+    return observer_ != nullptr && observer_->watching() ? observer_ : nullptr;
+  }
+  void set_observer(Observer* observer) { observer_ = observer; }
+
   void Add(const std::string& nsp, Handler& handler) { handlers_[nsp] = &handler; }
   Handler* Find(std::string_view nsp) const {
     auto it = handlers_.find(ToAbsl(nsp));
@@ -71,6 +101,7 @@ class Namespaces {
   absl::flat_hash_map<std::string, Handler*> handlers_;
   size_t max_attachments_ = 10;
   Recovery* recovery_ = nullptr;
+  Observer* observer_ = nullptr;
 };
 
 }  // namespace roomcast::socketio

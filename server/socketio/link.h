@@ -21,6 +21,9 @@ class Link {
   // session's thread (for replies to work done elsewhere).
   using Task = absl::AnyInvocable<void() &&>;
   virtual std::function<void(Task)> Poster() const = 0;
+  // The Engine.IO session's id and current transport, for the Admin UI.
+  virtual std::string_view session_id() const { return {}; }
+  virtual std::string_view transport_name() const { return {}; }
 };
 
 }  // namespace roomcast::socketio

@@ -30,6 +30,9 @@ bool Socket::Deliver(const core::SharedPacket& packet) {
   if (!attached_) {
     return false;
   }
+  if (Observer* observer = connection_.namespaces().watcher()) {
+    observer->OnEventSent(*this, packet->text);
+  }
   if (resumable_ && resumable_->held) {
     if (resumable_->held->size() >= kMaxHeld) {
       connection_.CloseAll("slow consumer");  // It recovers again from its offset.
@@ -103,6 +106,11 @@ void Socket::SendPacket(int type, std::optional<uint64_t> ack_id, const boost::j
   packet.data = args;
   packet.attachments = std::move(attachments);
   std::string text = EncodeMessage(packet);
+  if (packet.type == PacketType::kEvent || packet.type == PacketType::kBinaryEvent) {
+    if (Observer* observer = connection_.namespaces().watcher()) {
+      observer->OnEventSent(*this, text);
+    }
+  }
   link_.Send(core::MakePacket(std::move(text), std::move(packet.attachments)));
 }
 
@@ -214,6 +222,9 @@ void Socket::Join(std::string_view room) {
   if (rooms_.emplace(room).second && attached_) {
     index_.Join(nsp_, room, this);
     RoomsChanged();
+    if (Observer* observer = connection_.namespaces().watcher()) {
+      observer->OnRoomJoined(*this, room);
+    }
   }
 }
 
@@ -221,6 +232,9 @@ void Socket::Leave(std::string_view room) {
   if (rooms_.erase(std::string(room)) > 0 && attached_) {
     index_.Leave(nsp_, room, this);
     RoomsChanged();
+    if (Observer* observer = connection_.namespaces().watcher()) {
+      observer->OnRoomLeft(*this, room);
+    }
   }
 }
 

@@ -40,6 +40,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   const std::string& nsp() const { return nsp_; }
   const boost::json::object& auth() const { return auth_; }
   const Handshake& handshake() const;
+  const Link& link() const { return link_; }
   // Who the client proved to be at CONNECT, when authentication is on.
   bool authenticated() const { return identity_ != nullptr; }
   const std::string& user_id() const;
@@ -59,6 +60,8 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   void Disconnect(bool close_connection) override;
   uint64_t Ask(std::string_view event, std::string_view arg_json, AnswerHandler on_answer) override;
   void Forget(uint64_t id) override;
+  void set_trace(std::string traceparent) override { traceparent_ = std::move(traceparent); }
+  const std::string& traceparent() const { return traceparent_; }
 
   void Emit(std::string_view event, const boost::json::array& args,
             std::vector<std::string> attachments = {});
@@ -125,6 +128,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   absl::btree_set<std::string> rooms_;
   bool attached_ = false;
   uint64_t next_ack_id_ = 0;
+  std::string traceparent_;  // Empty until a traced call asks it.
   // Only while connection state recovery is on.
   struct Resumable {
     std::string pid;

@@ -33,10 +33,19 @@ export const kLoaderOptions = { keepCase: true, longs: String, enums: String, de
  * A reflection client (grpcurl's `list` / `describe`). Every call is bounded;
  * `headers` go out as metadata. close() ends its channel.
  */
+// The reflection client rejects with `new Error(grpcError)`, which keeps only
+// the message ("14 UNAVAILABLE: ..."): give the error its status code back.
+function withStatusCode(err) {
+  const match = err.code === undefined && /(?:^|Error: )(\d+) [A-Z_]+:/.exec(err.message ?? '');
+  if (match) err.code = Number(match[1]);
+  throw err;
+}
+
 export class Reflection {
-  constructor(target, { headers } = {}) {
+  constructor(target, { headers, credentials } = {}) {
     this.target = target;
-    this.client = new GrpcReflection(target, insecure(), {}, 'v1alpha');
+    this.credentials = credentials;
+    this.client = new GrpcReflection(target, credentials ?? insecure(), {}, 'v1alpha');
     this.metadata = headers ? metadataOf(headers) : undefined;
   }
 
@@ -46,18 +55,18 @@ export class Reflection {
 
   /** Fully qualified service names (grpcurl list). */
   listServices() {
-    return withTimeout(this.client.listServices('*', this.metadata ?? new grpc.Metadata(), this.options()), kCallTimeoutMs + 500, `reflection list on ${this.target}`);
+    return withTimeout(this.client.listServices('*', this.metadata ?? new grpc.Metadata(), this.options()).catch(withStatusCode), kCallTimeoutMs + 500, `reflection list on ${this.target}`);
   }
 
   /** The protobufjs descriptor of the file defining `symbol` and its dependencies. */
   descriptorBySymbol(symbol) {
-    return withTimeout(this.client.getDescriptorBySymbol(symbol, this.metadata ?? new grpc.Metadata(), this.options()), kCallTimeoutMs * 3, `reflection describe ${symbol} on ${this.target}`);
+    return withTimeout(this.client.getDescriptorBySymbol(symbol, this.metadata ?? new grpc.Metadata(), this.options()).catch(withStatusCode), kCallTimeoutMs * 3, `reflection describe ${symbol} on ${this.target}`);
   }
 
   /** Loads `serviceName` from reflection into a callable ServiceClient (see below). */
   async service(serviceName, opts = {}) {
     const descriptor = await this.descriptorBySymbol(serviceName);
-    return new ServiceClient(this.target, serviceName, descriptor, opts);
+    return new ServiceClient(this.target, serviceName, descriptor, { credentials: this.credentials, ...opts });
   }
 
   close() {
@@ -66,19 +75,20 @@ export class Reflection {
 }
 
 /**
- * Calls the unary methods of one service described by reflection, with proto3
+ * Calls the unary methods of one service described by reflection (over
+ * `credentials`, grpc-js channel credentials; plaintext by default), with proto3
  * JSON requests (lowerCamelCase or proto field names; google.protobuf.Value /
  * Struct / ListValue as plain JSON; bytes as base64 or a Buffer).
  * Responses are plain objects with proto field names, 64-bit ints as strings.
  */
 export class ServiceClient {
-  constructor(target, serviceName, descriptor, { headers } = {}) {
+  constructor(target, serviceName, descriptor, { headers, credentials } = {}) {
     this.target = target;
     this.serviceName = serviceName;
     this.root = descriptor.getProtobufJsRoot();
     this.root.resolveAll();
     this.service = this.root.lookupService(serviceName);
-    this.client = new grpc.Client(target, insecure());
+    this.client = new grpc.Client(target, credentials ?? insecure());
     this.headers = headers ?? {};
   }
 

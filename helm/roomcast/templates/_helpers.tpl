@@ -75,6 +75,14 @@ newline and the indented block. */}}
 {{/* Where the files of `files` are mounted. */}}
 {{- define "roomcast.filesDir" -}}/etc/roomcast{{- end -}}
 
+{{/* Where the Secret of `tls.existingSecret` is mounted (a directory of its own: a Secret
+volume swaps its `..data` link on renewal, which roomcastd's reload check sees). */}}
+{{- define "roomcast.tlsDir" -}}/etc/roomcast-tls{{- end -}}
+
+{{/* Where the Secret of `apiKeys.existingSecret` is mounted (its own directory, for the same
+`..data` swap). */}}
+{{- define "roomcast.apiKeysDir" -}}/etc/roomcast-api-keys{{- end -}}
+
 {{/*
 The ConfigMap's data as JSON: every key of .Values.config as a string (numbers
 without exponents, lists joined by commas), plus the paths of the mounted files.
@@ -100,12 +108,26 @@ without exponents, lists joined by commas), plus the paths of the mounted files.
 {{- if .Values.files.roomPolicy -}}
 {{- $_ := set $data "ROOMCAST_ROOM_POLICY" (printf "%s/room-policy.json" (include "roomcast.filesDir" .)) -}}
 {{- end -}}
+{{- with .Values.tls -}}
+{{- if .existingSecret -}}
+{{- $_ := set $data "ROOMCAST_TLS_CERT_FILE" (printf "%s/%s" (include "roomcast.tlsDir" $) .certKey) -}}
+{{- $_ := set $data "ROOMCAST_TLS_KEY_FILE" (printf "%s/%s" (include "roomcast.tlsDir" $) .keyKey) -}}
+{{- if .clientCaKey -}}
+{{- $_ := set $data "ROOMCAST_TLS_CLIENT_CA_FILE" (printf "%s/%s" (include "roomcast.tlsDir" $) .clientCaKey) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.apiKeys -}}
+{{- if .existingSecret -}}
+{{- $_ := set $data "ROOMCAST_API_KEYS_FILE" (printf "%s/%s" (include "roomcast.apiKeysDir" $) .key) -}}
+{{- end -}}
+{{- end -}}
 {{- toJson $data -}}
 {{- end -}}
 
 {{/* The secret settings roomcastd knows (README: secret column). */}}
 {{- define "roomcast.secretSettings" -}}
-{{- toJson (list "INTERNAL_API_KEY" "JWT_SECRET" "NEXTAUTH_SECRET" "ROOMCAST_WEBHOOK_SECRET" "DATABASE_URL" "REDIS_URL") -}}
+{{- toJson (list "INTERNAL_API_KEY" "JWT_SECRET" "NEXTAUTH_SECRET" "ROOMCAST_WEBHOOK_SECRET" "ROOMCAST_ADMIN_PASSWORD_HASH" "DATABASE_URL" "REDIS_URL") -}}
 {{- end -}}
 
 {{/*

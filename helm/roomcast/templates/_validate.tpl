@@ -51,8 +51,8 @@ Checks that values.schema.json cannot express: each failure stops the render
 
 {{- /* What roomcastd itself refuses at startup with NODE_ENV=production: fail here instead of crash-looping. */ -}}
 {{- if and (eq (toString $c.NODE_ENV) "production") (not $c.ROOMCAST_INSECURE) -}}
-{{- if not (hasKey $refs "INTERNAL_API_KEY") -}}
-{{- fail "roomcast: NODE_ENV=production requires INTERNAL_API_KEY (roomcastd refuses to start without it): set secrets.existingSecret with secrets.existingSecretKeys.INTERNAL_API_KEY, or secrets.create=true with secrets.values.INTERNAL_API_KEY; or config.ROOMCAST_INSECURE=true to run without one, or config.NODE_ENV=development." -}}
+{{- if not (or (hasKey $refs "INTERNAL_API_KEY") $v.apiKeys.existingSecret $c.ROOMCAST_API_KEYS_FILE) -}}
+{{- fail "roomcast: NODE_ENV=production requires INTERNAL_API_KEY (roomcastd refuses to start without it): set secrets.existingSecret with secrets.existingSecretKeys.INTERNAL_API_KEY, or secrets.create=true with secrets.values.INTERNAL_API_KEY, or apiKeys.existingSecret (a keys file); or config.ROOMCAST_INSECURE=true to run without one, or config.NODE_ENV=development." -}}
 {{- end -}}
 {{- if not (or (hasKey $refs "JWT_SECRET") (hasKey $refs "NEXTAUTH_SECRET") $v.files.jwtPublicKey $c.ROOMCAST_JWT_PUBLIC_KEY_FILE) -}}
 {{- fail "roomcast: NODE_ENV=production requires browser authentication (roomcastd refuses to start without it): JWT_SECRET or NEXTAUTH_SECRET through secrets, or files.jwtPublicKey / config.ROOMCAST_JWT_PUBLIC_KEY_FILE; or config.ROOMCAST_INSECURE=true for anonymous browsers." -}}

@@ -135,6 +135,33 @@ TEST_F(LoadConfigTest, TheBindAddressIsAnIpLiteralOrHostnameWhenThatIsOne) {
   EXPECT_EQ(Load({"--host=127.0.0.1"})->host, "127.0.0.1");
 }
 
+TEST_F(LoadConfigTest, ApiKeysFromTheListAndTheFile) {
+  const std::string path = ::testing::TempDir() + "/roomcast_api_keys";
+  std::ofstream(path) << "# services\nbilling:b-key\n";
+  absl::StatusOr<Config> config = Load({"--api_keys_file=" + path});
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->api_keys.size(), 1u);
+  EXPECT_EQ(config->api_keys[0].name, "billing");
+  EXPECT_EQ(config->api_keys_reload_interval, std::chrono::seconds(5));
+  Set("INTERNAL_API_KEY", "first,second");
+  config = Load({"--api_keys_file=" + path});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->webhook_secret, "first");  // The list's first key signs the webhook.
+  Set("INTERNAL_API_KEY", "b-key");
+  EXPECT_THAT(Error({"--api_keys_file=" + path}), HasSubstr("repeats an earlier key"));
+  unsetenv("INTERNAL_API_KEY");
+  std::ofstream(path) << "billing:b-key\nbroken\n";
+  EXPECT_THAT(Error({"--api_keys_file=" + path}), HasSubstr("line 2: expected name:key"));
+  EXPECT_THAT(Error({"--api_keys_file=" + path + ".missing"}), HasSubstr("api_keys_file"));
+  EXPECT_THAT(Error({"--api_keys_reload_interval_s=0"}), HasSubstr("must be 1-3600"));
+  std::ofstream(path) << "billing:b-key\n";
+  Set("NODE_ENV", "production");
+  Set("JWT_SECRET", "s");
+  EXPECT_TRUE(Load({"--api_keys_file=" + path}).ok()) << "a keys file stands for INTERNAL_API_KEY";
+  unsetenv("JWT_SECRET");
+  std::remove(path.c_str());
+}
+
 TEST_F(LoadConfigTest, ProductionNeedsAKeyAndBrowserAuthenticationUnlessInsecure) {
   Set("NODE_ENV", "production");
   EXPECT_THAT(Error({}), HasSubstr("requires INTERNAL_API_KEY"));

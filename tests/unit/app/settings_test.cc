@@ -85,9 +85,9 @@ TEST(SettingsTest, CredentialsAreMarkedSecret) {
   for (const Setting& setting : Settings()) {
     if (setting.secret == Secret::kYes) secrets.insert(setting.env);
   }
-  EXPECT_EQ(secrets, (std::set<std::string_view>{"DATABASE_URL", "INTERNAL_API_KEY", "JWT_SECRET",
-                                                 "NEXTAUTH_SECRET", "REDIS_URL",
-                                                 "ROOMCAST_WEBHOOK_SECRET"}));
+  EXPECT_EQ(secrets, (std::set<std::string_view>{
+                         "DATABASE_URL", "INTERNAL_API_KEY", "JWT_SECRET", "NEXTAUTH_SECRET",
+                         "REDIS_URL", "ROOMCAST_ADMIN_PASSWORD_HASH", "ROOMCAST_WEBHOOK_SECRET"}));
 }
 
 TEST(SettingsTest, HelpNamesEveryFlagAndVariable) {

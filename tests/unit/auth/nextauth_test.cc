@@ -1,5 +1,9 @@
 #include "server/auth/nextauth.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace roomcast::auth {
@@ -29,6 +33,28 @@ TEST(DecryptSessionTokenTest, RefusesWhatIsNotADirectJwe) {
   EXPECT_FALSE(DecryptSessionToken("eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAA.AAAA.AAAA",
                                    "authjs.session-token", "s")
                    .ok());
+}
+
+// What cjose 0.6.2 would mishandle never reaches it: a short IV (it reads a
+// fixed 12 or 16 bytes) and a '=' after 4n+1 characters (its decoder aborts).
+TEST(DecryptSessionTokenTest, RefusesShortIvsAndPaddingBeforeCjose) {
+  const std::string gcm = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0";
+  const std::string cbc = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2Q0JDLUhTNTEyIn0";
+  for (const auto& [token, cookie] : std::vector<std::pair<std::string, std::string>>{
+           {gcm + "..AAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA", "next-auth.session-token"},
+           {cbc + "..AAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "authjs.session-token"},
+           {gcm + "..a=.AAAA.AAAA", "next-auth.session-token"},
+           {gcm + "=..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA", "next-auth.session-token"}}) {
+    absl::StatusOr<boost::json::object> claims = DecryptSessionToken(token, cookie, "s");
+    EXPECT_EQ(claims.status().message(), "malformed session token") << token;
+  }
+  // The right sizes reach the decryption, which the secret fails.
+  EXPECT_EQ(DecryptSessionToken(gcm + "..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA",
+                                "next-auth.session-token", "s")
+                .status()
+                .message(),
+            "session token does not decrypt with this secret");
 }
 
 }  // namespace
