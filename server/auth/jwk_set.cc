@@ -86,7 +86,7 @@ absl::StatusOr<std::shared_ptr<const JwkSet>> JwkSet::Parse(std::string_view doc
       material[name] = value;
     }
     if (!usable) {
-      skipped.push_back(std::string(kid));
+      skipped.emplace_back(kid);
       continue;
     }
     const std::string text = json::serialize(material);
@@ -94,7 +94,7 @@ absl::StatusOr<std::shared_ptr<const JwkSet>> JwkSet::Parse(std::string_view doc
     std::shared_ptr<cjose_jwk_t> jwk(cjose_jwk_import(text.data(), text.size(), &err),
                                      JwkRelease());
     if (!jwk) {
-      skipped.push_back(std::string(kid));  // A curve or size cjose lacks: the others still serve.
+      skipped.emplace_back(kid);  // A curve or size cjose lacks: the others still serve.
       continue;
     }
     set->keys_[std::string(kid)].push_back(

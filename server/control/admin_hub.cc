@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "server/base/clock.h"
@@ -119,7 +119,8 @@ absl::Status AdminHub::Authorize(socketio::Socket& socket) {
   absl::StatusOr<std::string> session =
       login_.Login(address, field("username"), field("password"), field("sessionId"));
   if (!session.ok()) {
-    spdlog::warn("admin: login refused address={} reason={}", address, ToStd(session.status().message()));
+    spdlog::warn("admin: login refused address={} reason={}", address,
+                 ToStd(session.status().message()));
     return session.status();
   }
   if (!session->empty()) {
@@ -189,9 +190,10 @@ void AdminHub::OnEvent(socketio::Socket& socket, socketio::Event event) {
     }
     request.event = *name;
     for (size_t i = 3; i < args.size(); ++i) {
-      absl::StrAppend(&request.args_json, i > 3 ? "," : "", ToAbsl(boost::json::serialize(args[i])));
+      absl::StrAppend(&request.args_json, i > 3 ? "," : "",
+                      ToAbsl(boost::json::serialize(args[i])));
     }
-    emitter_.Emit(std::move(request), [log_result](absl::StatusOr<core::EmitResult> result) {
+    emitter_.Emit(std::move(request), [log_result](const absl::StatusOr<core::EmitResult>& result) {
       log_result(result.status());
     });
   } else if (event.name == "join" || event.name == "leave") {
@@ -274,8 +276,7 @@ void AdminHub::OnEventSent(const socketio::Socket& socket, std::string_view mess
     return;  // What the admins are sent: reporting it would never end.
   }
   if (std::optional<boost::json::array> event = EventOfMessage(message)) {
-    Notify("event_sent",
-           boost::json::array{socket.nsp(), socket.id(), *std::move(event), Now()});
+    Notify("event_sent", boost::json::array{socket.nsp(), socket.id(), *std::move(event), Now()});
   }
 }
 
@@ -323,14 +324,14 @@ void AdminHub::Flush() {
   }
   if (!items.empty()) {
     broker_.AskOthers(Envelope(kEventsMethod, boost::json::serialize(items)),
-                      [](absl::StatusOr<std::vector<std::string>>) {});
+                      [](const absl::StatusOr<std::vector<std::string>>&) {});
   }
 }
 
 void AdminHub::AnswerNode(std::string_view method, const std::string& body,
                           absl::AnyInvocable<void(std::string) &&> answer) {
   if (method == kSocketsMethod) {
-    LocalSockets([answer = std::move(answer)](boost::json::array sockets) mutable {
+    LocalSockets([answer = std::move(answer)](const boost::json::array& sockets) mutable {
       std::move(answer)(boost::json::serialize(sockets));
     });
     return;
@@ -385,9 +386,9 @@ TrafficTotals AdminHub::Totals() const {
   auto load = [](const std::atomic<uint64_t>& counter) {
     return counter.load(std::memory_order_relaxed);
   };
-  return TrafficTotals{load(counters_.sessions_opened),   load(counters_.sessions_closed),
-                       load(counters_.admin_packets_in),  load(counters_.admin_packets_out),
-                       load(counters_.admin_bytes_in),    load(counters_.admin_bytes_out)};
+  return TrafficTotals{load(counters_.sessions_opened),  load(counters_.sessions_closed),
+                       load(counters_.admin_packets_in), load(counters_.admin_packets_out),
+                       load(counters_.admin_bytes_in),   load(counters_.admin_bytes_out)};
 }
 
 void AdminHub::Tick() {
@@ -414,7 +415,7 @@ void AdminHub::Report() {
         }
         return figures;
       },
-      [this, alive = std::weak_ptr<bool>(alive_)](std::vector<ShardFigures> shards) {
+      [this, alive = std::weak_ptr<bool>(alive_)](const std::vector<ShardFigures>& shards) {
         if (alive.expired()) {
           return;
         }
@@ -454,7 +455,7 @@ void AdminHub::Report() {
         if (options_.cluster) {
           boost::json::object message{{"watched", local_admins}, {"stats", std::move(json)}};
           broker_.AskOthers(Envelope(kStatsMethod, boost::json::serialize(message)),
-                            [](absl::StatusOr<std::vector<std::string>>) {});
+                            [](const absl::StatusOr<std::vector<std::string>>&) {});
         }
       });
 }

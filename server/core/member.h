@@ -35,7 +35,7 @@ class Member : public Recipient {
   virtual void Forget(uint64_t id) = 0;
   // The W3C traceparent of a traced call that asked it: its later client
   // events carry it. Members that send none ignore it.
-  virtual void set_trace(std::string /*traceparent*/) {}
+  virtual void set_trace(std::string_view /*traceparent*/) {}
 };
 
 }  // namespace roomcast::core

@@ -60,7 +60,7 @@ class Socket final : public core::Member, public std::enable_shared_from_this<So
   void Disconnect(bool close_connection) override;
   uint64_t Ask(std::string_view event, std::string_view arg_json, AnswerHandler on_answer) override;
   void Forget(uint64_t id) override;
-  void set_trace(std::string traceparent) override { traceparent_ = std::move(traceparent); }
+  void set_trace(std::string_view traceparent) override { traceparent_ = traceparent; }
   const std::string& traceparent() const { return traceparent_; }
 
   void Emit(std::string_view event, const boost::json::array& args,
