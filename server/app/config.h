@@ -29,8 +29,8 @@ struct Config {
   // The file's keys, as read at startup (INTERNAL_API_KEY's, named env-1,
   // ..., come before them); none of either: control calls need no key.
   std::vector<auth::NamedKey> api_keys;
-  std::string database_url;      // Empty: no database.
-  std::string redis_url;         // Empty: a single node (no cluster).
+  std::string database_url;  // Empty: no database.
+  std::string redis_url;     // Empty: a single node (no cluster).
   std::string redis_prefix;
   bool socketio_redis_compat{};
   std::chrono::milliseconds cluster_heartbeat{};

@@ -100,9 +100,8 @@ bool AdminLogin::AllowAttempt(std::string_view address, Clock::time_point now) {
       }
     }
     it = attempts_
-             .emplace(std::string(address),
-                      base::TokenBucket(options_.attempts_per_minute / 60.0,
-                                        options_.attempts_per_minute, now))
+             .emplace(std::string(address), base::TokenBucket(options_.attempts_per_minute / 60.0,
+                                                              options_.attempts_per_minute, now))
              .first;
   }
   return it->second.Take(now);

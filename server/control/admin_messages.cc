@@ -45,12 +45,10 @@ boost::json::object SerializeSocket(const socketio::Socket& socket) {
 
 TrafficTotals Difference(const TrafficTotals& now, const TrafficTotals& before) {
   auto minus = [](uint64_t a, uint64_t b) { return a >= b ? a - b : 0; };
-  return TrafficTotals{minus(now.connections, before.connections),
-                       minus(now.disconnections, before.disconnections),
-                       minus(now.packets_in, before.packets_in),
-                       minus(now.packets_out, before.packets_out),
-                       minus(now.bytes_in, before.bytes_in),
-                       minus(now.bytes_out, before.bytes_out)};
+  return TrafficTotals{
+      minus(now.connections, before.connections), minus(now.disconnections, before.disconnections),
+      minus(now.packets_in, before.packets_in),   minus(now.packets_out, before.packets_out),
+      minus(now.bytes_in, before.bytes_in),       minus(now.bytes_out, before.bytes_out)};
 }
 
 boost::json::object ServerStatsJson(const ServerStats& stats) {
@@ -64,7 +62,8 @@ boost::json::object ServerStatsJson(const ServerStats& stats) {
   const int64_t timestamp = stats.timestamp_ms - stats.timestamp_ms % 1000;
   for (const auto& [type, count] : counts) {
     if (count > 0) {
-      events.push_back(boost::json::object{{"timestamp", timestamp}, {"type", type}, {"count", count}});
+      events.push_back(
+          boost::json::object{{"timestamp", timestamp}, {"type", type}, {"count", count}});
     }
   }
   boost::json::array namespaces;
@@ -84,9 +83,8 @@ boost::json::object ServerStatsJson(const ServerStats& stats) {
 boost::json::object ConfigJson(bool all_events) {
   // Roomcast's control plane acts on sockets by id or by room, cluster-wide:
   // the multi-socket forms (MJOIN, MLEAVE, MDISCONNECT) are the same calls.
-  boost::json::array features{"EMIT",  "JOIN",        "LEAVE",
-                              "DISCONNECT", "MJOIN", "MLEAVE",
-                              "MDISCONNECT", "AGGREGATED_EVENTS"};
+  boost::json::array features{"EMIT",  "JOIN",   "LEAVE",       "DISCONNECT",
+                              "MJOIN", "MLEAVE", "MDISCONNECT", "AGGREGATED_EVENTS"};
   if (all_events) {
     features.emplace_back("ALL_EVENTS");
   }

@@ -168,8 +168,7 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
                                                      HeaderValue(request, "x-forwarded-for"))
                             : connection->remote_address().to_string();
     handshake.url = std::string(request.target());
-    handshake.user_agent =
-        std::string(HeaderValue(request, http::field::user_agent).value_or(""));
+    handshake.user_agent = std::string(HeaderValue(request, http::field::user_agent).value_or(""));
     handshake.issued_ms = base::UnixMillis();
   }
   session->set_handshake(std::move(handshake));

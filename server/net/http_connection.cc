@@ -180,16 +180,15 @@ void HttpConnection::MoveTo(Shard& target, Request request) {
     return;
   }
   taken_ = true;
-  boost::asio::post(
-      target.io(), [&target, &router = router_, fd, protocol = local.protocol(),
-                    remote = remote_address_, buffer = std::move(buffer_),
-                    request = std::move(request)]() mutable {
-        tcp::socket socket(target.io(), protocol, fd);
-        auto moved = std::make_shared<HttpConnection>(std::move(socket), remote, target, router);
-        moved->buffer_ = std::move(buffer);
-        moved->stream_.expires_never();
-        moved->Dispatch(std::move(request));
-      });
+  boost::asio::post(target.io(), [&target, &router = router_, fd, protocol = local.protocol(),
+                                  remote = remote_address_, buffer = std::move(buffer_),
+                                  request = std::move(request)]() mutable {
+    tcp::socket socket(target.io(), protocol, fd);
+    auto moved = std::make_shared<HttpConnection>(std::move(socket), remote, target, router);
+    moved->buffer_ = std::move(buffer);
+    moved->stream_.expires_never();
+    moved->Dispatch(std::move(request));
+  });
 }
 
 }  // namespace roomcast::net
