@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/app/settings.h"
 #include "server/base/string_view.h"
-#include "server/net/jwks_fetcher.h"
+#include "server/net/http_client.h"
 #include "server/net/tls_credentials.h"
 
 #ifndef ROOMCAST_VERSION
@@ -103,9 +103,9 @@ absl::Status CheckTls(const Config& config) {
   const std::string key = SettingName(*FindSetting("tls_key_file"));
   const std::string client_ca = SettingName(*FindSetting("tls_client_ca_file"));
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        config.tls_cert_file.empty() ? key : cert, " needs ",
-        config.tls_cert_file.empty() ? cert : key, " too (TLS takes both)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(config.tls_cert_file.empty() ? key : cert, " needs ",
+                     config.tls_cert_file.empty() ? cert : key, " too (TLS takes both)"));
   }
   if (config.tls_cert_file.empty()) {
     if (!config.tls_client_ca_file.empty()) {
@@ -199,7 +199,7 @@ absl::Status ResolveConfig(Config& config) {
     return tls;
   }
   if (!config.auth.jwks.url.empty()) {
-    if (absl::Status url = net::JwksFetcher::CheckUrl(config.auth.jwks.url); !url.ok()) {
+    if (absl::Status url = net::HttpTarget::Parse(config.auth.jwks.url).status(); !url.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(SettingName(*FindSetting("jwks_url")), ": ", url.message()));
     }

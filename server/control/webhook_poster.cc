@@ -4,14 +4,11 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "server/base/string_view.h"
@@ -93,33 +90,18 @@ std::string WebhookPoster::Signature(std::string_view secret, std::string_view b
 
 absl::StatusOr<std::unique_ptr<WebhookPoster>> WebhookPoster::Create(WebhookOptions options,
                                                                      base::Counters& counters) {
-  auto url = boost::urls::parse_absolute_uri(options.url);
-  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "client_events_webhook: expected an http:// or https:// URL, got '", options.url, "'"));
-  }
-  Target target;
-  target.tls = url->scheme() == "https";
-  target.host = url->host();
-  if (target.host.size() > 2 && target.host.front() == '[') {
-    target.host = target.host.substr(1, target.host.size() - 2);  // An IPv6 literal.
-  }
-  target.port = url->has_port() ? std::string(url->port()) : (target.tls ? "443" : "80");
-  target.path = url->encoded_path().empty() ? "/" : std::string(url->encoded_path());
-  if (url->has_query()) {
-    target.path += "?" + std::string(url->encoded_query());
+  absl::StatusOr<net::HttpTarget> target = net::HttpTarget::Parse(options.url);
+  if (!target.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client_events_webhook: ", target.status().message()));
   }
   return std::unique_ptr<WebhookPoster>(
-      new WebhookPoster(std::move(options), std::move(target), counters));
+      new WebhookPoster(std::move(options), *std::move(target), counters));
 }
 
-WebhookPoster::WebhookPoster(WebhookOptions options, Target target, base::Counters& counters)
-    : options_(std::move(options)), target_(std::move(target)), counters_(counters) {
-  if (target_.tls) {
-    tls_.emplace(asio::ssl::context::tls_client);
-    tls_->set_default_verify_paths();  // The system CAs, or SSL_CERT_FILE.
-    tls_->set_verify_mode(asio::ssl::verify_peer);
-  }
+WebhookPoster::WebhookPoster(WebhookOptions options, net::HttpTarget target,
+                             base::Counters& counters)
+    : options_(std::move(options)), counters_(counters), client_(io_, std::move(target)) {
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] { io_.run(); });
 }
@@ -183,101 +165,29 @@ void WebhookPoster::Pump() {
 
 void WebhookPoster::Attempt(const std::shared_ptr<Delivery>& delivery) {
   ++delivery->attempts;
-  auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_);
-  resolver->async_resolve(
-      target_.host, target_.port,
-      [this, resolver, delivery](const boost::system::error_code& error,
-                                 asio::ip::tcp::resolver::results_type addresses) mutable {
-        if (delivery->finished) {
-          return;
-        }
-        if (error) {
-          Settle(delivery, std::nullopt, error.message());
-          return;
-        }
-        if (tls_) {
-          auto stream = std::make_shared<beast::ssl_stream<beast::tcp_stream>>(io_, *tls_);
-          SSL_set_tlsext_host_name(stream->native_handle(), target_.host.c_str());
-          stream->set_verify_callback(asio::ssl::host_name_verification(target_.host));
-          Exchange(delivery, std::move(stream), std::move(addresses));
-        } else {
-          Exchange(delivery, std::make_shared<beast::tcp_stream>(io_), std::move(addresses));
-        }
-      });
-}
-
-template <typename Stream>
-void WebhookPoster::Exchange(const std::shared_ptr<Delivery>& delivery,
-                             std::shared_ptr<Stream> stream,
-                             asio::ip::tcp::resolver::results_type addresses) {
-  auto& tcp = beast::get_lowest_layer(*stream);
+  net::HttpClient::Request request(http::verb::post, client_.target().path, 11);
+  request.set(http::field::user_agent, "roomcast-webhook");
+  request.set(http::field::content_type, "application/json");
+  request.set("x-roomcast-signature", delivery->signature);
+  request.set("x-roomcast-event-id", delivery->event->id());
+  if (!delivery->event->traceparent().empty()) {
+    request.set("traceparent", delivery->event->traceparent());
+  }
+  request.body() = delivery->body;
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(delivery->deadline - Clock::now());
-  tcp.expires_after(std::max(std::chrono::milliseconds(1), std::min(left, kAttemptTimeout)));
-  auto request =
-      std::make_shared<http::request<http::string_body>>(http::verb::post, target_.path, 11);
-  request->set(http::field::host, target_.host);
-  request->set(http::field::user_agent, "roomcast-webhook");
-  request->set(http::field::content_type, "application/json");
-  request->set("x-roomcast-signature", delivery->signature);
-  request->set("x-roomcast-event-id", delivery->event->id());
-  if (!delivery->event->traceparent().empty()) {
-    request->set("traceparent", delivery->event->traceparent());
-  }
-  request->set(http::field::connection, "close");
-  request->body() = delivery->body;
-  request->prepare_payload();
-  auto fail = [this, delivery](const boost::system::error_code& error) {
-    if (!delivery->finished) {
-      Settle(delivery, std::nullopt, error.message());
-    }
-  };
-  auto exchange = [this, delivery, stream, request, fail]() {
-    http::async_write(
-        *stream, *request,
-        [this, delivery, stream, request, fail](const boost::system::error_code& error, size_t) {
-          if (error) {
-            fail(error);
-            return;
-          }
-          auto buffer = std::make_shared<beast::flat_buffer>();
-          auto parser = std::make_shared<http::response_parser<http::string_body>>();
-          parser->body_limit(kMaxResponseBytes);
-          http::async_read(*stream, *buffer, *parser,
-                           [this, delivery, stream, buffer, parser, fail](
-                               const boost::system::error_code& error, size_t) {
-                             if (error) {
-                               fail(error);
-                               return;
-                             }
-                             beast::error_code ignored;
-                             beast::get_lowest_layer(*stream).socket().shutdown(
-                                 asio::ip::tcp::socket::shutdown_both, ignored);
-                             if (!delivery->finished) {
-                               Settle(delivery, parser->get().result_int(), parser->get().body());
-                             }
-                           });
-        });
-  };
-  tcp.async_connect(addresses, [stream, exchange, fail](const boost::system::error_code& error,
-                                                        const asio::ip::tcp::endpoint&) {
-    if (error) {
-      fail(error);
-      return;
-    }
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      exchange();
-    } else {
-      stream->async_handshake(asio::ssl::stream_base::client,
-                              [exchange, fail](const boost::system::error_code& error) {
-                                if (error) {
-                                  fail(error);
-                                  return;
-                                }
-                                exchange();
-                              });
-    }
-  });
+  client_.Send(std::move(request), kMaxResponseBytes,
+               std::max(std::chrono::milliseconds(1), std::min(left, kAttemptTimeout)),
+               [this, delivery](const absl::StatusOr<net::HttpReply>& reply) {
+                 if (delivery->finished) {
+                   return;
+                 }
+                 if (reply.ok()) {
+                   Settle(delivery, reply->status, reply->body);
+                 } else {
+                   Settle(delivery, std::nullopt, std::string(reply.status().message()));
+                 }
+               });
 }
 
 void WebhookPoster::Settle(const std::shared_ptr<Delivery>& delivery,

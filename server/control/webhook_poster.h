@@ -10,14 +10,13 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "roomcast/v1/roomcast.pb.h"
 #include "server/base/counters.h"
 #include "server/core/client_event.h"
+#include "server/net/http_client.h"
 
 namespace roomcast::control {
 
@@ -60,14 +59,8 @@ class WebhookPoster {
 
  private:
   struct Delivery;
-  struct Target {
-    bool tls = false;
-    std::string host;
-    std::string port;
-    std::string path;
-  };
 
-  WebhookPoster(WebhookOptions options, Target target, base::Counters& counters);
+  WebhookPoster(WebhookOptions options, net::HttpTarget target, base::Counters& counters);
   void Pump();
   void Attempt(const std::shared_ptr<Delivery>& delivery);
   // After an attempt: the delivery's answer, a retry, or the end.
@@ -75,16 +68,12 @@ class WebhookPoster {
               const std::string& body);
   void Finish(const std::shared_ptr<Delivery>& delivery, absl::StatusOr<std::string> answer);
   void DrainHere();
-  template <typename Stream>
-  void Exchange(const std::shared_ptr<Delivery>& delivery, std::shared_ptr<Stream> stream,
-                boost::asio::ip::tcp::resolver::results_type addresses);
 
   WebhookOptions options_;
-  Target target_;
   base::Counters& counters_;
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  std::optional<boost::asio::ssl::context> tls_;
+  net::HttpClient client_;  // After io_, which it runs on.
   // On the poster's thread only.
   std::deque<std::shared_ptr<Delivery>> waiting_;
   absl::flat_hash_set<std::shared_ptr<Delivery>> in_flight_;
