@@ -64,10 +64,11 @@ function signWith(pair, kid, claims, algorithm = pair.privateKey.asymmetricKeyTy
 /**
  * node:http (or https) on 127.0.0.1 serving `{keys}` at /jwks with
  * `cacheControl`; `stop()` closes it (connections refused), `start()` listens
- * again on the same port. `requests` counts what it answered.
+ * again on the same port. `requests` counts what it answered; `padding`
+ * bytes of filler make the response that much larger.
  */
 function jwksServer({ keys, cacheControl = 'max-age=3600', tls } = {}) {
-  const state = { keys, cacheControl, requests: 0, port: 0, server: null };
+  const state = { keys, cacheControl, requests: 0, port: 0, server: null, padding: 0 };
   const handler = (req, res) => {
     state.requests += 1;
     if (req.url !== '/jwks') {
@@ -75,7 +76,7 @@ function jwksServer({ keys, cacheControl = 'max-age=3600', tls } = {}) {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': state.cacheControl });
-    res.end(JSON.stringify({ keys: state.keys }));
+    res.end(JSON.stringify({ keys: state.keys, ...(state.padding ? { padding: 'x'.repeat(state.padding) } : {}) }));
   };
   state.start = (port = state.port) =>
     new Promise((resolve, reject) => {
@@ -258,6 +259,26 @@ describe('the JWKS server goes away and comes back', () => {
     await idp.start();
     await pollUntil(async () => (await health(fx.port)).status === 'SERVING', { timeoutMs: 8000, what: 'health SERVING again' });
     assert.equal(await tryToken(fx, token), 'ok');
+  });
+
+  it('a JWKS response over 1 MiB is refused: counted, the old keys kept', async () => {
+    const token = signWith(ec1, 'ec-1', { sub: 'kept', exp: now() + 600 });
+    const failedBefore = await metric(fx.port, 'roomcast_jwks_fetches_total', { outcome: 'failed' });
+    idp.padding = (1 << 20) + 1;
+    try {
+      // A kid the set lacks asks for a refetch now.
+      assert.notEqual(await tryToken(fx, signWith(rsa2, 'rsa-unseen', { sub: 'x' })), 'ok');
+      const degraded = await pollUntil(async () => {
+        const body = await health(fx.port);
+        return body.status === 'DEGRADED' ? body : null;
+      }, { timeoutMs: 8000, what: 'health DEGRADED' });
+      assert.match(jwksCheck(degraded).detail, /last fetch failed: body limit exceeded/, JSON.stringify(degraded));
+      assert.ok(await metric(fx.port, 'roomcast_jwks_fetches_total', { outcome: 'failed' }) > failedBefore);
+      assert.equal(await tryToken(fx, token), 'ok', 'the old keys still verify');
+    } finally {
+      idp.padding = 0;
+    }
+    await pollUntil(async () => (await health(fx.port)).status === 'SERVING', { timeoutMs: 8000, what: 'health SERVING again' });
   });
 });
 

@@ -100,6 +100,40 @@ describe('traceparent on control calls', () => {
     // Untraced successful calls log at debug only: not at the default info level.
     assert.equal(server.output().split('\n').filter((l) => /control: call/.test(l) && !/trace_id=/.test(l) && /code=OK/.test(l)).length, 0);
   });
+  it('the ClientEvent after a traced EmitWithAck carries Roomcast\'s traceparent', async () => {
+    const method = rpc.service.methods.ReceiveClientEvents;
+    const reqType = rpc.root.lookupType(method.requestType);
+    const resType = rpc.root.lookupType(method.responseType);
+    const events = [];
+    const call = rpc.client.makeServerStreamRequest(
+      '/roomcast.v1.Roomcast/ReceiveClientEvents',
+      (o) => Buffer.from(reqType.encode(reqType.fromObject(o)).finish()),
+      (b) => resType.toObject(resType.decode(b), { longs: String, defaults: true }),
+      { events: ['followup'] },
+      metadataOf({ authorization: `Bearer ${kKey}` }),
+      {},
+    );
+    call.on('data', (ev) => events.push(ev));
+    call.on('error', () => {});
+    await withTimeout(new Promise((resolve) => call.once('metadata', resolve)), 3000, 'stream metadata');
+    const socket = await connect(baseUrl(server.port));
+    try {
+      socket.on('question', (arg, ack) => ack('yes'));
+      const traceId = 'd'.repeat(31) + '2';
+      await rpc.call('EmitWithAck', { socketId: socket.id, event: 'question', data: 1, timeoutMs: 3000 }, {
+        headers: { traceparent: `00-${traceId}-${kParent}-01` },
+      });
+      socket.emit('followup', 1);
+      const event = await pollUntil(() => events.find((e) => e.event === 'followup'), { what: 'the ClientEvent' });
+      const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(event.traceparent);
+      assert.ok(m, `traceparent: ${event.traceparent}`);
+      assert.equal(m[1], traceId);
+      assert.notEqual(m[2], kParent, 'the parent is Roomcast\'s span, not the caller\'s');
+    } finally {
+      socket.close();
+      call.cancel();
+    }
+  });
 });
 
 describe('traceparent from a traced EmitWithAck to the client events that follow', () => {
@@ -170,59 +204,6 @@ describe('traceparent from a traced EmitWithAck to the client events that follow
       assert.equal(post.headers.traceparent, undefined);
     } finally {
       socket.close();
-    }
-  });
-});
-
-describe('traceparent on the ReceiveClientEvents stream', () => {
-  let server;
-  let reflection;
-  let rpc;
-
-  before(async () => {
-    server = await startControl([], { env: { INTERNAL_API_KEY: kKey } });
-    reflection = new Reflection(grpcTarget(server.grpcPort));
-    rpc = await reflection.service('roomcast.v1.Roomcast', { headers: { authorization: `Bearer ${kKey}` } });
-  });
-
-  after(async () => {
-    rpc?.close();
-    reflection?.close();
-    await server?.stop();
-  });
-
-  it('the ClientEvent after a traced EmitWithAck carries Roomcast\'s traceparent', async () => {
-    const method = rpc.service.methods.ReceiveClientEvents;
-    const reqType = rpc.root.lookupType(method.requestType);
-    const resType = rpc.root.lookupType(method.responseType);
-    const events = [];
-    const call = rpc.client.makeServerStreamRequest(
-      '/roomcast.v1.Roomcast/ReceiveClientEvents',
-      (o) => Buffer.from(reqType.encode(reqType.fromObject(o)).finish()),
-      (b) => resType.toObject(resType.decode(b), { longs: String, defaults: true }),
-      { events: ['followup'] },
-      metadataOf({ authorization: `Bearer ${kKey}` }),
-      {},
-    );
-    call.on('data', (ev) => events.push(ev));
-    call.on('error', () => {});
-    await withTimeout(new Promise((resolve) => call.once('metadata', resolve)), 3000, 'stream metadata');
-    const socket = await connect(baseUrl(server.port));
-    try {
-      socket.on('question', (arg, ack) => ack('yes'));
-      const traceId = 'd'.repeat(31) + '2';
-      await rpc.call('EmitWithAck', { socketId: socket.id, event: 'question', data: 1, timeoutMs: 3000 }, {
-        headers: { traceparent: `00-${traceId}-${kParent}-01` },
-      });
-      socket.emit('followup', 1);
-      const event = await pollUntil(() => events.find((e) => e.event === 'followup'), { what: 'the ClientEvent' });
-      const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(event.traceparent);
-      assert.ok(m, `traceparent: ${event.traceparent}`);
-      assert.equal(m[1], traceId);
-      assert.notEqual(m[2], kParent, 'the parent is Roomcast\'s span, not the caller\'s');
-    } finally {
-      socket.close();
-      call.cancel();
     }
   });
 });
