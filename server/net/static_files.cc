@@ -92,8 +92,8 @@ absl::StatusOr<std::unique_ptr<StaticFiles>> StaticFiles::Load(const std::string
     if (!in) {
       return absl::UnavailableError(absl::StrCat("cannot read ", it->path().string()));
     }
-    files.files_[name] = File{body.str(), std::string(ContentType(name)),
-                              std::string(CacheControl(name))};
+    files.files_[name] =
+        File{body.str(), std::string(ContentType(name)), std::string(CacheControl(name))};
   }
   if (error) {
     return absl::UnavailableError(absl::StrCat("cannot list ", dir, ": ", error.message()));
@@ -129,8 +129,8 @@ Response StaticFiles::Serve(const Request& request, std::string_view path) const
     return MakeResponse(request, http::status::not_found, "not found\n",
                         "text/plain; charset=utf-8");
   }
-  Response response = MakeResponse(request, http::status::ok, it->second.body,
-                                   it->second.content_type);
+  Response response =
+      MakeResponse(request, http::status::ok, it->second.body, it->second.content_type);
   response.set(http::field::cache_control, it->second.cache_control);
   response.set("X-Content-Type-Options", "nosniff");
   if (request.method() == http::verb::head) {

@@ -111,9 +111,9 @@ void AddJwksFamilies(const base::Counters& c, std::vector<MetricFamily>& familie
 // TLS reloads: an error is a bad certificate or key put in place (the old
 // pair stays in use until a good one comes).
 void AddTlsFamilies(const base::Counters& c, std::vector<MetricFamily>& families) {
-  MetricFamily reloads = Family("roomcast_tls_reloads_total",
-                                "TLS files re-read with new contents, by result.",
-                                MetricType::Counter);
+  MetricFamily reloads =
+      Family("roomcast_tls_reloads_total", "TLS files re-read with new contents, by result.",
+             MetricType::Counter);
   AddSample(reloads, Load(c.tls_reloads), {{"result", "ok"}});
   AddSample(reloads, Load(c.tls_reload_failures), {{"result", "error"}});
   families.push_back(std::move(reloads));

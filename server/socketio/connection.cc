@@ -25,9 +25,8 @@ Connection::Connection(const Namespaces& namespaces, Link& link, core::RoomIndex
       link_(link),
       rooms_(rooms),
       counters_(counters),
-      handshake_(handshake.empty()
-                     ? nullptr
-                     : std::make_unique<const Handshake>(std::move(handshake))),
+      handshake_(handshake.empty() ? nullptr
+                                   : std::make_unique<const Handshake>(std::move(handshake))),
       decoder_(namespaces.max_attachments()) {}
 
 const Handshake& Connection::handshake() const {

@@ -372,6 +372,9 @@ describe('an https JWKS endpoint, its CA given by SSL_CERT_FILE', () => {
   });
 
   it('fetches the keys over TLS and verifies with them', async () => {
+    // The first fetch runs beside startup: tokens wait for its keys.
+    await pollUntil(async () => jwksCheck(await health(fx.port))?.status === 'SERVING',
+      { timeoutMs: 5000, what: 'the keys fetched over TLS' });
     assert.equal(await tryToken(fx, signWith(ec1, 'ec-1', { sub: 'tls' })), 'ok');
     okJson(await api(fx.port, 'GET', '/api/health'));
   });

@@ -16,7 +16,8 @@ TEST(AdminMessagesTest, ServerStatsCarryTheNodeAndTheTrafficSinceLastTime) {
   stats.polling_clients = 1;
   stats.namespaces = {{"/", 2}, {"/admin", 1}};
   stats.timestamp_ms = 1700000000123;
-  stats.since_last = Difference(TrafficTotals{5, 2, 10, 20, 100, 200}, TrafficTotals{4, 2, 7, 20, 90, 150});
+  stats.since_last =
+      Difference(TrafficTotals{5, 2, 10, 20, 100, 200}, TrafficTotals{4, 2, 7, 20, 90, 150});
   const boost::json::value json = ServerStatsJson(stats);
   EXPECT_EQ(json, boost::json::parse(R"({
     "serverId":"node-a","hostname":"host","pid":42,"uptime":1.5,"clientsCount":3,
@@ -30,7 +31,8 @@ TEST(AdminMessagesTest, ServerStatsCarryTheNodeAndTheTrafficSinceLastTime) {
 }
 
 TEST(AdminMessagesTest, CountersThatWentBackReportNothing) {
-  const TrafficTotals diff = Difference(TrafficTotals{1, 1, 1, 1, 1, 1}, TrafficTotals{2, 2, 2, 2, 2, 2});
+  const TrafficTotals diff =
+      Difference(TrafficTotals{1, 1, 1, 1, 1, 1}, TrafficTotals{2, 2, 2, 2, 2, 2});
   EXPECT_EQ(diff.connections + diff.disconnections + diff.packets_in + diff.packets_out +
                 diff.bytes_in + diff.bytes_out,
             0u);
@@ -51,16 +53,17 @@ TEST(AdminMessagesTest, ConfigListsWhatRoomcastDoes) {
 TEST(AdminMessagesTest, EventOfMessageReadsEventsOnly) {
   EXPECT_EQ(*EventOfMessage(R"(42["news",{"a":1}])"), boost::json::parse(R"(["news",{"a":1}])"));
   EXPECT_EQ(*EventOfMessage(R"(2/chat,7["ping"])"), boost::json::parse(R"(["ping"])"));
-  EXPECT_FALSE(EventOfMessage(R"(43[1])").has_value());   // An ack.
+  EXPECT_FALSE(EventOfMessage(R"(43[1])").has_value());  // An ack.
   EXPECT_FALSE(EventOfMessage(R"(40{"sid":"x"})").has_value());
   EXPECT_FALSE(EventOfMessage(R"(42["news",)").has_value());  // Cut short.
   EXPECT_FALSE(EventOfMessage("").has_value());
 }
 
 TEST(AdminMessagesTest, AdminPacketIsAnEventToTheAdminNamespace) {
-  const core::SharedPacket packet =
-      AdminPacket("room_joined", boost::json::array{"/", "lobby", "abc", "2026-01-01T00:00:00.000Z"});
-  EXPECT_EQ(packet->text, R"(42/admin,["room_joined","/","lobby","abc","2026-01-01T00:00:00.000Z"])");
+  const core::SharedPacket packet = AdminPacket(
+      "room_joined", boost::json::array{"/", "lobby", "abc", "2026-01-01T00:00:00.000Z"});
+  EXPECT_EQ(packet->text,
+            R"(42/admin,["room_joined","/","lobby","abc","2026-01-01T00:00:00.000Z"])");
   EXPECT_EQ(AdminPacket("config", boost::json::array{})->text, R"(42/admin,["config"])");
 }
 

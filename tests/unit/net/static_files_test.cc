@@ -71,9 +71,10 @@ TEST_F(StaticFilesTest, ServesTheFilesWithTypesAndCaching) {
 TEST_F(StaticFilesTest, NothingOutsideTheLoadedFiles) {
   auto files = StaticFiles::Load(dir_.string(), "/admin/", "");
   ASSERT_TRUE(files.ok());
-  for (const char* path : {"../outside-roomcast-static.txt", "%2e%2e/outside-roomcast-static.txt",
-                           ".secret", "js/app.0d7d7845.js.map", "js/../../outside-roomcast-static.txt",
-                           "/etc/passwd", "js", "nope.html"}) {
+  for (const char* path :
+       {"../outside-roomcast-static.txt", "%2e%2e/outside-roomcast-static.txt", ".secret",
+        "js/app.0d7d7845.js.map", "js/../../outside-roomcast-static.txt", "/etc/passwd", "js",
+        "nope.html"}) {
     EXPECT_EQ((*files)->Serve(Get("/admin/x"), path).result(), http::status::not_found) << path;
   }
   EXPECT_EQ((*files)->Serve(Get("/admin/", http::verb::post), "").result(),
