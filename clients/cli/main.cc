@@ -24,6 +24,7 @@
 #include "clients/cli/tail.h"
 #include "clients/cli/top.h"
 #include "clients/cpp/client.h"
+#include "clients/cpp/client_tls.h"
 
 namespace roomcast::cli {
 namespace {
@@ -291,6 +292,17 @@ int Tail(const Arguments& args, bool json) {
   const ClientOptions env = ClientOptions::FromEnvironment();
   TailOptions options;
   options.socket_url = env.socket_url;
+  absl::StatusOr<std::optional<ClientTls>> tls = ClientTls::Load(env);
+  if (!tls.ok()) {
+    return Usage(std::string(tls.status().message()));
+  }
+  if (*tls) {
+    absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> context = (*tls)->SslContext();
+    if (!context.ok()) {
+      return Usage(std::string(context.status().message()));
+    }
+    options.tls = *std::move(context);
+  }
   options.token = env.token;
   options.nsp = args.One("namespace").value_or("/");
   options.rooms = args.All("room");

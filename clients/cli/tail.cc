@@ -1,8 +1,13 @@
 #include "clients/cli/tail.h"
 
+#include <openssl/ssl.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
@@ -49,40 +54,19 @@ std::string EventLine(const socketio::Packet& packet) {
   return json::serialize(json::object{{"event", name}, {"args", std::move(args)}});
 }
 
-}  // namespace
+constexpr char kPath[] = "/socket.io/?EIO=4&transport=websocket";
 
-absl::Status Tail(const TailOptions& options,
-                  const std::function<void(const std::string&)>& on_event,
-                  const std::function<void(const std::string&)>& on_connected) {
-  auto url = boost::urls::parse_uri(options.socket_url);
-  if (!url || url->scheme() != "http") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "SOCKET_SERVER_URL must look like http://host:port, got '", options.socket_url, "'"));
-  }
-  std::string host = url->host_address();
-  if (host.size() >= 2 && host.front() == '[') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const uint16_t port = url->has_port() ? url->port_number() : 80;
-  auto endpoints = ResolveAll(host, port);
-  if (!endpoints.ok()) {
-    return endpoints.status();
-  }
-  boost::asio::io_context io;
-  absl::StatusOr<boost::asio::ip::tcp::socket> socket =
-      ConnectFirst(io, *endpoints, std::chrono::seconds(5));
-  if (!socket.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach ", options.socket_url, ": ", socket.status().message()));
-  }
-  websocket::stream<beast::tcp_stream> ws(*std::move(socket));
+absl::Status HandshakeFailed(const TailOptions& options, const beast::error_code& ec) {
+  return absl::UnavailableError(
+      absl::StrCat("WebSocket to ", options.socket_url, ": ", ec.message()));
+}
+
+// The Socket.IO session over an open WebSocket, plain or TLS.
+template <class WebSocket>
+absl::Status Session(WebSocket& ws, const TailOptions& options,
+                     const std::function<void(const std::string&)>& on_event,
+                     const std::function<void(const std::string&)>& on_connected) {
   beast::error_code ec;
-  ws.handshake(absl::StrCat(host, ":", port), "/socket.io/?EIO=4&transport=websocket", ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("WebSocket to ", options.socket_url, ": ", ec.message()));
-  }
-
   json::object auth;
   if (!options.rooms.empty()) {
     auth["rooms"] = json::value_from(options.rooms);
@@ -153,6 +137,57 @@ absl::Status Tail(const TailOptions& options,
         break;
     }
   }
+}
+
+}  // namespace
+
+absl::Status Tail(const TailOptions& options,
+                  const std::function<void(const std::string&)>& on_event,
+                  const std::function<void(const std::string&)>& on_connected) {
+  auto url = boost::urls::parse_uri(options.socket_url);
+  const bool wss = url && url->scheme() == "https";
+  if (!url || (url->scheme() != "http" && !wss)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SOCKET_SERVER_URL must look like http(s)://host:port, got '", options.socket_url, "'"));
+  }
+  if (wss != (options.tls != nullptr)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SOCKET_SERVER_URL '", options.socket_url,
+        "' and the TLS settings disagree: with TLS on it must be https:// (no plain fallback)"));
+  }
+  std::string host = url->host_address();
+  if (host.size() >= 2 && host.front() == '[') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const uint16_t port = url->has_port() ? url->port_number() : (wss ? 443 : 80);
+  auto endpoints = ResolveAll(host, port);
+  if (!endpoints.ok()) {
+    return endpoints.status();
+  }
+  boost::asio::io_context io;
+  absl::StatusOr<boost::asio::ip::tcp::socket> socket =
+      ConnectFirst(io, *endpoints, std::chrono::seconds(5));
+  if (!socket.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ", options.socket_url, ": ", socket.status().message()));
+  }
+  const std::string authority = absl::StrCat(host, ":", port);
+  beast::error_code ec;
+  if (!wss) {
+    websocket::stream<beast::tcp_stream> ws(*std::move(socket));
+    ws.handshake(authority, kPath, ec);
+    return ec ? HandshakeFailed(options, ec) : Session(ws, options, on_event, on_connected);
+  }
+  websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(*std::move(socket), *options.tls);
+  beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(5));
+  SSL_set_tlsext_host_name(ws.next_layer().native_handle(), host.c_str());
+  ws.next_layer().set_verify_callback(boost::asio::ssl::host_name_verification(host));
+  ws.next_layer().handshake(boost::asio::ssl::stream_base::client, ec);
+  if (!ec) {
+    ws.handshake(authority, kPath, ec);
+  }
+  beast::get_lowest_layer(ws).expires_never();
+  return ec ? HandshakeFailed(options, ec) : Session(ws, options, on_event, on_connected);
 }
 
 }  // namespace roomcast::cli

@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clients/cpp/client_tls.h"
 #include "clients/cpp/log.h"
 #include "clients/cpp/loopback.h"
 #include "google/api/annotations.pb.h"
@@ -64,13 +65,22 @@ std::optional<std::string> ReachableTarget(const std::string& target) {
                                      : absl::StrCat("ipv4:127.0.0.1:", host_port->second);
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+// `target` may be a loopback address standing for `configured`: the
+// server's certificate still has to name the configured host.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const std::string& configured,
+                                           const std::shared_ptr<grpc::ChannelCredentials>& tls) {
   grpc::ChannelArguments args;
+  if (tls != nullptr && target != configured) {
+    if (auto host_port = SplitHostPort(configured); host_port.ok()) {
+      args.SetSslTargetNameOverride(host_port->first);
+    }
+  }
   // Reconnect quickly, so a recovered server is used again within seconds.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(target,
+                                   tls != nullptr ? tls : grpc::InsecureChannelCredentials(), args);
 }
 
 const protobuf::MethodDescriptor* FindMethod(const std::string& method) {
@@ -174,7 +184,22 @@ absl::StatusOr<std::string> HttpJson(const protobuf::Message& request) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
-  absl::StatusOr<std::unique_ptr<HttpTransport>> http = HttpTransport::Create(options.http_url);
+  absl::StatusOr<std::optional<ClientTls>> tls = ClientTls::Load(options);
+  if (!tls.ok()) {
+    return tls.status();
+  }
+  std::shared_ptr<boost::asio::ssl::context> ssl;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (*tls) {
+    absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> context = (*tls)->SslContext();
+    if (!context.ok()) {
+      return context.status();
+    }
+    ssl = *std::move(context);
+    credentials = (*tls)->GrpcCredentials();
+  }
+  absl::StatusOr<std::unique_ptr<HttpTransport>> http =
+      HttpTransport::Create(options.http_url, std::move(ssl));
   if (!http.ok()) {
     return http.status();
   }
@@ -182,13 +207,15 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ROOMCAST_GRPC_TARGET must look like host:port, got '", options.grpc_target, "'"));
   }
-  return std::unique_ptr<Client>(new Client(std::move(options), *std::move(http)));
+  return std::unique_ptr<Client>(
+      new Client(std::move(options), *std::move(http), std::move(credentials)));
 }
 
-Client::Client(ClientOptions options, std::unique_ptr<HttpTransport> http)
-    : options_(std::move(options)), http_(std::move(http)) {
+Client::Client(ClientOptions options, std::unique_ptr<HttpTransport> http,
+               std::shared_ptr<grpc::ChannelCredentials> tls)
+    : options_(std::move(options)), http_(std::move(http)), tls_(std::move(tls)) {
   std::optional<std::string> target = ReachableTarget(options_.grpc_target);
-  channel_ = MakeChannel(target.value_or(options_.grpc_target));
+  channel_ = MakeChannel(target.value_or(options_.grpc_target), options_.grpc_target, tls_);
 }
 
 std::shared_ptr<grpc::Channel> Client::UsableChannel() {
@@ -211,7 +238,7 @@ std::shared_ptr<grpc::Channel> Client::UsableChannel() {
   if (!target) {
     return nullptr;
   }
-  channel_ = MakeChannel(*target);
+  channel_ = MakeChannel(*target, options_.grpc_target, tls_);
   grpc_down_ = false;
   ClientLog().info("gRPC at {} reachable again", options_.grpc_target);
   return channel_;

@@ -8,6 +8,7 @@
 #include <google/protobuf/message.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -81,7 +82,8 @@ class Client {
     int max_attempts;
   };
 
-  Client(ClientOptions options, std::unique_ptr<HttpTransport> http);
+  Client(ClientOptions options, std::unique_ptr<HttpTransport> http,
+         std::shared_ptr<grpc::ChannelCredentials> tls);
 
   template <typename Response>
   absl::StatusOr<Response> Invoke(const std::string& method,
@@ -114,6 +116,7 @@ class Client {
 
   ClientOptions options_;
   std::unique_ptr<HttpTransport> http_;
+  std::shared_ptr<grpc::ChannelCredentials> tls_;  // Null: plaintext gRPC.
   absl::Mutex mutex_;
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mutex_);
   bool grpc_down_ ABSL_GUARDED_BY(mutex_) = false;

@@ -5,16 +5,21 @@
 // observed by socket.io-client, `history` of what `emit` sent, `tail`
 // against a server that is not there, `events` printing and acking what a
 // socket.io-client sends (filtered, with lifecycle, across a server restart)
-// and `ask` waiting for the acks of a room's sockets.
+// and `ask` waiting for the acks of a room's sockets; and all of it over TLS
+// (ROOMCAST_CA_FILE, a client certificate for gRPC's mTLS, `tail` on wss, the
+// fallback to the HTTPS shim and never to plain HTTP).
 // Every CLI run is bounded in time; every `tail` and `events` is killed in a finally.
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildDir, startRoomcastd } from '../support/process.js';
 import { freePort, stopServer } from '../support/fixtures.js';
 import { pollUntil, useControlServer } from '../support/control.js';
 import { closeAll, connect, expectNoEvent, roomsOf, waitFor, withTimeout } from '../support/sio.js';
+import { hasOpenssl, makeCertificates } from '../support/tls.js';
 
 const roomcastPath = path.join(buildDir, 'clients/cli/roomcast');
 const kRunTimeoutMs = 10000;
@@ -25,7 +30,8 @@ const fx = useControlServer();
 /** The environment variables the CLI reads, pointed at a server (no inherited ones leak in). */
 function cliEnv({ grpcPort, port, apiKey, ...overrides } = {}) {
   const env = { ...process.env };
-  for (const name of ['ROOMCAST_GRPC_TARGET', 'INTERNAL_API_URL', 'INTERNAL_API_KEY', 'SOCKET_SERVER_URL', 'ROOMCAST_TOKEN']) {
+  for (const name of ['ROOMCAST_GRPC_TARGET', 'INTERNAL_API_URL', 'INTERNAL_API_KEY', 'SOCKET_SERVER_URL', 'ROOMCAST_TOKEN',
+    'ROOMCAST_CA_FILE', 'ROOMCAST_CLIENT_CERT_FILE', 'ROOMCAST_CLIENT_KEY_FILE']) {
     delete env[name];
   }
   if (grpcPort !== undefined) env.ROOMCAST_GRPC_TARGET = `localhost:${grpcPort}`;
@@ -758,5 +764,102 @@ describe('roomcast ask waits for the acks of the sockets it asks', () => {
     const none = await json(['ask', '--room', 'nobody-here', '--event', 'double', '--data', '1', '--timeout_ms', '5000']);
     assert.deepEqual(none, { replies: [], timedOut: [] }, JSON.stringify(none));
     assert.ok(Date.now() - started < 4000, `no sockets: no wait (${Date.now() - started} ms)`);
+  });
+});
+
+describe('roomcast over TLS: a CA file, a client certificate, wss', { skip: !hasOpenssl() && 'openssl is not installed' }, () => {
+  let dir;
+  let certs;
+  let otherCa;
+  let server;
+  const sockets = [];
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-cli-tls-'));
+    fs.mkdirSync(path.join(dir, 'ours'));
+    fs.mkdirSync(path.join(dir, 'other'));
+    certs = makeCertificates(path.join(dir, 'ours'));
+    otherCa = makeCertificates(path.join(dir, 'other')).ca;
+    server = await startRoomcastd(['--shards=1', `--tls_cert_file=${certs.cert}`, `--tls_key_file=${certs.key}`,
+      `--tls_client_ca_file=${certs.ca}`], { env: { INTERNAL_API_KEY: '' } });
+  });
+  after(async () => {
+    closeAll(sockets);
+    await stopServer(server);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The CLI's environment for the TLS server: https URLs, our CA and the client certificate. */
+  const tlsEnv = (overrides = {}) => cliEnv({
+    grpcPort: server.grpcPort,
+    INTERNAL_API_URL: `https://localhost:${server.port}`,
+    SOCKET_SERVER_URL: `https://localhost:${server.port}`,
+    ROOMCAST_CA_FILE: certs.ca,
+    ROOMCAST_CLIENT_CERT_FILE: certs.clientCert,
+    ROOMCAST_CLIENT_KEY_FILE: certs.clientKey,
+    ...overrides,
+  });
+  const byTransport = async (runEnv) => (await json(['status'], { env: runEnv })).counters.emitsByTransport;
+  const listener = async (room) => {
+    const socket = await connect(`https://localhost:${server.port}`, { transports: ['websocket'], ca: fs.readFileSync(certs.ca), auth: { rooms: [room] } });
+    sockets.push(socket);
+    return socket;
+  };
+
+  it('emit goes over gRPC with mTLS; tail on wss and a socket.io-client both receive it', async () => {
+    const socket = await listener('tls-room');
+    const tail = await startTail(['tls-room'], { env: tlsEnv() });
+    try {
+      const before = await byTransport(tlsEnv());
+      const got = waitFor(socket, 'over-tls', 5000);
+      const args = ['emit', '--room', 'tls-room', '--event', 'over-tls', '--data', '{"n":7}'];
+      const r = await expectExit(0, args, { env: tlsEnv() });
+      assert.match(r.stdout, /delivered to 2 socket/, show(args, r));
+      assert.doesNotMatch(r.stderr, /HTTP shim/, `no fallback: ${show(args, r)}`);
+      assert.deepEqual(await got, { n: 7 });
+      const lines = await tailSaw(tail, 'over-tls');
+      assert.deepEqual(lines.find((l) => l.event === 'over-tls').args, [{ n: 7 }]);
+      const afterCounts = await byTransport(tlsEnv());
+      assert.equal(BigInt(afterCounts.grpc), BigInt(before.grpc ?? '0') + 1n, JSON.stringify({ before, afterCounts }));
+    } finally {
+      await tail.stop();
+    }
+  });
+
+  it('with gRPC unreachable the call goes to the HTTPS shim', async () => {
+    const socket = await listener('tls-fallback');
+    const got = waitFor(socket, 'via-https', 5000);
+    const args = ['emit', '--room', 'tls-fallback', '--event', 'via-https', '--data', '1'];
+    const r = await expectExit(0, args, { env: tlsEnv({ ROOMCAST_GRPC_TARGET: `localhost:${await closedPort()}` }) });
+    assert.match(r.stderr, new RegExp(`HTTP shim at https://localhost:${server.port}`), show(args, r));
+    assert.equal(await got, 1);
+  });
+
+  it('never falls back to plain HTTP: an http:// URL with TLS settings is refused up front (exit 2)', async () => {
+    for (const [name, overrides] of [
+      ['INTERNAL_API_URL', { INTERNAL_API_URL: `http://localhost:${server.port}` }],
+      ['SOCKET_SERVER_URL', { SOCKET_SERVER_URL: `http://localhost:${server.port}` }],
+    ]) {
+      const args = name === 'INTERNAL_API_URL' ? ['emit', '--event', 'never'] : ['tail', '--room', 'never'];
+      const r = await expectExit(2, args, { env: tlsEnv(overrides) });
+      assert.match(r.stderr, new RegExp(`${name}.*(no plain|must be https)`, 'i'), show(args, r));
+    }
+  });
+
+  it('a server certificate from another CA is refused by emit and by tail (exit 1, says why)', async () => {
+    const wrong = tlsEnv({ ROOMCAST_CA_FILE: otherCa });
+    const emitArgs = ['emit', '--event', 'untrusted'];
+    const emitted = await expectExit(1, emitArgs, { env: wrong });
+    assert.match(emitted.stderr, /certificate|handshake|ssl|tls/i, show(emitArgs, emitted));
+    const tailArgs = ['tail', '--room', 'untrusted'];
+    const tailed = await expectExit(1, tailArgs, { env: wrong });
+    assert.match(tailed.stderr, /certificate verify failed/i, show(tailArgs, tailed));
+  });
+
+  it('bad TLS settings are named: a certificate without its key, a missing CA file (exit 2)', async () => {
+    const noKey = await expectExit(2, ['status'], { env: tlsEnv({ ROOMCAST_CLIENT_KEY_FILE: '' }) });
+    assert.match(noKey.stderr, /ROOMCAST_CLIENT_KEY_FILE/, noKey.stderr);
+    const missing = await expectExit(2, ['status'], { env: tlsEnv({ ROOMCAST_CA_FILE: path.join(dir, 'nope.pem') }) });
+    assert.match(missing.stderr, /ROOMCAST_CA_FILE.*nope\.pem/, missing.stderr);
   });
 });

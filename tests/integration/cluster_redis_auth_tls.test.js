@@ -3,7 +3,6 @@
 // credentials and an untrusted certificate are clear health failures.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,26 +10,13 @@ import { api, emitHttp, okJson, pollUntil, show } from '../support/control.js';
 import { stopServer } from '../support/fixtures.js';
 import { startRoomcastd } from '../support/process.js';
 import { redisAvailable, startRedis } from '../support/redis.js';
+import { makeCertificates } from '../support/tls.js';
 
 const redisCheck = (body) => body?.checks?.find((check) => check.name === 'redis');
 
 async function healthOf(server) {
   const res = await api(server.port, 'GET', '/api/health');
   return { res, check: redisCheck(res.json) };
-}
-
-/** A CA and a server certificate for localhost/127.0.0.1/::1, made with openssl. */
-function makeCertificates(dir) {
-  const file = (name) => path.join(dir, name);
-  const openssl = (...args) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=Roomcast Test CA',
-    '-keyout', file('ca.key'), '-out', file('ca.pem'));
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', file('server.key'),
-    '-out', file('server.csr'));
-  fs.writeFileSync(file('san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
-    '-CAcreateserial', '-days', '1', '-extfile', file('san.cnf'), '-out', file('server.pem'));
-  return { cert: file('server.pem'), key: file('server.key'), ca: file('ca.pem') };
 }
 
 describe('Redis with an ACL user', { skip: !redisAvailable() && 'redis-server is not installed' }, () => {

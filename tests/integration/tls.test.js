@@ -16,62 +16,10 @@ import { parsePrometheus, pollUntil, sampleValue } from '../support/control.js';
 import { runToExit, stopServer } from '../support/fixtures.js';
 import { grpc, Reflection } from '../support/grpc.js';
 import { startRoomcastd } from '../support/process.js';
+import { hasOpenssl, makeCertificates, SecretVolume } from '../support/tls.js';
 import { closeAll, connect, waitForArgs, withTimeout } from '../support/sio.js';
 
 const kService = 'roomcast.v1.Roomcast';
-
-/** openssl-made CA, two server certificates for localhost (serials 1001, 1002) and a client certificate. */
-function makeCertificates(dir) {
-  const file = (name) => path.join(dir, name);
-  const openssl = (...args) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=Roomcast TLS Test CA',
-    '-keyout', file('ca.key'), '-out', file('ca.pem'));
-  fs.writeFileSync(file('server.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
-  fs.writeFileSync(file('client.cnf'), 'extendedKeyUsage=clientAuth\n');
-  const sign = (name, subject, serial, ext) => {
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', file(`${name}.key`),
-      '-out', file(`${name}.csr`));
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
-      '-set_serial', String(serial), '-days', '1', '-extfile', file(ext), '-out', file(`${name}.pem`));
-  };
-  sign('one', '/CN=localhost', 1001, 'server.cnf');
-  sign('two', '/CN=localhost', 1002, 'server.cnf');
-  sign('client', '/CN=service-a', 2001, 'client.cnf');
-  return { ca: file('ca.pem'), dir };
-}
-
-/**
- * A Kubernetes-style secret volume: cert.pem and key.pem are symlinks into
- * `..data`, itself a symlink swapped atomically to a new version directory.
- */
-class SecretVolume {
-  constructor(root) {
-    this.root = root;
-    this.version = 0;
-    fs.mkdirSync(root);
-  }
-
-  put(certFile, keyFile) {
-    const name = `..v${++this.version}`;
-    fs.mkdirSync(path.join(this.root, name));
-    fs.copyFileSync(certFile, path.join(this.root, name, 'cert.pem'));
-    fs.copyFileSync(keyFile, path.join(this.root, name, 'key.pem'));
-    fs.symlinkSync(name, path.join(this.root, '..data_tmp'));
-    fs.renameSync(path.join(this.root, '..data_tmp'), path.join(this.root, '..data'));
-    for (const f of ['cert.pem', 'key.pem']) {
-      const link = path.join(this.root, f);
-      if (!fs.existsSync(link)) fs.symlinkSync(path.join('..data', f), link);
-    }
-  }
-
-  get cert() {
-    return path.join(this.root, 'cert.pem');
-  }
-
-  get key() {
-    return path.join(this.root, 'key.pem');
-  }
-}
 
 /** GET over HTTPS trusting `ca` (and presenting nothing). Resolves { status, body }. */
 function httpsGet(port, pathname, ca) {
@@ -298,12 +246,3 @@ describe('bad TLS settings at startup', { skip: !hasOpenssl() && 'openssl is not
     await refused([`--tls_client_ca_file=${f('ca.pem')}`], /--tls_client_ca_file \(ROOMCAST_TLS_CLIENT_CA_FILE\) needs/);
   });
 });
-
-function hasOpenssl() {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
