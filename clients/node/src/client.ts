@@ -9,9 +9,11 @@ import {
   decodeEmitWithAck,
   type ReceiveClientEventsOptions,
 } from './client-events';
-import { GrpcTransport } from './grpc-transport';
+import { isLocalhostName } from './address';
+import { GrpcTransport, parseGrpcTarget } from './grpc-transport';
 import { HttpTransport } from './http-transport';
 import { Schema, type MethodSchema } from './schema';
+import { loadTls, usesTls, type TlsFiles } from './tls';
 import type {
   AckClientEventRequest,
   AckClientEventResponse,
@@ -79,7 +81,17 @@ export interface RoomcastClientOptions {
   protoDir?: string;
   /** Environment to read the variables from; default process.env. */
   env?: Record<string, string | undefined>;
-  /** Default: insecure (plaintext), as roomcastd serves gRPC. */
+  /** CA bundle (PEM) for the server's certificate; default `ROOMCAST_CA_FILE`, else the system's roots. */
+  caFile?: string;
+  /** Client certificate (PEM) presented to gRPC (mTLS); default `ROOMCAST_CLIENT_CERT_FILE`. */
+  clientCertFile?: string;
+  /** Its key (PEM); default `ROOMCAST_CLIENT_KEY_FILE`. */
+  clientKeyFile?: string;
+  /**
+   * Default: TLS from the files above when any is set or httpUrl is https:
+   * (both transports then use TLS, and an http: httpUrl is refused); else
+   * plaintext, as roomcastd serves gRPC without TLS.
+   */
   grpcCredentials?: grpc.ChannelCredentials;
   grpcChannelOptions?: grpc.ChannelOptions;
 }
@@ -238,9 +250,15 @@ export class RoomcastClient {
 
   constructor(options: RoomcastClientOptions = {}) {
     const env = options.env ?? process.env;
+    const tlsFiles: TlsFiles = {
+      caFile: nonEmpty(options.caFile) ?? nonEmpty(env.ROOMCAST_CA_FILE),
+      clientCertFile: nonEmpty(options.clientCertFile) ?? nonEmpty(env.ROOMCAST_CLIENT_CERT_FILE),
+      clientKeyFile: nonEmpty(options.clientKeyFile) ?? nonEmpty(env.ROOMCAST_CLIENT_KEY_FILE),
+    };
+    const defaultHttpUrl = usesTls(tlsFiles, undefined) ? 'https://localhost:3001' : 'http://localhost:3001';
     this.config = {
       grpcTarget: nonEmpty(options.grpcTarget) ?? nonEmpty(env.ROOMCAST_GRPC_TARGET) ?? 'localhost:50051',
-      httpUrl: nonEmpty(options.httpUrl) ?? nonEmpty(env.INTERNAL_API_URL) ?? 'http://localhost:3001',
+      httpUrl: nonEmpty(options.httpUrl) ?? nonEmpty(env.INTERNAL_API_URL) ?? defaultHttpUrl,
       apiKey: options.apiKey ?? nonEmpty(env.INTERNAL_API_KEY),
       transport: options.transport ?? 'auto',
       deadlineMs: positive('deadlineMs', options.deadlineMs, 5000),
@@ -256,16 +274,21 @@ export class RoomcastClient {
     this.logger = options.logger === undefined ? console : options.logger;
     this.retryable = new Set(options.retryableCodes ?? kDefaultRetryable);
     this.schema = Schema.load(options.protoDir);
+    const tls = loadTls(tlsFiles, this.config.httpUrl);
+    const host = parseGrpcTarget(this.config.grpcTarget)?.host;
     this.grpc = new GrpcTransport(this.config.grpcTarget, {
-      credentials: options.grpcCredentials ?? grpc.credentials.createInsecure(),
+      credentials: options.grpcCredentials ??
+        (tls ? grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : grpc.credentials.createInsecure()),
       channelOptions: {
         'grpc.primary_user_agent': kUserAgent,
         // This client retries itself, with idempotency keys.
         'grpc.enable_retries': 0,
+        // A `localhost` target is dialled as ::1 or 127.0.0.1: the certificate still names localhost.
+        ...(tls && host && isLocalhostName(host) ? { 'grpc.ssl_target_name_override': host } : {}),
         ...options.grpcChannelOptions,
       },
     });
-    this.http = new HttpTransport(this.config.httpUrl, this.config.connectTimeoutMs, kUserAgent);
+    this.http = new HttpTransport(this.config.httpUrl, this.config.connectTimeoutMs, kUserAgent, tls);
   }
 
   /** The gRPC target in use (as configured). */
@@ -438,6 +461,7 @@ export class RoomcastClient {
     this.closed = true;
     this.streams.abort();
     this.grpc.close();
+    this.http.close();
     await this.checking;
   }
 

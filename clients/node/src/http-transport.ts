@@ -1,9 +1,14 @@
-// The HTTP shim side: the same API as JSON over HTTP with the global fetch.
-// For a `localhost` base URL the request goes to whichever loopback address
-// (::1 or 127.0.0.1) accepts a TCP connection, probed again after a failure.
+// The HTTP shim side: the same API as JSON over HTTP(S) with node:http,
+// through one kept-alive agent (which carries the CA and client certificate
+// for https). For a plain `localhost` base URL the request goes to whichever
+// loopback address (::1 or 127.0.0.1) accepts a TCP connection, probed again
+// after a failure.
+import http from 'node:http';
+import https from 'node:https';
 import { isLocalhostName, probeLoopback, type LoopbackAddress } from './address';
 import { RoomcastError, codeFromHttpStatus, codeName } from './errors';
 import type { HttpVerb } from './schema';
+import type { TlsMaterial } from './tls';
 
 export interface HttpCall {
   verb: HttpVerb;
@@ -18,7 +23,31 @@ export interface HttpCall {
 }
 
 // Connect errors: the request never left this machine.
-const kNotSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const kNotSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+interface Sent {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  agent: http.Agent;
+}
+
+/** One request; resolves the status and the whole body, rejects with the socket's error (its `code` kept). */
+function send(url: URL, sent: Sent): Promise<{ status: number; text: string }> {
+  const module = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = module.request(url, { method: sent.method, headers: sent.headers, signal: sent.signal, agent: sent.agent }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(sent.body);
+  });
+}
 
 /** An AbortSignal that fires when any of `signals` does (AbortSignal.any for every Node 20). */
 function anySignal(signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
@@ -47,7 +76,9 @@ export class HttpTransport {
   private readonly loopbackPort: number | null;
   private loopback: LoopbackAddress | null = null;
 
-  constructor(baseUrl: string, private readonly probeTimeoutMs: number, private readonly userAgent: string) {
+  private readonly agent: http.Agent;
+
+  constructor(baseUrl: string, private readonly probeTimeoutMs: number, private readonly userAgent: string, tls: TlsMaterial | null = null) {
     let url: URL;
     try {
       url = new URL(baseUrl);
@@ -58,8 +89,14 @@ export class HttpTransport {
       throw new TypeError(`INTERNAL_API_URL / httpUrl must be http: or https:, got ${JSON.stringify(baseUrl)}`);
     }
     this.baseUrl = url;
+    this.agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true, minVersion: 'TLSv1.2', ...tls }) : new http.Agent({ keepAlive: true });
     // Plain http only: an https certificate names `localhost`, not an address.
     this.loopbackPort = url.protocol === 'http:' && isLocalhostName(url.hostname) ? Number(url.port || 80) : null;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
 
   /** The origin requests really go to (`http://[::1]:3001`), or null while unknown. */
@@ -108,9 +145,7 @@ export class HttpTransport {
     let status: number;
     let text: string;
     try {
-      const response = await fetch(url, { method: call.verb, headers, body: call.body, signal, redirect: 'manual' });
-      status = response.status;
-      text = await response.text();
+      ({ status, text } = await send(url, { method: call.verb, headers, body: call.body, signal, agent: this.agent }));
     } catch (err) {
       // The next attempt probes the loopback addresses again.
       this.loopback = null;
@@ -124,10 +159,9 @@ export class HttpTransport {
           noAnswer: true,
         });
       }
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const message = cause?.message ?? (err as Error).message;
-      throw this.fail(`${message}${cause?.code && !message.includes(cause.code) ? ` (${cause.code})` : ''}`, {
-        notSent: !!cause?.code && kNotSentCodes.has(cause.code),
+      const { code, message = String(err) } = err as { code?: string; message?: string };
+      throw this.fail(`${message}${code && !message.includes(code) ? ` (${code})` : ''}`, {
+        notSent: !!code && kNotSentCodes.has(code),
         cause: err,
       });
     } finally {
