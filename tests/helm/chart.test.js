@@ -682,6 +682,34 @@ describe("scenario specifics", () => {
     });
   });
 
+  test("TLS from a Secret: mounted, settings point into it, probes and the ServiceMonitor on HTTPS", () => {
+    const tls = { tls: { existingSecret: "roomcast-tls", clientCaKey: "ca.crt" }, serviceMonitor: { enabled: true } };
+    const objects = render(WITH_SECRETS, tls);
+    const data = settings(objects);
+    assert.equal(data.ROOMCAST_TLS_CERT_FILE, "/etc/roomcast-tls/tls.crt");
+    assert.equal(data.ROOMCAST_TLS_KEY_FILE, "/etc/roomcast-tls/tls.key");
+    assert.equal(data.ROOMCAST_TLS_CLIENT_CA_FILE, "/etc/roomcast-tls/ca.crt");
+    const pod = one(objects, "Deployment").spec.template.spec;
+    assert.equal(pod.volumes.find((v) => v.name === "tls").secret.secretName, "roomcast-tls");
+    const roomcastd = container(objects);
+    for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+      assert.equal(roomcastd[probe].httpGet.scheme, "HTTPS", probe);
+    }
+    const [endpoint] = one(objects, "ServiceMonitor").spec.endpoints;
+    assert.equal(endpoint.scheme, "https");
+    assert.deepEqual(endpoint.tlsConfig, {
+      ca: { secret: { name: "roomcast-tls", key: "ca.crt" } },
+      serverName: `${FULLNAME}.${NAMESPACE}.svc`,
+    });
+    // The operator's own tlsConfig replaces the default whole.
+    const own = { insecureSkipVerify: false, serverName: "metrics.example.org", ca: { configMap: { name: "cas", key: "ca.pem" } } };
+    const custom = render(WITH_SECRETS, tls, { serviceMonitor: { tlsConfig: own } });
+    assert.deepEqual(one(custom, "ServiceMonitor").spec.endpoints[0].tlsConfig, own);
+    // Without TLS: plain http, no tlsConfig.
+    const plain = one(render(WITH_SECRETS, { serviceMonitor: { enabled: true } }), "ServiceMonitor").spec.endpoints[0];
+    assert.ok(!("scheme" in plain) && !("tlsConfig" in plain), JSON.stringify(plain));
+  });
+
   test("postgres: DATABASE_URL from the operator's Secret, the rest from the chart's", () => {
     const objects = render("ci/postgres-values.yaml");
     const refs = checkSecretWiring(objects, merged("postgres-values.yaml"));
