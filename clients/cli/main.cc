@@ -455,7 +455,8 @@ const std::map<std::string, Command>& Commands() {
       {"top", Command{"top [--cluster] [--once | --iterations=N]\n"
                       "  Refreshed every second: connections, emits/s, deliveries/s, drops by\n"
                       "  reason, p99 emit latency and the top rooms (--cluster: every node's\n"
-                      "  sockets and rooms too). q or Ctrl-C quits; --once / --iterations=N print\n"
+                      "  sockets, rooms and rates, and the cluster's, between heartbeats). q or "
+                      "Ctrl-C quits; --once / --iterations=N print\n"
                       "  that many frames (rates over one second each) and exit.",
                       Names{"iterations"}, Names{"cluster", "once"}, Top}},
       {"tail",

@@ -72,10 +72,50 @@ class RawInput {
   termios saved_{};
 };
 
+double SecondsOf(const google::protobuf::Timestamp& at) {
+  return static_cast<double>(at.seconds()) + at.nanos() / 1e9;
+}
+
 }  // namespace
 
+void ClusterRates::Update(const v1::StatusResponse& status) {
+  std::map<std::string, Seen> next;
+  for (const v1::NodeStatus& node : status.nodes()) {
+    Seen seen{node, {}};
+    if (auto was = nodes_.find(node.id()); was != nodes_.end()) {
+      const double seconds =
+          SecondsOf(node.sampled_at()) - SecondsOf(was->second.last.sampled_at());
+      if (seconds <= 0) {
+        seen = was->second;  // No new sample yet: keep the last rates.
+      } else {
+        const v1::NodeStatus& last = was->second.last;
+        seen.rates = {Rate(last.emits(), node.emits(), seconds),
+                      Rate(last.deliveries(), node.deliveries(), seconds),
+                      Rate(last.drops(), node.drops(), seconds)};
+      }
+    }
+    next.emplace(node.id(), std::move(seen));
+  }
+  nodes_ = std::move(next);
+}
+
+ClusterRates::Rates ClusterRates::Of(const std::string& node_id) const {
+  auto found = nodes_.find(node_id);
+  return found == nodes_.end() ? Rates{} : found->second.rates;
+}
+
+ClusterRates::Rates ClusterRates::Total() const {
+  Rates total;
+  for (const auto& [id, seen] : nodes_) {
+    total.emits += seen.rates.emits;
+    total.deliveries += seen.rates.deliveries;
+    total.drops += seen.rates.drops;
+  }
+  return total;
+}
+
 std::string TopFrame(const v1::StatusResponse& before, const v1::StatusResponse& now,
-                     double seconds, bool cluster) {
+                     double seconds, const ClusterRates* cluster) {
   std::string out =
       absl::StrFormat("roomcast top  node %s  version %s  up %ds%s\n", now.node_id(), now.version(),
                       now.uptime_seconds(), now.draining() ? "  DRAINING" : "");
@@ -92,15 +132,20 @@ std::string TopFrame(const v1::StatusResponse& before, const v1::StatusResponse&
                           Rate(was.contains(reason) ? was.at(reason) : 0, count, seconds), count);
   }
   out += "\n";
-  if (cluster) {
-    absl::StrAppendFormat(&out, "cluster: %d node(s), %d socket(s)%s\n", now.cluster().nodes(),
-                          now.cluster().sockets(),
-                          now.cluster().error().empty()
-                              ? ""
-                              : absl::StrCat(" (this node only: ", now.cluster().error(), ")"));
+  if (cluster != nullptr) {
+    const ClusterRates::Rates total = cluster->Total();
+    absl::StrAppendFormat(
+        &out,
+        "cluster: %d node(s), %d socket(s)  emits/s %.1f  deliveries/s %.1f  drops/s %.1f%s\n",
+        now.cluster().nodes(), now.cluster().sockets(), total.emits, total.deliveries, total.drops,
+        now.cluster().error().empty()
+            ? ""
+            : absl::StrCat(" (this node only: ", now.cluster().error(), ")"));
     for (const v1::NodeStatus& node : now.nodes()) {
-      absl::StrAppendFormat(&out, "  %-24s %-22s sockets %-8d rooms %d\n", node.id(),
-                            node.address(), node.sockets(), node.rooms());
+      const ClusterRates::Rates rates = cluster->Of(node.id());
+      absl::StrAppendFormat(
+          &out, "  %-24s %-22s sockets %-7d rooms %-6d emits/s %-8.1f deliveries/s %.1f\n",
+          node.id(), node.address(), node.sockets(), node.rooms(), rates.emits, rates.deliveries);
     }
   }
   out += "top rooms\n";
@@ -121,6 +166,8 @@ absl::Status RunTop(const TopOptions& options,
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
   RawInput input;
+  ClusterRates cluster;
+  cluster.Update(*before);
   auto sampled = std::chrono::steady_clock::now();
   for (int frame = 0; options.iterations == 0 || frame < options.iterations; ++frame) {
     if (input.QuitWithin(options.interval) || interrupted) {
@@ -132,7 +179,8 @@ absl::Status RunTop(const TopOptions& options,
     }
     const auto at = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(at - sampled).count();
-    const std::string text = TopFrame(*before, *now, seconds, options.cluster);
+    cluster.Update(*now);
+    const std::string text = TopFrame(*before, *now, seconds, options.cluster ? &cluster : nullptr);
     std::fputs(options.clear ? "\x1b[H\x1b[2J" : "\n", stdout);
     std::fputs(text.c_str(), stdout);
     if (options.iterations == 0) {

@@ -273,7 +273,7 @@ Server::Server(Config config)
     }
     redis_->SetLoadProbe([this](absl::AnyInvocable<void(core::NodeLoad) &&> done) {
       api_->LocalStatus(0, [done = std::move(done)](const v1::StatusResponse& status) mutable {
-        std::move(done)(core::NodeLoad{status.connections(), status.rooms()});
+        std::move(done)(control::LoadOf(status));
       });
     });
   }

@@ -71,6 +71,9 @@ std::optional<core::NodeStatus> ParseNodeStatus(std::string_view text) {
   node.version = text_of("version");
   node.sockets = static_cast<uint64_t>(number_of("sockets"));
   node.rooms = static_cast<uint64_t>(number_of("rooms"));
+  node.emits = static_cast<uint64_t>(number_of("emits"));
+  node.deliveries = static_cast<uint64_t>(number_of("deliveries"));
+  node.drops = static_cast<uint64_t>(number_of("drops"));
   node.last_heartbeat_ms = number_of("lastHeartbeat");
   return node;
 }
@@ -344,6 +347,9 @@ void RedisBroker::Heartbeat(core::NodeLoad load) {
       {"version", options_.self.version},
       {"sockets", load.sockets},
       {"rooms", load.rooms},
+      {"emits", load.emits},
+      {"deliveries", load.deliveries},
+      {"drops", load.drops},
       {"lastHeartbeat", now},
   });
   const std::string score = std::to_string(now);

@@ -11,6 +11,7 @@
 #include "server/control/client_event_hub.h"
 #include "server/control/idempotency.h"
 #include "server/control/timer_thread.h"
+#include "server/core/broker.h"
 #include "server/core/emitter.h"
 #include "server/core/shard_set.h"
 #include "server/observe/health.h"
@@ -33,6 +34,9 @@ struct NodeInfo {
   std::string version;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
+
+// A node's load from its own status: what its heartbeat carries.
+core::NodeLoad LoadOf(const v1::StatusResponse& status);
 
 // The control plane's one implementation, behind both the gRPC service and
 // the HTTP shim. Replies may come on any thread; nothing here blocks. The

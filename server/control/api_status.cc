@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "server/base/clock.h"
 
 namespace roomcast::control {
 namespace {
@@ -47,6 +48,11 @@ ShardStatus CollectStatus(core::RoomIndex& index) {
   return status;
 }
 
+void SetTime(int64_t unix_ms, google::protobuf::Timestamp& into) {
+  into.set_seconds(unix_ms / 1000);
+  into.set_nanos(static_cast<int32_t>(unix_ms % 1000) * 1000000);
+}
+
 // The cluster's nodes and totals; without them (Redis unreachable) this
 // node stands alone, and the error says why.
 void AddCluster(v1::StatusResponse& response,
@@ -56,23 +62,20 @@ void AddCluster(v1::StatusResponse& response,
     cluster->set_error(std::string(nodes.status().message()));
   }
   std::vector<core::NodeStatus> live = nodes.ok() ? *nodes : std::vector<core::NodeStatus>{};
-  bool self_listed = false;
-  for (core::NodeStatus& node : live) {
-    if (node.id == response.node_id()) {
-      // This node's own figures are fresher than its last heartbeat.
-      node.sockets = response.connections();
-      node.rooms = response.rooms();
-      self_listed = true;
-    }
+  auto self = std::find_if(live.begin(), live.end(),
+                           [&](const auto& node) { return node.id == response.node_id(); });
+  if (self == live.end()) {
+    self = live.insert(live.end(), core::NodeStatus::Named(response.node_id(), response.version()));
   }
-  if (!self_listed) {
-    core::NodeStatus self;
-    self.id = response.node_id();
-    self.version = response.version();
-    self.sockets = response.connections();
-    self.rooms = response.rooms();
-    live.push_back(std::move(self));
-  }
+  // This node's own figures are fresher than its last heartbeat.
+  const core::NodeLoad load = LoadOf(response);
+  self->sockets = load.sockets;
+  self->rooms = load.rooms;
+  self->emits = load.emits;
+  self->deliveries = load.deliveries;
+  self->drops = load.drops;
+  const std::string self_id = response.node_id();
+  const int64_t now_ms = base::UnixMillis();
   std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   uint64_t sockets = 0;
   for (const core::NodeStatus& node : live) {
@@ -82,10 +85,15 @@ void AddCluster(v1::StatusResponse& response,
     out->set_version(node.version);
     out->set_sockets(node.sockets);
     out->set_rooms(node.rooms);
+    out->set_emits(node.emits);
+    out->set_deliveries(node.deliveries);
+    out->set_drops(node.drops);
     if (node.last_heartbeat_ms > 0) {
-      out->mutable_last_heartbeat()->set_seconds(node.last_heartbeat_ms / 1000);
-      out->mutable_last_heartbeat()->set_nanos(static_cast<int32_t>(node.last_heartbeat_ms % 1000) *
-                                               1000000);
+      SetTime(node.last_heartbeat_ms, *out->mutable_last_heartbeat());
+    }
+    const int64_t sampled = node.id == self_id ? now_ms : node.last_heartbeat_ms;
+    if (sampled > 0) {
+      SetTime(sampled, *out->mutable_sampled_at());
     }
     sockets += node.sockets;
   }
@@ -94,6 +102,18 @@ void AddCluster(v1::StatusResponse& response,
 }
 
 }  // namespace
+
+core::NodeLoad LoadOf(const v1::StatusResponse& status) {
+  core::NodeLoad load{status.connections(), status.rooms()};
+  for (const auto& [transport, count] : status.counters().emits_by_transport()) {
+    load.emits += count;
+  }
+  load.deliveries = status.counters().deliveries();
+  for (const auto& [reason, count] : status.counters().drops_by_reason()) {
+    load.drops += count;
+  }
+  return load;
+}
 
 void ControlApi::Status(const v1::StatusRequest& request, Caller, Reply<v1::StatusResponse> reply) {
   LocalStatus(request.top_rooms() == 0 ? 10 : request.top_rooms(),

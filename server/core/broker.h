@@ -23,6 +23,9 @@ struct NodeStatus {
   std::string version;
   uint64_t sockets = 0;
   uint64_t rooms = 0;
+  uint64_t emits = 0;  // NodeLoad's totals, as of the last heartbeat.
+  uint64_t deliveries = 0;
+  uint64_t drops = 0;
   int64_t last_heartbeat_ms = 0;  // Unix time.
 
   static NodeStatus Named(std::string id, std::string version = "") {
@@ -37,6 +40,10 @@ struct NodeStatus {
 struct NodeLoad {
   uint64_t sockets = 0;
   uint64_t rooms = 0;
+  // Totals since the node started, for the cluster's rates.
+  uint64_t emits = 0;
+  uint64_t deliveries = 0;
+  uint64_t drops = 0;
 };
 
 // Where an event becomes official: the broker has the log number it

@@ -1,15 +1,20 @@
 // `roomcast top` in a real terminal: tmux runs it in a detached session at a
 // fixed size while sockets are connected and a bounded emit load runs;
-// capture-pane reads the screen. Also --iterations for scripts, and q quits.
+// capture-pane reads the screen. Also --iterations for scripts, q quits, and
+// --cluster shows every node's rates (another node's emits seen from this one).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { api, pollUntil } from '../support/control.js';
+import { useCluster } from '../support/cluster.js';
+import { redisAvailable } from '../support/redis.js';
 import { startRoomcastd, buildDir } from '../support/process.js';
 import { baseUrl, connect, sleep } from '../support/sio.js';
 
 const roomcastPath = path.join(buildDir, 'clients/cli/roomcast');
+const execFileAsync = promisify(execFile);
 const kSockets = 3;
 const session = `roomcast-top-${process.pid}`;
 
@@ -102,5 +107,45 @@ describe('roomcast top', () => {
       code = error.status;
     }
     assert.equal(code, 2);
+  });
+});
+
+describe('roomcast top --cluster', { skip: !redisAvailable() && 'redis-server is not installed' }, () => {
+  const cluster = useCluster({ nodes: 2 });
+
+  it("shows another node's emits/s and deliveries/s, and the cluster's", async () => {
+    await cluster.connect(1, { auth: { rooms: ['far-room'] } });
+    const [near, far] = cluster.nodes;
+    const top = execFileAsync(roomcastPath, ['top', '--cluster', '--iterations=6'], {
+      encoding: 'utf8',
+      timeout: 15000,
+      env: { ...process.env, ROOMCAST_GRPC_TARGET: `localhost:${near.grpcPort}` },
+    });
+    // A bounded load on node 1 only, while top (asking node 0) runs: 6 s at most, 40 emits a second.
+    const until = Date.now() + 6000;
+    let done = false;
+    top.finally(() => (done = true));
+    while (!done && Date.now() < until) {
+      for (let i = 0; i < 8; i += 1) {
+        await api(far.port, 'POST', '/v1/emit', { room: 'far-room', event: 'tick', data: i });
+      }
+      await sleep(200);
+    }
+    const { stdout } = await top;
+    const farId = (await cluster.status(1)).nodeId;
+    const nearId = (await cluster.status(0)).nodeId;
+    const lastFrame = stdout.slice(stdout.lastIndexOf('roomcast top'));
+    const rate = (line, what) => Number(new RegExp(`${what}/s ([\\d.]+)`).exec(line)?.[1]);
+    const nodeLine = (id) => lastFrame.split('\n').find((l) => l.startsWith(`  ${id} `));
+    const farLine = nodeLine(farId);
+    const nearLine = nodeLine(nearId);
+    const clusterLine = lastFrame.split('\n').find((l) => l.startsWith('cluster:'));
+    assert.ok(farLine && nearLine && clusterLine, lastFrame);
+    assert.match(clusterLine, /2 node\(s\), 1 socket\(s\)/, lastFrame);
+    assert.ok(rate(farLine, 'emits') > 0 && rate(farLine, 'deliveries') > 0, `node 1 busy:\n${lastFrame}`);
+    assert.equal(rate(nearLine, 'emits'), 0, `node 0 idle:\n${lastFrame}`);
+    assert.ok(rate(clusterLine, 'emits') >= rate(farLine, 'emits'), lastFrame);
+    // This node's own line (no cluster) still counts only what it took.
+    assert.equal(rate(lastFrame.split('\n').find((l) => l.startsWith('emits/s')), 'emits'), 0, lastFrame);
   });
 });

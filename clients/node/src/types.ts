@@ -133,6 +133,12 @@ export interface NodeStatus {
   /** RFC 3339, from the node's last heartbeat. */
   lastHeartbeat?: string;
   version: string;
+  /** Totals since the node started, as of sampledAt: two Status calls give its rates. */
+  emits: string;
+  deliveries: string;
+  drops: string;
+  /** RFC 3339: now for the node that answered, the last heartbeat for the others. */
+  sampledAt?: string;
 }
 
 export interface ClusterStatus {
