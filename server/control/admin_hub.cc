@@ -10,6 +10,7 @@
 #include "server/base/clock.h"
 #include "server/base/string_view.h"
 #include "server/control/api.h"
+#include "server/control/node_envelope.h"
 #include "server/net/engine_session.h"
 #include "server/socketio/socket.h"
 
@@ -24,10 +25,6 @@ constexpr auto kForwardDelay = std::chrono::milliseconds(200);
 // More waiting than this (a storm of events) drops the newest.
 constexpr size_t kMaxOutbox = 10000;
 constexpr auto kSocketsTimeout = std::chrono::milliseconds(1000);
-
-std::string Envelope(std::string_view method, std::string_view body) {
-  return absl::StrCat(ToAbsl(method), absl::string_view("\0", 1), ToAbsl(body));
-}
 
 std::string Now() { return IsoTime(base::UnixMillis()); }
 
@@ -323,7 +320,7 @@ void AdminHub::Flush() {
     items.swap(outbox_);
   }
   if (!items.empty()) {
-    broker_.AskOthers(Envelope(kEventsMethod, boost::json::serialize(items)),
+    broker_.AskOthers(NodeEnvelope(kEventsMethod, boost::json::serialize(items)),
                       [](const absl::StatusOr<std::vector<std::string>>&) {});
   }
 }
@@ -454,7 +451,7 @@ void AdminHub::Report() {
         DeliverHere(AdminPacket("server_stats", boost::json::array{json}));
         if (options_.cluster) {
           boost::json::object message{{"watched", local_admins}, {"stats", std::move(json)}};
-          broker_.AskOthers(Envelope(kStatsMethod, boost::json::serialize(message)),
+          broker_.AskOthers(NodeEnvelope(kStatsMethod, boost::json::serialize(message)),
                             [](const absl::StatusOr<std::vector<std::string>>&) {});
         }
       });
@@ -497,7 +494,7 @@ void AdminHub::SendAllSockets(Deferred admin) {
       return;
     }
     broker_.AskOthersWithin(
-        Envelope(kSocketsMethod, ""), kSocketsTimeout,
+        NodeEnvelope(kSocketsMethod, ""), kSocketsTimeout,
         [local = std::move(local), send](absl::StatusOr<std::vector<std::string>> answers) mutable {
           if (answers.ok()) {
             for (const std::string& answer : *answers) {

@@ -11,6 +11,7 @@
 #include "server/base/string_view.h"
 #include "server/control/api.h"
 #include "server/control/call_log.h"
+#include "server/control/node_envelope.h"
 #include "server/control/request_checks.h"
 
 namespace roomcast::control {
@@ -174,8 +175,8 @@ void ControlApi::EmitWithAck(const v1::EmitWithAckRequest& request, Caller,
   auto join = std::make_shared<Join>();
   join->reply = std::move(reply);
   parts_.broker.AskOthersWithin(
-      absl::StrCat("EmitWithAck", std::string(1, '\0'), request.SerializeAsString()),
-      AskTimeout(request) + kNodeMargin, [join](absl::StatusOr<std::vector<std::string>> answers) {
+      NodeEnvelope("EmitWithAck", request.SerializeAsString()), AskTimeout(request) + kNodeMargin,
+      [join](absl::StatusOr<std::vector<std::string>> answers) {
         v1::EmitWithAckResponse others;
         for (const std::string& answer : answers.ok() ? *answers : std::vector<std::string>{}) {
           v1::EmitWithAckResponse one;

@@ -5,15 +5,12 @@
 #include "server/base/string_view.h"
 #include "server/control/admin_hub.h"
 #include "server/control/api.h"
+#include "server/control/call_log.h"
+#include "server/control/node_envelope.h"
 #include "server/control/paging.h"
 
 namespace roomcast::control {
 namespace {
-
-// What travels between nodes: the method's name, a NUL, the serialized request.
-std::string Envelope(std::string_view method, const google::protobuf::Message& request) {
-  return absl::StrCat(ToAbsl(method), std::string(1, '\0'), request.SerializeAsString());
-}
 
 void Merge(v1::ChangeRoomsResponse& into, const v1::ChangeRoomsResponse& from) {
   into.set_sockets(into.sockets() + from.sockets());
@@ -41,32 +38,33 @@ void Finish(const v1::ListRoomSocketsRequest& request, v1::ListRoomSocketsRespon
 template <typename Request, typename Response>
 void ControlApi::Everywhere(std::string_view method, const Request& request,
                             Here<Request, Response> here, Reply<Response> reply) {
-  (this->*here)(request, [this, request, envelope = Envelope(method, request),
-                          reply = std::move(reply)](absl::StatusOr<Response> local) mutable {
-    if (!local.ok()) {
-      std::move(reply)(local.status());  // Invalid here is invalid everywhere.
-      return;
-    }
-    parts_.broker.AskOthers(
-        std::move(envelope),
-        [request = std::move(request), local = *std::move(local),
-         reply = std::move(reply)](absl::StatusOr<std::vector<std::string>> answers) mutable {
-          if (!answers.ok()) {
-            std::move(reply)(absl::UnavailableError(
-                absl::StrCat("done on this node only; the other nodes could not be asked: ",
-                             answers.status().message())));
-            return;
-          }
-          for (const std::string& answer : *answers) {
-            Response other;
-            if (other.ParseFromString(answer)) {
-              Merge(local, other);
-            }
-          }
-          Finish(request, local);
-          std::move(reply)(std::move(local));
-        });
-  });
+  (this->*here)(
+      request, [this, request, envelope = NodeEnvelope(method, request.SerializeAsString()),
+                reply = std::move(reply)](absl::StatusOr<Response> local) mutable {
+        if (!local.ok()) {
+          std::move(reply)(local.status());  // Invalid here is invalid everywhere.
+          return;
+        }
+        parts_.broker.AskOthers(
+            std::move(envelope),
+            [request = std::move(request), local = *std::move(local),
+             reply = std::move(reply)](absl::StatusOr<std::vector<std::string>> answers) mutable {
+              if (!answers.ok()) {
+                std::move(reply)(absl::UnavailableError(
+                    absl::StrCat("done on this node only; the other nodes could not be asked: ",
+                                 answers.status().message())));
+                return;
+              }
+              for (const std::string& answer : *answers) {
+                Response other;
+                if (other.ParseFromString(answer)) {
+                  Merge(local, other);
+                }
+              }
+              Finish(request, local);
+              std::move(reply)(std::move(local));
+            });
+      });
 }
 
 void ControlApi::JoinRooms(const v1::ChangeRoomsRequest& request, Caller,
@@ -91,9 +89,14 @@ void ControlApi::ListRoomSockets(const v1::ListRoomSocketsRequest& request, Call
 
 void ControlApi::AnswerNode(const std::string& request,
                             absl::AnyInvocable<void(std::string) &&> answer) {
-  const size_t split = request.find('\0');
-  const std::string_view method = std::string_view(request).substr(0, split);
-  const std::string body = split == std::string::npos ? std::string() : request.substr(split + 1);
+  const NodeCall call = OpenNodeEnvelope(request);
+  const std::string_view method = call.method;
+  const std::string body(call.body);
+  if (call.trace) {
+    LogNodeCall(method, *call.trace);
+  }
+  // The call starts within the caller's trace, as it did on the node it came to.
+  const ScopedTrace traced(call.trace);
   auto run = [&]<typename Request, typename Response>(Here<Request, Response> here) {
     Request parsed;
     if (!parsed.ParseFromString(body)) {

@@ -11,6 +11,11 @@ thread_local const base::TraceParent* current_trace = nullptr;
 
 std::string_view Via(Caller caller) { return caller == Caller::kGrpc ? "grpc" : "http"; }
 
+std::string TraceFields(const base::TraceParent& trace) {
+  return absl::StrCat(" trace_id=", trace.trace_id, " span_id=", trace.span_id,
+                      " parent_span_id=", trace.parent_span_id);
+}
+
 }  // namespace
 
 const base::TraceParent* CurrentTrace() { return current_trace; }
@@ -34,14 +39,14 @@ void LogCall(const CallInfo& call, const absl::Status& status) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - call.start)
           .count();
-  std::string trace;
-  if (call.trace) {
-    trace = absl::StrCat(" trace_id=", call.trace->trace_id, " span_id=", call.trace->span_id,
-                         " parent_span_id=", call.trace->parent_span_id);
-  }
   spdlog::log(level, "control: call method={} via={} key={} code={} ms={:.2f}{}", call.method,
               Via(call.caller), call.key_name.empty() ? "none" : call.key_name,
-              absl::StatusCodeToString(status.code()), ms, trace);
+              absl::StatusCodeToString(status.code()), ms,
+              call.trace ? TraceFields(*call.trace) : std::string());
+}
+
+void LogNodeCall(std::string_view method, const base::TraceParent& trace) {
+  spdlog::info("control: node call method={}{}", method, TraceFields(trace));
 }
 
 void LogRefusedCall(std::string_view method, Caller caller) {

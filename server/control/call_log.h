@@ -45,6 +45,8 @@ class ScopedTrace {
 // ones at info.
 void CountCall(observe::Metrics& metrics, const CallInfo& call);
 void LogCall(const CallInfo& call, const absl::Status& status);
+// A traced call another node passed on, at info, as it starts here.
+void LogNodeCall(std::string_view method, const base::TraceParent& trace);
 // A call refused for want of a valid key, at warn.
 void LogRefusedCall(std::string_view method, Caller caller);
 

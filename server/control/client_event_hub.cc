@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/base/clock.h"
 #include "server/base/string_view.h"
+#include "server/control/node_envelope.h"
 #include "server/control/webhook_poster.h"
 
 namespace roomcast::control {
@@ -20,11 +21,6 @@ constexpr std::string_view kDeliver = "ClientEvents.Deliver";
 constexpr std::string_view kAck = "ClientEvents.Ack";
 constexpr std::string_view kUndelivered = "ClientEvents.Undelivered";
 constexpr std::chrono::milliseconds kPeerTimeout{2000};
-
-// What travels between nodes: the method, a NUL, the body (as api_cluster.cc).
-std::string Envelope(std::string_view method, std::string_view body) {
-  return absl::StrCat(ToAbsl(method), std::string(1, '\0'), ToAbsl(body));
-}
 
 // The node that made event `id` ("<node>.<n>").
 std::string_view Origin(std::string_view id) {
@@ -254,8 +250,8 @@ void ClientEventHub::Forward(const Target& target,
   }
   broker_.AskNode(
       target.node,
-      Envelope(kDeliver,
-               absl::StrCat(target.group, std::string(1, '\0'), event->SerializeAsString())),
+      NodeEnvelope(kDeliver,
+                   absl::StrCat(target.group, std::string(1, '\0'), event->SerializeAsString())),
       kPeerTimeout,
       [this, id = event->id(),
        wants_ack = event->wants_ack()](absl::StatusOr<std::vector<std::string>> answers) {
@@ -279,7 +275,7 @@ void ClientEventHub::Dropped(const v1::ClientEvent& event) {
     return;
   }
   // Lost if that node is gone too: its browser's socket went with it.
-  broker_.AskNode(event.node_id(), Envelope(kUndelivered, event.id()), kPeerTimeout,
+  broker_.AskNode(event.node_id(), NodeEnvelope(kUndelivered, event.id()), kPeerTimeout,
                   [](const absl::StatusOr<std::vector<std::string>>&) {});
 }
 
@@ -343,7 +339,7 @@ void ClientEventHub::Ack(const std::string& id, std::string args_json,
     return;
   }
   broker_.AskNode(
-      std::string(origin), Envelope(kAck, absl::StrCat(id, std::string(1, '\0'), args_json)),
+      std::string(origin), NodeEnvelope(kAck, absl::StrCat(id, std::string(1, '\0'), args_json)),
       kPeerTimeout,
       [id, done = std::move(done)](absl::StatusOr<std::vector<std::string>> answers) mutable {
         if (!answers.ok() || answers->empty()) {
@@ -500,7 +496,7 @@ void ClientEventHub::Heard(std::string_view registrations) {
 }
 
 void ClientEventHub::Announce() {
-  broker_.AskOthersWithin(Envelope(kAnnounce, Registrations()), kPeerTimeout,
+  broker_.AskOthersWithin(NodeEnvelope(kAnnounce, Registrations()), kPeerTimeout,
                           [this](absl::StatusOr<std::vector<std::string>> answers) {
                             if (answers.ok()) {
                               for (const std::string& answer : *answers) {

@@ -217,6 +217,26 @@ describe('client events across a Redis cluster', { skip: !redisAvailable() && 'r
     assert.deepEqual(one.timedOut ?? [], []);
   });
 
+  it('a traced EmitWithAck crosses nodes: the other node logs the trace and its socket\'s next event carries it', async (t) => {
+    const st = await stream(t, 0, { events: ['x:traced-followup'] });
+    await remoteStreams(cluster.port(1), 1, 'node B to hear of the stream on node A');
+    const far = await cluster.connect(1, kWs);
+    t.after(() => far.close());
+    far.on('x:traced-q', (data, cb) => cb('here'));
+    const traceId = '7e'.repeat(16);
+    const res = await g.controls[0].call('EmitWithAck', { socketId: far.id, event: 'x:traced-q', data: 1, timeoutMs: 2000 },
+      { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    assert.equal(res.replies.length, 1, JSON.stringify(res));
+    // Node B, which asked the socket, logs the call in the same trace.
+    const line = await pollUntil(() => cluster.nodes[1].output().split('\n')
+      .find((l) => /node call method=EmitWithAck/.test(l) && l.includes(`trace_id=${traceId}`)), { what: 'node B\'s log line' });
+    assert.match(line, /parent_span_id=[0-9a-f]{16}/, line);
+    assert.doesNotMatch(line, /parent_span_id=00f067aa0ba902b7/, 'the parent is node A\'s span, not the caller\'s');
+    far.emit('x:traced-followup', 'next');
+    const ev = await st.next((e) => e.event === 'x:traced-followup', { what: 'the follow-up on node A\'s stream' });
+    assert.match(ev.traceparent, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`), ev.traceparent);
+  });
+
   it('SIGKILL of the stream\'s node: the browser\'s node answers unavailable within seconds, never hangs', async (t) => {
     const third = await cluster.startNode();
     t.after(() => stopServer(third));
