@@ -1,7 +1,8 @@
 // The Socket.IO Admin UI (@socket.io/admin-ui 0.5.1's own built page, served
 // by roomcastd at /admin/) in headless Chromium: it logs in, shows the
 // connected sockets and a socket's rooms as roomcastd reports them, and its
-// disconnect button really disconnects the socket. Screenshots:
+// disconnect button really disconnects the socket; its icons and font come
+// from roomcastd too (no request leaves for a CDN). Screenshots:
 // e2e/artifacts/admin-ui-socket.png (a socket's page) and admin-ui.png (the end).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +37,11 @@ describe('Admin UI in a browser', () => {
     await join(target, 'lobby');
     await join(other, 'vip');
     const page = await browser.context.newPage({ viewport: { width: 1280, height: 900 } });
+    // Everything the page loads comes from roomcastd (icons and font included).
+    const elsewhere = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(url) && !request.url().startsWith('ws')) elsewhere.push(request.url());
+    });
     try {
       await page.goto(`${url}/admin/`, { timeout: kUiTimeoutMs });
       // The page came set up for the server it was served by.
@@ -66,6 +72,15 @@ describe('Admin UI in a browser', () => {
         [targetId, 'lobby'].sort(),
       );
       await screenshot(page, 'admin-ui-socket');
+      // The icon font is there: the buttons show icons, not blanks.
+      assert.ok(await page.evaluate(async () => {
+        await document.fonts.ready;
+        return document.fonts.check('24px "Material Design Icons"') &&
+          [...document.fonts].some((f) => f.family.includes('Material Design Icons') && f.status === 'loaded');
+      }), 'Material Design Icons loaded');
+      assert.ok(await page.evaluate(() => [...document.fonts].some((f) => f.family.includes('Roboto') && f.status === 'loaded')),
+        'Roboto loaded');
+      assert.deepEqual(elsewhere, [], 'no request to another site');
 
       // The socket's own disconnect button (the first one is its client's).
       const gone = waitFor(target, 'disconnect');
