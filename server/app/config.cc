@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "server/app/file_budget.h"
 #include "server/app/settings.h"
 #include "server/base/string_view.h"
 #include "server/net/http_client.h"
@@ -197,6 +198,14 @@ absl::Status ResolveConfig(Config& config) {
   }
   if (absl::Status tls = CheckTls(config); !tls.ok()) {
     return tls;
+  }
+  // The limits set or not, the process may hold as many files as it is allowed.
+  const FileBudget budget = FileBudget::For(RaiseOpenFileLimit(), !config.tls_cert_file.empty());
+  if (config.max_connections == 0) {
+    config.max_connections = budget.connections;
+  }
+  if (config.max_unattached_connections == 0) {
+    config.max_unattached_connections = budget.unattached;
   }
   if (!config.auth.jwks.url.empty()) {
     if (absl::Status url = net::HttpTarget::Parse(config.auth.jwks.url).status(); !url.ok()) {

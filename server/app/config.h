@@ -56,6 +56,11 @@ struct Config {
   size_t max_connections_per_ip{};
   double handshakes_per_ip_per_s{};
   std::vector<std::string> trusted_proxies;
+  bool limit_private_addresses{};
+  size_t max_unattached_connections{};
+  size_t max_unattached_connections_per_ip{};
+  std::chrono::milliseconds http_header_timeout{};
+  std::chrono::milliseconds http_idle_timeout{};
   double client_events_per_s{};
   std::chrono::milliseconds client_ack_timeout{};
   size_t client_event_stream_buffer_bytes{};

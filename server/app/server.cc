@@ -18,6 +18,7 @@
 #include "server/broker/local_broker.h"
 #include "server/broker/redis_session_store.h"
 #include "server/core/room_command.h"
+#include "server/net/address_range.h"
 #include "server/net/session_listeners.h"
 #include "server/observe/postgres_check.h"
 #include "server/storage/memory_session_store.h"
@@ -42,9 +43,19 @@ net::ConnectionLimitOptions LimitsFor(const Config& config) {
   options.max_connections_per_ip = config.max_connections_per_ip;
   options.handshakes_per_ip_per_s = config.handshakes_per_ip_per_s;
   for (const std::string& proxy : config.trusted_proxies) {
-    options.trusted_proxies.push_back(boost::asio::ip::make_address(proxy));
+    options.trusted_proxies.push_back(*net::AddressRange::Parse(proxy));  // Checked by its setting.
   }
+  options.limit_private_addresses = config.limit_private_addresses;
   return options;
+}
+
+net::HttpRules HttpRulesFor(const Config& config, base::Counters& counters) {
+  net::HttpRules rules;
+  rules.body_limit = config.max_http_buffer_size;
+  rules.header_timeout = config.http_header_timeout;
+  rules.idle_timeout = config.http_idle_timeout;
+  rules.counters = &counters;
+  return rules;
 }
 
 std::string HostPort(const std::string& host, uint16_t port) {
@@ -198,7 +209,11 @@ Server::Server(Config config)
                                                                  config_.event_log_size)
                           : nullptr),
       limits_(LimitsFor(config_), counters_),
-      http_(config_.shards, config_.max_http_buffer_size),
+      unattached_(net::UnattachedConnectionOptions{config_.max_unattached_connections,
+                                                   config_.max_unattached_connections_per_ip,
+                                                   config_.limit_private_addresses},
+                  counters_),
+      http_(config_.shards, HttpRulesFor(config_, counters_)),
       emitter_(http_.shards(), *broker_, counters_),
       webhook_(MakeWebhook()),
       client_events_(control::ClientEventHub::Options{node_id_, config_.client_ack_timeout,
@@ -421,6 +436,7 @@ absl::Status Server::Start() {
     return status;
   }
   AddRoutes();
+  http_.LimitUnattached(&unattached_);
   if (absl::Status status = http_.Listen(config_.host, config_.port); !status.ok()) {
     return status;
   }
@@ -442,12 +458,14 @@ absl::Status Server::Start() {
   }
   spdlog::info(
       "app: roomcastd listening address={} port={} grpc_port={} shards={} namespaces={} "
-      "database={} redis={} api_keys={} browser_auth={}",
+      "database={} redis={} api_keys={} browser_auth={} max_connections={} "
+      "max_unattached_connections={}",
       HostPort(config_.host, http_.port()), http_.port(), grpc_port_, config_.shards,
       config_.namespaces.size(), config_.database_url.empty() ? "none" : "configured",
       redis_ == nullptr ? "none" : broker::ParseRedisUrl(config_.redis_url)->Describe(),
       api_keys_.required() ? absl::StrCat(api_keys_.size(), " required") : "none",
-      authenticator_ ? "required" : "anonymous");
+      authenticator_ ? "required" : "anonymous", config_.max_connections,
+      config_.max_unattached_connections);
   return absl::OkStatus();
 }
 

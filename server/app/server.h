@@ -26,6 +26,7 @@
 #include "server/net/http_server.h"
 #include "server/net/jwks_fetcher.h"
 #include "server/net/static_files.h"
+#include "server/net/unattached_connections.h"
 #include "server/observe/health.h"
 #include "server/observe/metrics.h"
 #include "server/rooms/room_events.h"
@@ -83,6 +84,7 @@ class Server {
   std::unique_ptr<socketio::Recovery> recovery_;
   // Before http_: sessions, released with the shards, give their place back here.
   net::ConnectionLimits limits_;
+  net::UnattachedConnections unattached_;
   // With TLS; before http_, whose listener takes its context for each connection.
   std::unique_ptr<TlsReloader> tls_;
   net::HttpServer http_;

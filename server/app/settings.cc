@@ -18,6 +18,7 @@
 #include "server/auth/admin_login.h"
 #include "server/base/string_view.h"
 #include "server/broker/redis_address.h"
+#include "server/net/address_range.h"
 
 namespace roomcast::app {
 namespace {
@@ -380,23 +381,51 @@ std::vector<Setting> MakeSettings() {
               "for its client to resume it (same id, rooms, and every missed event). 0 = off, "
               "as in Socket.IO; on, every logged event carries its offset as an extra last "
               "argument."),
-      Integer("max_connections", "ROOMCAST_MAX_CONNECTIONS", "19000", &Config::max_connections, 0,
+      Integer("max_connections", "ROOMCAST_MAX_CONNECTIONS", "0", &Config::max_connections, 0,
               kNoMax,
-              "Browser connections (Engine.IO sessions) at once; more get HTTP 503. 0 = no "
-              "limit."),
+              "Browser connections (Engine.IO sessions) at once; more get HTTP 503. 0 = what "
+              "the open-file limit allows (raised to its hard limit at startup): the limit less "
+              "a reserve of max(1000, 5 %) for everything else, a third of that with TLS (three "
+              "descriptors a connection)."),
       Integer("max_connections_per_ip", "ROOMCAST_MAX_CONNECTIONS_PER_IP", "1000",
               &Config::max_connections_per_ip, 0, kNoMax,
-              "Connections from one client address. 0 = no limit."),
+              "Connections from one public client address (see "
+              "`--limit_private_addresses`). 0 = no limit."),
       Integer("handshakes_per_ip_per_s", "ROOMCAST_HANDSHAKES_PER_IP_PER_S", "100",
               &Config::handshakes_per_ip_per_s, 0, kNoMax,
-              "New connections per second from one address (bursts of 4x). 0 = no limit."),
+              "New connections per second from one public client address (bursts of 4x). 0 = "
+              "no limit."),
+      Switch("limit_private_addresses", "ROOMCAST_LIMIT_PRIVATE_ADDRESSES",
+             &Config::limit_private_addresses,
+             "Apply the per-address limits to loopback and private clients (10/8, 172.16/12, "
+             "192.168/16, 100.64/10, link-local, fc00::/7) too. Off: those are where proxies, "
+             "load balancers and sidecars connect from, each carrying many browsers; name them "
+             "in `--trusted_proxies` to limit the browsers behind them by address."),
       List("trusted_proxies", "ROOMCAST_TRUSTED_PROXIES", "", &Config::trusted_proxies,
-           "Comma-separated proxy addresses whose X-Forwarded-For names the client.",
+           "Comma-separated proxy addresses or CIDR blocks (10.0.0.0/8) whose "
+           "X-Forwarded-For names the client.",
            [](std::string_view proxy) {
-             return IsIpLiteral(proxy) ? absl::OkStatus()
-                                       : absl::InvalidArgumentError(absl::StrCat(
-                                             "'", ToAbsl(proxy), "' is not an IP address"));
+             return net::AddressRange::Parse(proxy)
+                        ? absl::OkStatus()
+                        : absl::InvalidArgumentError(absl::StrCat(
+                              "'", ToAbsl(proxy), "' is not an IP address or CIDR block"));
            }),
+      Integer("max_unattached_connections", "ROOMCAST_MAX_UNATTACHED_CONNECTIONS", "0",
+              &Config::max_unattached_connections, 0, kNoMax,
+              "TCP connections not yet part of a session (before their first request reaches "
+              "one; HTTP API callers' count too), over all addresses; more are closed at once. "
+              "0 = half the open-file reserve (see `--max_connections`)."),
+      Integer("max_unattached_connections_per_ip", "ROOMCAST_MAX_UNATTACHED_CONNECTIONS_PER_IP",
+              "256", &Config::max_unattached_connections_per_ip, 0, kNoMax,
+              "The same from one public peer address. 0 = no limit."),
+      Integer("http_header_timeout_ms", "ROOMCAST_HTTP_HEADER_TIMEOUT_MS", "10000",
+              &Config::http_header_timeout, 1, kNoMax,
+              "Time from a connection's accept, or a kept-alive request's first byte, until its "
+              "headers are in; slower senders are cut off."),
+      Integer("http_idle_timeout_ms", "ROOMCAST_HTTP_IDLE_TIMEOUT_MS", "60000",
+              &Config::http_idle_timeout, 1, kNoMax,
+              "Time a kept-alive HTTP connection may wait for its next request (and a request "
+              "body may take)."),
       Integer("client_events_per_s", "ROOMCAST_CLIENT_EVENTS_PER_S", "100",
               &Config::client_events_per_s, 0, kNoMax,
               "Events one socket may send per second (bursts of 2x); more are refused with a "

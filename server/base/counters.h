@@ -36,6 +36,13 @@ struct Counters {
   std::atomic<uint64_t> joins_forbidden{0};
   std::atomic<uint64_t> connections_refused{0};
   std::atomic<uint64_t> handshakes_throttled{0};
+  // Connections before a session: closed at a cap (overall, per address),
+  // or at a deadline (headers too slow, idle between requests).
+  std::atomic<uint64_t> unattached{0};  // A gauge.
+  std::atomic<uint64_t> unattached_refused{0};
+  std::atomic<uint64_t> unattached_refused_per_ip{0};
+  std::atomic<uint64_t> header_timeouts{0};
+  std::atomic<uint64_t> idle_timeouts{0};
   std::atomic<uint64_t> client_events_throttled{0};
   std::atomic<uint64_t> emits_refused{0};  // Too large, or a batch too long.
   std::atomic<uint64_t> emits{0};

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/base/string_view.h"
@@ -15,14 +17,17 @@ constexpr size_t kPruneAbove = 100000;  // Idle per-IP entries are dropped past 
 }  // namespace
 
 bool ConnectionLimits::Trusted(const boost::asio::ip::address& address) const {
-  for (const auto& proxy : options_.trusted_proxies) {
-    if (proxy == address ||
-        (address.is_v6() && address.to_v6().is_v4_mapped() &&
-         proxy == boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()))) {
-      return true;
-    }
+  return std::any_of(options_.trusted_proxies.begin(), options_.trusted_proxies.end(),
+                     [&](const AddressRange& proxies) { return proxies.Contains(address); });
+}
+
+bool ConnectionLimits::LimitedPerAddress(const std::string& ip) const {
+  if (options_.limit_private_addresses) {
+    return true;
   }
-  return false;
+  boost::system::error_code ec;
+  const boost::asio::ip::address address = boost::asio::ip::make_address(ip, ec);
+  return ec || !IsPrivateAddress(address);
 }
 
 std::string ConnectionLimits::ClientAddress(const boost::asio::ip::address& peer,
@@ -65,6 +70,10 @@ absl::StatusOr<std::unique_ptr<ConnectionLimits::Admission>> ConnectionLimits::A
   if (options_.max_connections > 0 && total_ >= options_.max_connections) {
     return Refuse(counters_.connections_refused, "too many connections");
   }
+  if (!LimitedPerAddress(ip)) {
+    ++total_;
+    return std::make_unique<Admission>(*this, std::string());
+  }
   if (per_ip_.size() > kPruneAbove) {
     absl::erase_if(per_ip_, [](const auto& entry) {
       return entry.second.connections == 0 &&
@@ -93,6 +102,9 @@ absl::StatusOr<std::unique_ptr<ConnectionLimits::Admission>> ConnectionLimits::A
 void ConnectionLimits::Release(const std::string& ip) {
   absl::MutexLock lock(&mutex_);
   --total_;
+  if (ip.empty()) {
+    return;
+  }
   if (auto it = per_ip_.find(ip); it != per_ip_.end() && it->second.connections > 0) {
     --it->second.connections;
   }

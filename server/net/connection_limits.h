@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/base/counters.h"
 #include "server/base/token_bucket.h"
+#include "server/net/address_range.h"
 
 namespace roomcast::net {
 
@@ -24,11 +25,15 @@ struct ConnectionLimitOptions {
   size_t max_connections_per_ip = 0;   // 0: no limit.
   double handshakes_per_ip_per_s = 0;  // 0: no limit; bursts of 4x that.
   // Peers whose X-Forwarded-For is believed (reverse proxies).
-  std::vector<boost::asio::ip::address> trusted_proxies = {};
+  std::vector<AddressRange> trusted_proxies = {};
+  // The per-address limits for private and loopback clients too; by
+  // default those are proxies, each carrying many browsers.
+  bool limit_private_addresses = false;
 };
 
 // Admission of new Engine.IO sessions: a global cap, a cap per client IP,
-// and a handshake rate per IP. Refusals are counted, and logged once per
+// and a handshake rate per IP (public addresses only, unless
+// limit_private_addresses). Refusals are counted, and logged once per
 // interval rather than once per attempt. Shared by every shard (a mutex:
 // it is touched once per session, not per packet).
 class ConnectionLimits {
@@ -44,6 +49,7 @@ class ConnectionLimits {
   // A session's place within the limits, given back when destroyed.
   class Admission {
    public:
+    // `ip` empty: not counted per address.
     Admission(ConnectionLimits& limits, std::string ip) : limits_(limits), ip_(std::move(ip)) {}
     ~Admission() { limits_.Release(ip_); }
     Admission(const Admission&) = delete;
@@ -66,6 +72,8 @@ class ConnectionLimits {
   absl::Status Refuse(std::atomic<uint64_t>& counter, std::string message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   bool Trusted(const boost::asio::ip::address& address) const;
+  // Whether the per-address limits apply to `ip`.
+  bool LimitedPerAddress(const std::string& ip) const;
 
   ConnectionLimitOptions options_;
   base::Counters& counters_;

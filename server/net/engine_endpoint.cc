@@ -127,6 +127,7 @@ void EngineEndpoint::Handle(const std::shared_ptr<HttpConnection>& connection, R
     return;
   }
   std::shared_ptr<EngineSession> session = it->second;
+  connection->Attach();
   if (target.transport == Transport::kWebSocket) {
     Upgrade(connection, std::move(request), *session);
   } else if (session->transport() != Transport::kPolling) {
@@ -153,6 +154,7 @@ void EngineEndpoint::Open(const std::shared_ptr<HttpConnection>& connection, Req
     }
     admission = *std::move(admitted);
   }
+  connection->Attach();
   Shard& shard = connection->shard();
   auto session = std::make_shared<EngineSession>(shards_.NewSessionId(shard), shard, *this,
                                                  transport, counters_);

@@ -16,38 +16,86 @@ namespace {
 namespace beast = boost::beast;
 using boost::asio::ip::tcp;
 
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
+// Read at once when a kept-alive connection becomes readable.
+constexpr size_t kFirstRead = 1024;
 // Large NextAuth sessions arrive as several cookies: headers as big as
 // Node.js allows (16 KiB) are accepted; more get 431.
 constexpr uint32_t kHeaderLimit = 16 * 1024;
 
 }  // namespace
 
-HttpConnection::HttpConnection(tcp::socket socket, Shard& shard, const Router& router)
-    : stream_(std::move(socket)), shard_(shard), router_(router) {
+HttpConnection::HttpConnection(tcp::socket socket, Shard& shard, const Router& router, Slot slot)
+    : stream_(std::move(socket)), shard_(shard), router_(router), slot_(std::move(slot)) {
   beast::error_code ec;
   remote_address_ = stream_.socket().remote_endpoint(ec).address();
 }
 
 HttpConnection::HttpConnection(tcp::socket socket, boost::asio::ip::address remote_address,
-                               Shard& shard, const Router& router)
+                               Shard& shard, const Router& router, Slot slot)
     : stream_(std::move(socket)),
       shard_(shard),
       router_(router),
-      remote_address_(std::move(remote_address)) {}
+      remote_address_(std::move(remote_address)),
+      slot_(std::move(slot)) {}
 
-void HttpConnection::Start() { ReadRequest(); }
+// A new connection's first request is due within the header timeout.
+void HttpConnection::Start() { ReadHeader(); }
 
 void HttpConnection::ReadRequest() {
+  if (buffer_.size() > 0) {
+    ReadHeader();  // Pipelined: the next request has begun.
+    return;
+  }
+  stream_.expires_after(router_.rules().idle_timeout);
+  stream_.async_read_some(
+      buffer_.prepare(kFirstRead),
+      WithHandlerMemory([self = shared_from_this()](beast::error_code ec, size_t size) {
+        self->buffer_.commit(size);
+        if (ec == beast::error::timeout && self->router_.rules().counters != nullptr) {
+          base::Counters::Bump(self->router_.rules().counters->idle_timeouts);
+        }
+        if (ec) {
+          self->Close();
+          return;
+        }
+        self->ReadHeader();
+      }));
+}
+
+void HttpConnection::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
-  parser_->body_limit(router_.body_limit());
-  stream_.expires_after(kIdleTimeout);
+  parser_->body_limit(router_.rules().body_limit);
+  stream_.expires_after(router_.rules().header_timeout);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      WithHandlerMemory(
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); }));
+}
+
+void HttpConnection::OnHeader(beast::error_code ec) {
+  if (ec == beast::error::timeout) {
+    if (router_.rules().counters != nullptr) {
+      base::Counters::Bump(router_.rules().counters->header_timeouts);
+    }
+    Close();
+    return;
+  }
+  if (ec || parser_->is_done()) {
+    OnRead(ec);
+    return;
+  }
+  stream_.expires_after(router_.rules().idle_timeout);  // The body.
   http::async_read(stream_, buffer_, *parser_,
                    WithHandlerMemory([self = shared_from_this()](beast::error_code ec, size_t) {
                      self->OnRead(ec);
                    }));
+}
+
+void HttpConnection::Close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 void HttpConnection::OnRead(beast::error_code ec) {
@@ -66,8 +114,7 @@ void HttpConnection::OnRead(beast::error_code ec) {
     return;
   }
   if (ec) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Close();
     return;
   }
   stream_.expires_never();  // Held polls are timed by the Engine.IO heartbeat.
@@ -95,7 +142,7 @@ void HttpConnection::Reply(Response response) {
   waiting_reply_ = false;
   stream_.socket().cancel();  // Ends a WatchForClose wait, if any.
   pending_write_ = std::make_shared<Response>(std::move(response));
-  stream_.expires_after(kIdleTimeout);
+  stream_.expires_after(router_.rules().idle_timeout);
   http::async_write(stream_, *pending_write_,
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       const bool keep_alive = self->pending_write_->keep_alive();
@@ -182,9 +229,10 @@ void HttpConnection::MoveTo(Shard& target, Request request) {
   taken_ = true;
   boost::asio::post(target.io(), [&target, &router = router_, fd, protocol = local.protocol(),
                                   remote = remote_address_, buffer = std::move(buffer_),
-                                  request = std::move(request)]() mutable {
+                                  request = std::move(request), slot = std::move(slot_)]() mutable {
     tcp::socket socket(target.io(), protocol, fd);
-    auto moved = std::make_shared<HttpConnection>(std::move(socket), remote, target, router);
+    auto moved = std::make_shared<HttpConnection>(std::move(socket), remote, target, router,
+                                                  std::move(slot));
     moved->buffer_ = std::move(buffer);
     moved->stream_.expires_never();
     moved->Dispatch(std::move(request));

@@ -4,8 +4,8 @@
 
 namespace roomcast::net {
 
-HttpServer::HttpServer(size_t shard_count, size_t body_limit)
-    : shards_(shard_count), router_(body_limit), listener_(shards_, router_) {}
+HttpServer::HttpServer(size_t shard_count, HttpRules rules)
+    : shards_(shard_count), router_(rules), listener_(shards_, router_) {}
 
 HttpServer::~HttpServer() {
   if (started_) {

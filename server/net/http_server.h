@@ -14,7 +14,7 @@ namespace roomcast::net {
 // The shards, the router and the listener, started and stopped together.
 class HttpServer {
  public:
-  HttpServer(size_t shard_count, size_t body_limit);
+  HttpServer(size_t shard_count, HttpRules rules);
   ~HttpServer();
 
   Shards& shards() { return shards_; }
@@ -23,6 +23,7 @@ class HttpServer {
   absl::Status Listen(const std::string& host, uint16_t port);
   // HTTPS (and wss) on the port, with the slot's context at accept time.
   void EnableTls(const TlsContextSlot* tls) { listener_.EnableTls(tls); }
+  void LimitUnattached(UnattachedConnections* unattached) { listener_.LimitUnattached(unattached); }
   uint16_t port() const { return listener_.port(); }
   void Start();
   void StopAccepting() { listener_.Stop(); }

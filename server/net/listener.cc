@@ -64,14 +64,25 @@ void Listener::Accept() {
           });
           return;
         }
+        std::unique_ptr<UnattachedConnections::Slot> slot;
+        if (unattached_ != nullptr) {
+          slot = unattached_->Acquire(socket.remote_endpoint(ec).address());
+          if (slot == nullptr) {
+            socket.close(ec);  // Past a cap: counted there.
+            Accept();
+            return;
+          }
+        }
         socket.set_option(tcp::no_delay(true), ec);
         if (tls_ != nullptr) {
-          auto tunnel = std::make_shared<TlsTunnel>(std::move(socket), tls_->Get(), shard, router_);
+          auto tunnel = std::make_shared<TlsTunnel>(std::move(socket), tls_->Get(), shard, router_,
+                                                    std::move(slot));
           boost::asio::post(shard.io(), [tunnel] { tunnel->Start(); });
           Accept();
           return;
         }
-        auto connection = std::make_shared<HttpConnection>(std::move(socket), shard, router_);
+        auto connection =
+            std::make_shared<HttpConnection>(std::move(socket), shard, router_, std::move(slot));
         // Started on its own shard's thread, which owns it from now on.
         boost::asio::post(shard.io(), [connection] { connection->Start(); });
         Accept();

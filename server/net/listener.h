@@ -10,6 +10,7 @@
 #include "server/net/router.h"
 #include "server/net/shard.h"
 #include "server/net/tls_credentials.h"
+#include "server/net/unattached_connections.h"
 
 namespace roomcast::net {
 
@@ -24,6 +25,8 @@ class Listener {
   uint16_t port() const { return port_; }
   // From now on connections speak TLS, with the slot's context at accept time.
   void EnableTls(const TlsContextSlot* tls) { tls_ = tls; }
+  // From now on connections past its caps are closed at once.
+  void LimitUnattached(UnattachedConnections* unattached) { unattached_ = unattached; }
   void Start();
   // Stops accepting; open connections are left alone.
   void Stop();
@@ -34,6 +37,7 @@ class Listener {
   Shards& shards_;
   const Router& router_;
   const TlsContextSlot* tls_ = nullptr;
+  UnattachedConnections* unattached_ = nullptr;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
   uint16_t port_ = 0;

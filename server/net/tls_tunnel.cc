@@ -23,13 +23,14 @@ constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 }  // namespace
 
 TlsTunnel::TlsTunnel(tcp::socket socket, std::shared_ptr<asio::ssl::context> context, Shard& shard,
-                     const Router& router)
+                     const Router& router, std::unique_ptr<UnattachedConnections::Slot> slot)
     : context_(std::move(context)),
       tls_(beast::tcp_stream(std::move(socket)), *context_),
       inner_(shard.io()),
       write_deadline_(shard.io()),
       shard_(shard),
-      router_(router) {
+      router_(router),
+      slot_(std::move(slot)) {
   beast::error_code ec;
   remote_address_ = tls_.next_layer().socket().remote_endpoint(ec).address();
 }
@@ -65,7 +66,9 @@ void TlsTunnel::OnHandshake(beast::error_code ec) {
   }
   up_ = std::make_unique<std::array<char, kChunk>>();
   down_ = std::make_unique<std::array<char, kChunk>>();
-  std::make_shared<HttpConnection>(std::move(plain), remote_address_, shard_, router_)->Start();
+  std::make_shared<HttpConnection>(std::move(plain), remote_address_, shard_, router_,
+                                   std::move(slot_))
+      ->Start();
   ReadClient();
   ReadInner();
 }

@@ -12,6 +12,7 @@
 
 #include "server/net/router.h"
 #include "server/net/shard.h"
+#include "server/net/unattached_connections.h"
 
 namespace roomcast::net {
 
@@ -22,8 +23,10 @@ namespace roomcast::net {
 // TLS. When the inner side ends, the client gets a close_notify.
 class TlsTunnel final : public std::enable_shared_from_this<TlsTunnel> {
  public:
+  // `slot` goes to the HttpConnection inside.
   TlsTunnel(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> context,
-            Shard& shard, const Router& router);
+            Shard& shard, const Router& router,
+            std::unique_ptr<UnattachedConnections::Slot> slot = nullptr);
 
   // On the shard's thread.
   void Start();
@@ -52,6 +55,7 @@ class TlsTunnel final : public std::enable_shared_from_this<TlsTunnel> {
   Shard& shard_;
   const Router& router_;
   boost::asio::ip::address remote_address_;
+  std::unique_ptr<UnattachedConnections::Slot> slot_;
   std::unique_ptr<std::array<char, kChunk>> up_;
   std::unique_ptr<std::array<char, kChunk>> down_;
   bool client_busy_ = false;  // reading from the client or writing to inner

@@ -221,8 +221,22 @@ std::string Metrics::Scrape() const {
                                 "Requests refused by a limit, by limit.", MetricType::Counter);
   AddSample(refused, Load(c.connections_refused), {{"limit", "connections"}});
   AddSample(refused, Load(c.handshakes_throttled), {{"limit", "handshake_rate"}});
+  AddSample(refused, Load(c.unattached_refused), {{"limit", "unattached_connections"}});
+  AddSample(refused, Load(c.unattached_refused_per_ip),
+            {{"limit", "unattached_connections_per_ip"}});
   AddSample(refused, Load(c.client_events_throttled), {{"limit", "client_event_rate"}});
   AddSample(refused, Load(c.emits_refused), {{"limit", "emit_size"}});
+  MetricFamily timeouts = Family("roomcast_http_timeouts_total",
+                                 "HTTP connections closed at a deadline, by stage (header: its "
+                                 "headers too slow; idle: no next request).",
+                                 MetricType::Counter);
+  AddSample(timeouts, Load(c.header_timeouts), {{"stage", "header"}});
+  AddSample(timeouts, Load(c.idle_timeouts), {{"stage", "idle"}});
+  MetricFamily unattached =
+      Family("roomcast_unattached_connections",
+             "TCP connections not yet part of a session (see --max_unattached_connections).",
+             MetricType::Gauge);
+  AddSample(unattached, Load(c.unattached));
   MetricFamily connect_errors =
       Family("roomcast_connect_errors_total", "Namespace CONNECTs refused.", MetricType::Counter);
   AddSample(connect_errors, Load(c.connect_errors));
@@ -233,9 +247,10 @@ std::string Metrics::Scrape() const {
   AddSample(recoveries, Load(c.sessions_not_recovered), {{"outcome", "fresh"}});
 
   for (MetricFamily* family :
-       {&sockets, &sessions, &emits, &deliveries, &drops, &protocol_errors, &client_events,
-        &unavailable, &routed, &acks, &acks_timed_out, &streams_cut, &webhook, &key_reloads,
-        &joins_refused, &refused, &connect_errors, &recoveries}) {
+       {&sockets,         &sessions,      &emits,       &deliveries,     &drops,
+        &protocol_errors, &client_events, &unavailable, &routed,         &acks,
+        &acks_timed_out,  &streams_cut,   &webhook,     &key_reloads,    &joins_refused,
+        &refused,         &timeouts,      &unattached,  &connect_errors, &recoveries}) {
     families.push_back(std::move(*family));
   }
   AddBrokerFamilies(c, families);

@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   namespaces.Add("/", handler);
   namespaces.Add("/custom", handler);
 
-  roomcast::net::HttpServer http(/*shard_count=*/1, options.protocol.max_payload);
+  roomcast::net::HttpRules rules;
+  rules.body_limit = options.protocol.max_payload;
+  roomcast::net::HttpServer http(/*shard_count=*/1, rules);
   roomcast::net::EngineEndpoint engine_io(
       http.shards(), options, roomcast::net::CorsPolicy::Wildcard(),
       [](roomcast::net::EngineSession& session) {

@@ -1034,7 +1034,13 @@ describe("NOTES.txt", () => {
     assert.match(text, /io\("https:\/\/rt\.example\.org"\)/);
     assert.doesNotMatch(text, /CORS_ORIGIN:/);
     assert.doesNotMatch(text, /per-address limits/, "ROOMCAST_TRUSTED_PROXIES is set there");
-    assert.match(notes(WITH_SECRETS, { ingress: { enabled: true } }), /per-address limits/);
+    // The controller's private address is not limited per address by default; it is with
+    // ROOMCAST_LIMIT_PRIVATE_ADDRESSES, unless trusted proxies name the browsers.
+    assert.doesNotMatch(notes(WITH_SECRETS, { ingress: { enabled: true } }), /per-address limits/);
+    const limited = { ingress: { enabled: true }, config: { ROOMCAST_LIMIT_PRIVATE_ADDRESSES: true } };
+    assert.match(notes(WITH_SECRETS, limited), /per-address limits/);
+    assert.doesNotMatch(notes(WITH_SECRETS, limited, { config: { ROOMCAST_TRUSTED_PROXIES: "10.0.0.0/8" } }),
+      /per-address limits/);
   });
 });
 

@@ -1,6 +1,7 @@
 // Abuse limits and room policy, against a real roomcastd on loopback:
 //   - connection admission: a per-address cap, a global cap, a handshake rate
-//     per address (HTTP 503 with a JSON body on polling, a refused WebSocket
+//     per address (on loopback with --limit_private_addresses: by default
+//     private addresses, being proxies', are not limited per address) (HTTP 503 with a JSON body on polling, a refused WebSocket
 //     upgrade), X-Forwarded-For believed only from --trusted_proxies, each
 //     refusal counted in roomcast_limit_refusals_total and logged once per
 //     interval rather than once per attempt;
@@ -132,7 +133,7 @@ const refusalLogLines = (server) => server.output().split('\n').filter((l) => /c
 // ================================================================ connections
 
 describe('--max_connections_per_ip=3', () => {
-  const fx = useRoomcastd(['--max_connections_per_ip=3']);
+  const fx = useRoomcastd(['--limit_private_addresses', '--max_connections_per_ip=3']);
 
   it('refuses the 4th session from 127.0.0.1 (polling 503 JSON, WebSocket refused, socket.io-client connect_error), counts and logs once, admits again after a close', async () => {
     assert.deepEqual(await allRefusals(fx.port), { connections: 0, handshake_rate: 0, client_event_rate: 0, emit_size: 0 });
@@ -204,7 +205,7 @@ describe('--max_connections=2 (global)', () => {
 });
 
 describe('--handshakes_per_ip_per_s=2 (bursts of 8)', () => {
-  const fx = useRoomcastd(['--handshakes_per_ip_per_s=2']);
+  const fx = useRoomcastd(['--limit_private_addresses', '--handshakes_per_ip_per_s=2']);
 
   it('a burst of 12 handshakes gets 503s past the burst, counted as handshake_rate; after ~1 s new ones pass', async () => {
     const results = await Promise.all(Array.from({ length: 12 }, () => handshake(fx.port)));
@@ -259,7 +260,7 @@ describe('X-Forwarded-For', () => {
   });
 
   describe('without --trusted_proxies', () => {
-    const fx = useRoomcastd(['--max_connections_per_ip=1']);
+    const fx = useRoomcastd(['--limit_private_addresses', '--max_connections_per_ip=1']);
 
     it('X-Forwarded-For is ignored: the second session from 127.0.0.1 is refused whatever it claims', async () => {
       assertAdmitted(await handshake(fx.port, { headers: { 'X-Forwarded-For': '203.0.113.1' } }), 'first');
@@ -272,7 +273,7 @@ describe('X-Forwarded-For', () => {
 });
 
 describe('--max_connections_per_ip=1: a polling -> WebSocket upgrade is the same session', () => {
-  const fx = useRoomcastd(['--max_connections_per_ip=1']);
+  const fx = useRoomcastd(['--limit_private_addresses', '--max_connections_per_ip=1']);
 
   it('a default socket.io-client (polling, then upgrade) connects and upgrades within one slot', async () => {
     const socket = await fx.connect({});
