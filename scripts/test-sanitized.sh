@@ -27,7 +27,8 @@ echo "== node suites against the ASan/UBSan roomcastd and protocol_server"
   integration/churn_garbage.test.js integration/cluster_faults.test.js \
   integration/cluster_emitter.test.js integration/recovery.test.js \
   integration/recovery_cluster.test.js integration/event_log_postgres.test.js \
-  integration/client_events.test.js integration/client_events_cluster.test.js conformance/) || status=1
+  integration/client_events.test.js integration/client_events_cluster.test.js \
+  integration/connection_defaults.test.js conformance/) || status=1
 
 # A report is a file that names an error; LSan's suppression summaries are not.
 reports=$(grep -lE "ERROR: |runtime error|WARNING: " "$logs"/* 2>/dev/null || true)

@@ -30,6 +30,9 @@ for (const name of ['ROOMCAST_MAX_CONNECTIONS', 'ROOMCAST_MAX_CONNECTIONS_PER_IP
 }
 
 const kClients = 2000;
+// The sanitized run's servers are slower: its waits scale (the deadlines under test do not).
+const kScale = Number(process.env.ROOMCAST_TIME_SCALE) > 0 ? Number(process.env.ROOMCAST_TIME_SCALE) : 1;
+const scaled = (ms) => Math.round(ms * kScale);
 
 async function metrics(port, host = '127.0.0.1') {
   return parsePrometheus((await api(port, 'GET', '/metrics', undefined, { host })).body);
@@ -81,7 +84,7 @@ describe('default settings behind a proxy', () => {
         }));
         socket.connect();
       }
-      await withTimeout(Promise.all(batch), 15000, `clients ${i}..${i + batch.length} connected`);
+      await withTimeout(Promise.all(batch), scaled(15000), `clients ${i}..${i + batch.length} connected`);
     }
     assert.equal(sockets.filter((s) => s.connected).length, kClients);
     const before = await metrics(port);
@@ -92,7 +95,7 @@ describe('default settings behind a proxy', () => {
     const restartedAt = Date.now();
     server = await startRoomcastd([`--port=${port}`]);
     await pollUntil(() => connects >= 2 * kClients && sockets.every((s) => s.connected),
-      { timeoutMs: 30000, intervalMs: 100, what: `all ${kClients} back (${connects - kClients} so far)` });
+      { timeoutMs: scaled(30000), intervalMs: 100, what: `all ${kClients} back (${connects - kClients} so far)` });
     console.log(`${kClients} clients reconnected ${Date.now() - restartedAt} ms after the restart began`);
     const afterRestart = await metrics(port);
     assert.equal(sampleValue(afterRestart, 'roomcast_limit_refusals_total', { limit: 'handshake_rate' }), 0);
@@ -138,9 +141,9 @@ describe('slow senders are cut off at --http_header_timeout_ms', () => {
     const socket = await connect(baseUrl(server.port), { transports: ['polling', 'websocket'] });
     socket.close();
     await pollUntil(() => slow.every((s) => s.closedAt !== null),
-      { timeoutMs: 6000, what: `all slow connections closed (${slow.filter((s) => s.closedAt).length} so far)` });
+      { timeoutMs: scaled(6000), what: `all slow connections closed (${slow.filter((s) => s.closedAt).length} so far)` });
     const latest = Math.max(...slow.map((s) => s.closedAt)) - start;
-    assert.ok(latest < 1500 + 3000, `closed by the deadline (last after ${latest} ms)`);
+    assert.ok(latest < 1500 + scaled(3000), `closed by the deadline (last after ${latest} ms)`);
     assert.ok(slow.every((s) => s.closedAt - start >= 1000), 'none before the deadline');
     const m = await metrics(server.port);
     assert.ok(sampleValue(m, 'roomcast_http_timeouts_total', { stage: 'header' }) >= 300);
@@ -160,7 +163,7 @@ describe('connections that are not sessions yet are capped', () => {
       '--http_header_timeout_ms=20000']);
     held = await slowConnections(server.port, 120);
     await pollUntil(() => held.filter((s) => s.closedAt !== null).length >= 70,
-      { timeoutMs: 3000, what: `70 closed at once (${held.filter((s) => s.closedAt).length} so far)` });
+      { timeoutMs: scaled(3000), what: `70 closed at once (${held.filter((s) => s.closedAt).length} so far)` });
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(held.filter((s) => s.closedAt !== null).length, 70, 'exactly those past the cap');
     // Asked from ::1: 127.0.0.1 has no slot left.
@@ -177,7 +180,7 @@ describe('connections that are not sessions yet are capped', () => {
     t.after(() => stopServer(idle));
     const [conn] = await slowConnections(idle.port, 1, { text: 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' });
     const answered = Date.now();
-    await pollUntil(() => conn.closedAt !== null, { timeoutMs: 3000, what: 'the idle connection closed' });
+    await pollUntil(() => conn.closedAt !== null, { timeoutMs: scaled(3000), what: 'the idle connection closed' });
     assert.ok(conn.closedAt - answered >= 300, `not before the deadline (${conn.closedAt - answered} ms)`);
     const m = await metrics(idle.port);
     assert.equal(sampleValue(m, 'roomcast_http_timeouts_total', { stage: 'idle' }), 1);
