@@ -3,6 +3,7 @@
 // ceiling) and every loadgen mode once (client events with bench/consumer
 // too), the runner's parsing, tables and plots included. Its figures mean
 // nothing. Skipped until the loadgen, the ceiling and the consumer are built.
+// Also the restart-storm driver (bench/storm/restart_storm.mjs) at 200 clients.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -77,6 +78,33 @@ describe('bench/run.mjs --smoke', { skip: missing.length > 0 && `not built: ${mi
         assert.ok(fs.existsSync(path.join(out, 'plots', `${name}.dat`)), `${name}.dat`);
         assert.ok(fs.existsSync(path.join(out, 'plots', `${name}.gp`)), `${name}.gp`);
       }
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bench/storm/restart_storm.mjs at a tiny load', () => {
+  it('every client of roomcastd and of socket.io is back after the restart, and the report is written', { timeout: 60000 }, async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-restart-storm-'));
+    try {
+      const json = path.join(out, 'runs.json');
+      const { code, output } = await new Promise((resolve) => {
+        const child = spawn(process.execPath, [path.join(root, 'bench/storm/restart_storm.mjs'), '--connections=200',
+          '--repeats=1', '--timeout_s=30', `--json=${json}`], { cwd: root, env: { ...process.env, ROOMCAST_BUILD_DIR: buildDir } });
+        let text = '';
+        child.stdout.on('data', (c) => (text += c));
+        child.stderr.on('data', (c) => (text += c));
+        child.on('close', (exitCode) => resolve({ code: exitCode, output: text }));
+      });
+      assert.equal(code, 0, output);
+      const { runs } = JSON.parse(fs.readFileSync(json, 'utf8'));
+      assert.deepEqual(runs.map((r) => r.server).sort(), ['roomcast', 'socketio']);
+      for (const run of runs) {
+        assert.equal(run.back, 200, JSON.stringify(run));
+        assert.ok(run.all_back_ms > 0 && run.all_back_ms < 30000, JSON.stringify(run));
+      }
+      assert.match(output, /\| roomcast \| \d+/);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
