@@ -204,9 +204,7 @@ absl::Status ResolveConfig(Config& config) {
   if (config.max_connections == 0) {
     config.max_connections = budget.connections;
   }
-  if (config.max_unattached_connections == 0) {
-    config.max_unattached_connections = budget.unattached;
-  }
+  config.connection_budget = std::max(budget.all, config.max_connections);
   if (!config.auth.jwks.url.empty()) {
     if (absl::Status url = net::HttpTarget::Parse(config.auth.jwks.url).status(); !url.ok()) {
       return absl::InvalidArgumentError(

@@ -57,7 +57,8 @@ struct Config {
   double handshakes_per_ip_per_s{};
   std::vector<std::string> trusted_proxies;
   bool limit_private_addresses{};
-  size_t max_unattached_connections{};
+  size_t max_unattached_connections{};  // 0: within connection_budget, less the sessions.
+  size_t connection_budget{};           // Resolved from the open-file limit.
   size_t max_unattached_connections_per_ip{};
   std::chrono::milliseconds http_header_timeout{};
   std::chrono::milliseconds http_idle_timeout{};

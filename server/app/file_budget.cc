@@ -23,9 +23,11 @@ uint64_t RaiseOpenFileLimit() {
 
 FileBudget FileBudget::For(uint64_t open_files, bool tls) {
   const uint64_t reserve = std::min(open_files / 2, std::max<uint64_t>(1000, open_files / 20));
-  const uint64_t sessions = (open_files - reserve) / (tls ? 3 : 1);
-  return FileBudget{static_cast<size_t>(std::max<uint64_t>(1, sessions)),
-                    static_cast<size_t>(std::max<uint64_t>(1, reserve / 2))};
+  const uint64_t per_connection = tls ? 3 : 1;
+  const uint64_t sessions = (open_files - reserve) / per_connection;
+  return FileBudget{
+      static_cast<size_t>(std::max<uint64_t>(1, sessions)),
+      static_cast<size_t>(std::max<uint64_t>(1, sessions + reserve / 2 / per_connection))};
 }
 
 }  // namespace roomcast::app

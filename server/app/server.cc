@@ -209,10 +209,13 @@ Server::Server(Config config)
                                                                  config_.event_log_size)
                           : nullptr),
       limits_(LimitsFor(config_), counters_),
-      unattached_(net::UnattachedConnectionOptions{config_.max_unattached_connections,
-                                                   config_.max_unattached_connections_per_ip,
-                                                   config_.limit_private_addresses},
-                  counters_),
+      unattached_(
+          net::UnattachedConnectionOptions{
+              .max_total = config_.max_unattached_connections,
+              .budget = config_.max_unattached_connections == 0 ? config_.connection_budget : 0,
+              .max_per_ip = config_.max_unattached_connections_per_ip,
+              .limit_private_addresses = config_.limit_private_addresses},
+          counters_),
       http_(config_.shards, HttpRulesFor(config_, counters_)),
       emitter_(http_.shards(), *broker_, counters_),
       webhook_(MakeWebhook()),
@@ -465,7 +468,9 @@ absl::Status Server::Start() {
       redis_ == nullptr ? "none" : broker::ParseRedisUrl(config_.redis_url)->Describe(),
       api_keys_.required() ? absl::StrCat(api_keys_.size(), " required") : "none",
       authenticator_ ? "required" : "anonymous", config_.max_connections,
-      config_.max_unattached_connections);
+      config_.max_unattached_connections > 0
+          ? std::to_string(config_.max_unattached_connections)
+          : absl::StrCat(config_.connection_budget, "-sessions"));
   return absl::OkStatus();
 }
 

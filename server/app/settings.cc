@@ -414,7 +414,8 @@ std::vector<Setting> MakeSettings() {
               &Config::max_unattached_connections, 0, kNoMax,
               "TCP connections not yet part of a session (before their first request reaches "
               "one; HTTP API callers' count too), over all addresses; more are closed at once. "
-              "0 = half the open-file reserve (see `--max_connections`)."),
+              "0 = what the sessions leave: both together within `--max_connections` plus half "
+              "the open-file reserve (after a restart all may arrive at once)."),
       Integer("max_unattached_connections_per_ip", "ROOMCAST_MAX_UNATTACHED_CONNECTIONS_PER_IP",
               "256", &Config::max_unattached_connections_per_ip, 0, kNoMax,
               "The same from one public peer address. 0 = no limit."),

@@ -9,8 +9,11 @@ std::unique_ptr<UnattachedConnections::Slot> UnattachedConnections::Acquire(
   const bool per_ip =
       options_.max_per_ip > 0 && (options_.limit_private_addresses || !IsPrivateAddress(peer));
   const std::string ip = per_ip ? Unmapped(peer).to_string() : std::string();
+  const uint64_t sessions = counters_.sessions_opened.load(std::memory_order_relaxed) -
+                            counters_.sessions_closed.load(std::memory_order_relaxed);
   absl::MutexLock lock(&mutex_);
-  if (options_.max_total > 0 && total_ >= options_.max_total) {
+  if ((options_.max_total > 0 && total_ >= options_.max_total) ||
+      (options_.budget > 0 && total_ + sessions >= options_.budget)) {
     base::Counters::Bump(counters_.unattached_refused);
     return nullptr;
   }

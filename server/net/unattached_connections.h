@@ -13,7 +13,10 @@
 namespace roomcast::net {
 
 struct UnattachedConnectionOptions {
-  size_t max_total = 0;   // 0: no limit.
+  size_t max_total = 0;  // 0: no limit.
+  // Sessions open (base::Counters) and unattached connections together at
+  // most this many: the open files left when the sessions have theirs. 0: none.
+  size_t budget = 0;
   size_t max_per_ip = 0;  // 0: no limit.
   // The per-address cap for private and loopback peers too (by default
   // those are proxies: many clients behind one address).
@@ -23,10 +26,12 @@ struct UnattachedConnectionOptions {
 // The TCP connections that are not part of an Engine.IO session yet: from
 // accept until a request on one reaches a session (its handshake, a poll, the
 // WebSocket). Each stage before that has a deadline (the header and idle
-// timeouts); this caps how many may be there at once, overall and per peer
-// address, so connections that never become sessions cannot use up the
-// open-file limit and lock every browser out. Touched once per connection
-// and once when it attaches (a mutex), never per packet.
+// timeouts); this caps how many may be there at once, overall (a number, or
+// what the sessions leave of a budget: after a restart every client may
+// arrive at once, with the server full only a few may) and per peer address,
+// so connections that never become sessions cannot use up the open-file
+// limit and lock every browser out. Touched once per connection and once
+// when it attaches (a mutex), never per packet.
 class UnattachedConnections {
  public:
   UnattachedConnections(UnattachedConnectionOptions options, base::Counters& counters)

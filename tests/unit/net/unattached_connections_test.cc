@@ -38,6 +38,22 @@ TEST(UnattachedConnectionsTest, PrivatePeersOnlyMeetTheOverallCap) {
   EXPECT_EQ(counters.unattached_refused.load(), 2u);
 }
 
+TEST(UnattachedConnectionsTest, ABudgetIsWhatTheSessionsLeave) {
+  base::Counters counters;
+  UnattachedConnections unattached({.budget = 10}, counters);
+  counters.sessions_opened = 12;
+  counters.sessions_closed = 4;  // 8 sessions open: room for 2.
+  auto a = unattached.Acquire(Ip("10.0.0.1"));
+  auto b = unattached.Acquire(Ip("10.0.0.2"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(unattached.Acquire(Ip("10.0.0.3")), nullptr);
+  counters.sessions_closed = 12;  // A restart's worth of room.
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_NE(unattached.Acquire(Ip("10.0.0.4")), nullptr) << i;  // Each released at once.
+  }
+}
+
 TEST(UnattachedConnectionsTest, LimitPrivateAddressesCapsThemPerAddressToo) {
   base::Counters counters;
   UnattachedConnections unattached({.max_per_ip = 1, .limit_private_addresses = true}, counters);
