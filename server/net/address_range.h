@@ -21,8 +21,8 @@ class AddressRange {
   bool Contains(const boost::asio::ip::address& address) const;
 
  private:
-  explicit AddressRange(boost::asio::ip::network_v4 v4) : v4_(v4), is_v4_(true) {}
-  explicit AddressRange(boost::asio::ip::network_v6 v6) : v6_(v6), is_v4_(false) {}
+  explicit AddressRange(const boost::asio::ip::network_v4& v4) : v4_(v4), is_v4_(true) {}
+  explicit AddressRange(const boost::asio::ip::network_v6& v6) : v6_(v6), is_v4_(false) {}
 
   boost::asio::ip::network_v4 v4_;
   boost::asio::ip::network_v6 v6_;
