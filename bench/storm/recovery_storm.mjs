@@ -30,14 +30,13 @@
 //
 // socket.io-client comes from bench/reference/node_modules (npm ci there),
 // else from tests/node_modules.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { loadSocketIoClient, sampleProcess } from './common.mjs';
 
 const kRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const kHost = '127.0.0.1';
@@ -91,43 +90,7 @@ const log = (text) => {
   if (options.verbose) process.stderr.write(`recovery_storm: ${text}\n`);
 };
 
-function loadClient() {
-  for (const dir of ['bench/reference', 'tests']) {
-    try {
-      const require = createRequire(path.join(kRoot, dir, 'package.json'));
-      const module = require('socket.io-client');
-      const version = JSON.parse(fs.readFileSync(require.resolve('socket.io-client/package.json'), 'utf8')).version;
-      return { io: module.io ?? module, version, from: path.join(dir, 'node_modules') };
-    } catch { /* the next place */ }
-  }
-  return fail('socket.io-client not found: (cd bench/reference && npm ci)');
-}
-const client = loadClient();
-
-// ---------------------------------------------------------------- /proc
-
-const kTicksPerSecond = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** { cpu_s, rss_kb } of one pid; zeros when it is gone. */
-function sampleProcess(pid) {
-  const sample = { cpu_s: 0, rss_kb: 0 };
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command may hold spaces and parentheses: the fields follow the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    sample.cpu_s = (Number(fields[11]) + Number(fields[12])) / kTicksPerSecond;
-    const rss = /^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    sample.rss_kb = rss ? Number(rss[1]) : 0;
-  } catch { /* gone */ }
-  return sample;
-}
+const client = loadSocketIoClient(kRoot, fail);
 const samplePids = () => options.pids.map(sampleProcess);
 const sum = (samples, key) => samples.reduce((a, s) => a + s[key], 0);
 

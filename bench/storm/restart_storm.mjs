@@ -16,38 +16,20 @@
 //
 // Prints a table and, with --json, writes every run. Exits 1 when a run could
 // not be measured (a server that does not start, clients that never connect).
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadSocketIoClient, sampleProcess } from './common.mjs';
 
 const kRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const kBuildDir = path.resolve(process.env.ROOMCAST_BUILD_DIR ?? path.join(kRoot, 'build'));
 const kHost = '127.0.0.1';
-const kTicksPerSecond = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
 function fail(message) {
   process.stderr.write(`restart_storm: ${message}\n`);
   process.exit(1);
-}
-
-function loadClient() {
-  for (const dir of ['bench/reference', 'tests']) {
-    try {
-      const require = createRequire(path.join(kRoot, dir, 'package.json'));
-      return require('socket.io-client');
-    } catch { /* the next place */ }
-  }
-  return fail('socket.io-client not found: (cd bench/reference && npm ci)');
 }
 
 // ---------------------------------------------------------------- a worker
@@ -58,7 +40,7 @@ function loadClient() {
  * has reconnected, answers {back: [times], errors}.
  */
 function runWorker() {
-  const { io } = loadClient();
+  const { io } = loadSocketIoClient(kRoot, fail);
   const sockets = [];
   const back = [];
   let errors = 0;
@@ -83,16 +65,6 @@ function runWorker() {
 }
 
 // ---------------------------------------------------------------- servers
-
-function cpuSeconds(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / kTicksPerSecond;
-  } catch {
-    return 0;
-  }
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -163,9 +135,9 @@ async function runOnce(name, options) {
     server.kill('SIGKILL');
     await new Promise((resolve) => server.once('exit', resolve));
     server = kServers[name](port);
-    const cpuBefore = cpuSeconds(server.pid);
+    const cpuBefore = sampleProcess(server.pid).cpu_s;
     const answers = await Promise.all(back);
-    const cpu = cpuSeconds(server.pid) - cpuBefore;
+    const cpu = sampleProcess(server.pid).cpu_s - cpuBefore;
     const times = answers.flatMap((a) => a.back).map((t) => t - killedAt).sort((a, b) => a - b);
     const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
     return {

@@ -13,13 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { buildDir, startRoomcastd } from '../support/process.js';
 import { freePort, stopServer } from '../support/fixtures.js';
 import { pollUntil, useControlServer } from '../support/control.js';
 import { closeAll, connect, expectNoEvent, roomsOf, waitFor, withTimeout } from '../support/sio.js';
-import { hasOpenssl, makeCertificates } from '../support/tls.js';
+import { hasOpenssl, makeTlsFixture } from '../support/tls.js';
 
 const roomcastPath = path.join(buildDir, 'clients/cli/roomcast');
 const kRunTimeoutMs = 10000;
@@ -774,19 +773,18 @@ describe('roomcast over TLS: a CA file, a client certificate, wss', { skip: !has
   let server;
   const sockets = [];
 
+  let fixture;
+
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-cli-tls-'));
-    fs.mkdirSync(path.join(dir, 'ours'));
-    fs.mkdirSync(path.join(dir, 'other'));
-    certs = makeCertificates(path.join(dir, 'ours'));
-    otherCa = makeCertificates(path.join(dir, 'other')).ca;
+    fixture = makeTlsFixture('roomcast-cli-tls-');
+    ({ dir, certs, otherCa } = fixture);
     server = await startRoomcastd(['--shards=1', `--tls_cert_file=${certs.cert}`, `--tls_key_file=${certs.key}`,
       `--tls_client_ca_file=${certs.ca}`], { env: { INTERNAL_API_KEY: '' } });
   });
   after(async () => {
     closeAll(sockets);
     await stopServer(server);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    fixture?.remove();
   });
 
   /** The CLI's environment for the TLS server: https URLs, our CA and the client certificate. */

@@ -3,6 +3,7 @@
 // secret volume to swap them in.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Whether the openssl command is there (the TLS suites skip without it). */
@@ -73,4 +74,21 @@ export class SecretVolume {
   get key() {
     return path.join(this.root, 'key.pem');
   }
+}
+
+/**
+ * A temporary directory with our CA and certificates (makeCertificates) and
+ * another CA's certificate, for clients that must refuse a server: { dir,
+ * certs, otherCa, remove() }.
+ */
+export function makeTlsFixture(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(path.join(dir, 'ours'));
+  fs.mkdirSync(path.join(dir, 'other'));
+  return {
+    dir,
+    certs: makeCertificates(path.join(dir, 'ours')),
+    otherCa: makeCertificates(path.join(dir, 'other')).ca,
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -7,10 +7,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { hasOpenssl, makeCertificates } from '../../../tests/support/tls.js';
+import { hasOpenssl, makeTlsFixture } from '../../../tests/support/tls.js';
 import { collect, freePort, kStepMs, makeClient, rejection, startServer, stopServer, waitUntil, withTimeout } from './helpers.mjs';
 
 describe('TLS and mTLS', { skip: !hasOpenssl() && 'openssl is not installed' }, () => {
@@ -21,12 +20,11 @@ describe('TLS and mTLS', { skip: !hasOpenssl() && 'openssl is not installed' }, 
   let socket;
   let seen;
 
+  let fixture;
+
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomcast-node-tls-'));
-    fs.mkdirSync(path.join(dir, 'ours'));
-    fs.mkdirSync(path.join(dir, 'other'));
-    certs = makeCertificates(path.join(dir, 'ours'));
-    otherCa = makeCertificates(path.join(dir, 'other')).ca;
+    fixture = makeTlsFixture('roomcast-node-tls-');
+    ({ dir, certs, otherCa } = fixture);
     server = await startServer(null, [`--tls_cert_file=${certs.cert}`, `--tls_key_file=${certs.key}`, `--tls_client_ca_file=${certs.ca}`]);
     socket = io(`https://localhost:${server.port}`, {
       forceNew: true, reconnection: false, transports: ['websocket'], auth: { rooms: ['secure'] }, ca: fs.readFileSync(certs.ca),
@@ -40,7 +38,7 @@ describe('TLS and mTLS', { skip: !hasOpenssl() && 'openssl is not installed' }, 
   after(async () => {
     socket?.close();
     await stopServer(server);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    fixture?.remove();
   });
 
   const files = () => ({ caFile: certs.ca, clientCertFile: certs.clientCert, clientKeyFile: certs.clientKey });
