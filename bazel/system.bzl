@@ -41,6 +41,7 @@ _MODULES = dict(
     protobuf = ["protobuf"],
     spdlog = ["spdlog"],
     ssl = ["libssl"],
+    zlib = ["zlib"],
 )
 
 # No .pc file: linker flags, and the defines CMake's Boost config sets for the

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake ninja-build g++ pkg-config libssl-dev libabsl-dev libboost1.81-dev
   libboost-json1.81-dev libboost-url1.81-dev libspdlog-dev libgrpc++-dev libgrpc-dev
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev prometheus-cpp-dev
-  libhiredis-dev libmsgpuck-dev libcjose-dev libjansson-dev libcrypt-dev)
+  libhiredis-dev libmsgpuck-dev libcjose-dev libjansson-dev libcrypt-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # clang builds the sanitizer tree (ASan/UBSan, -Wthread-safety); ccache is shared by the trees.
   packages+=(libgtest-dev libgmock-dev chromium postgresql redis-server curl clang-format clang-tidy git

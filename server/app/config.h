@@ -50,6 +50,7 @@ struct Config {
   std::chrono::milliseconds upgrade_timeout{};
   std::chrono::milliseconds connect_timeout{};
   size_t max_http_buffer_size{};
+  size_t http_compression_threshold{};
   size_t send_queue_bytes{};
   size_t max_rooms_per_socket{};
   size_t max_connections{};

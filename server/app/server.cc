@@ -250,6 +250,7 @@ Server::Server(Config config)
   options.protocol.max_payload = config_.max_http_buffer_size;
   options.send_queue_bytes = config_.send_queue_bytes;
   options.keep_client_details = !config_.admin_username.empty();
+  options.compression_threshold = config_.http_compression_threshold;
   socketio_ = std::make_unique<net::EngineEndpoint>(
       http_.shards(), options, CorsFor(config_),
       [this](net::EngineSession& session) {

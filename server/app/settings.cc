@@ -359,6 +359,11 @@ std::vector<Setting> MakeSettings() {
       Integer("max_http_buffer_size", "ROOMCAST_MAX_HTTP_BUFFER_SIZE", "1000000",
               &Config::max_http_buffer_size, 1, kNoMax,
               "Largest polling POST body / WebSocket message in bytes (maxHttpBufferSize)."),
+      Integer("http_compression_threshold", "ROOMCAST_HTTP_COMPRESSION_THRESHOLD", "1024",
+              &Config::http_compression_threshold, 0, kNoMax,
+              "Polling responses of this many bytes or more are sent gzip- or "
+              "deflate-compressed when the client accepts it (engine.io's httpCompression). "
+              "0 = never."),
       Integer("send_queue_bytes", "ROOMCAST_SEND_QUEUE_BYTES", "8388608", &Config::send_queue_bytes,
               1, kNoMax,
               "Bytes queued for one client before it counts as too slow and is disconnected."),

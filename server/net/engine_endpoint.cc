@@ -6,6 +6,7 @@
 
 #include "server/base/clock.h"
 #include "server/base/string_view.h"
+#include "server/net/http_compression.h"
 #include "server/net/websocket_channel.h"
 
 namespace roomcast::net {
@@ -66,7 +67,20 @@ void EngineEndpoint::AddCorsHeaders(const Request& request, Response& response) 
 
 Response EngineEndpoint::PollResponse(const Request& request, http::status status,
                                       std::string body) const {
-  Response response = MakeResponse(request, status, std::move(body), "text/plain; charset=UTF-8");
+  ContentCoding coding = ContentCoding::kIdentity;
+  if (options_.compression_threshold > 0 && body.size() >= options_.compression_threshold) {
+    coding = ChooseCoding(HeaderValue(request, http::field::accept_encoding).value_or(""));
+  }
+  std::optional<std::string> compressed;
+  if (coding != ContentCoding::kIdentity) {
+    compressed = Compress(body, coding);
+  }
+  Response response =
+      MakeResponse(request, status, compressed ? *std::move(compressed) : std::move(body),
+                   "text/plain; charset=UTF-8");
+  if (compressed) {
+    response.set(http::field::content_encoding, std::string(CodingName(coding)));
+  }
   AddCorsHeaders(request, response);
   return response;
 }

@@ -21,6 +21,9 @@ struct EngineOptions {
   // Keep each session's address, URL and User-Agent for the Socket.IO layer
   // (the Admin UI shows them, and limits its logins per address).
   bool keep_client_details = false;
+  // Polling responses this large or larger are compressed when the client
+  // accepts it (engine.io's httpCompression threshold); 0: never.
+  size_t compression_threshold = 1024;
 };
 
 // An Engine.IO endpoint (`/socket.io/`, `/engine.io/`): checks each request,

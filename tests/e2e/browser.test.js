@@ -105,6 +105,31 @@ describe('browser', () => {
     });
   });
 
+  it('over polling only, a large event arrives gzip-compressed and intact', async () => {
+    await withPage('browser-polling-gzip', [], 'gzip-room', async ({ page, server }) => {
+      const encodings = [];
+      page.on('response', (res) => {
+        if (res.url().includes('transport=polling') && res.request().method() === 'GET') {
+          encodings.push(res.headers()['content-encoding'] ?? 'identity');
+        }
+      });
+      const id = await page.evaluate((url) => new Promise((resolve, reject) => {
+        const polling = io(url, { transports: ['polling'], reconnection: false, forceNew: true });
+        window.pollingSocket = polling;
+        polling.on('big', (data) => (window.bigEvent = data));
+        polling.on('connect', () => resolve(polling.id));
+        polling.on('connect_error', (err) => reject(err.message));
+      }), baseUrl(server.port));
+      const data = { rows: Array.from({ length: 100 }, (_, i) => ({ id: i, label: `row ${i} ✓` })) };
+      const result = await emitHttp(server.port, { room: id, event: 'big', data });
+      assert.equal(result.recipients, 1n);
+      await page.waitForFunction(() => window.bigEvent !== undefined, null, { timeout: kUiTimeoutMs });
+      assert.deepEqual(await page.evaluate(() => window.bigEvent), data);
+      assert.ok(encodings.includes('gzip'), `a poll answered with gzip: ${encodings.join(', ')}`);
+      await page.evaluate(() => window.pollingSocket.close());
+    });
+  });
+
   it('receives an emit made on another node of a Redis cluster', { skip: !redisAvailable() && 'no redis-server' }, async () => {
     const redis = await startRedis();
     const other = await startRoomcastd(nodeFlags(redis.url));
