@@ -88,6 +88,12 @@ const kScenarios = [
     flags: { connections: 19000, rooms: 100, sources: 4, emit: 'none', idle_s: 5 },
   },
   {
+    name: 'heartbeats-19k', kind: 'idle', servers: kAll,
+    about: '19,000 idle clients for 60 s at the default ping interval (25 s, pingTimeout 20 s): what the heartbeats ' +
+      'cost, server CPU per minute.',
+    flags: { connections: 19000, rooms: 100, sources: 4, emit: 'none', idle_s: 60 },
+  },
+  {
     name: 'fanout', kind: 'flat', servers: kAll,
     about: 'One room of 1,000 clients, HTTP emits flat out (150-byte frames): fan-out throughput and CPU per delivery.',
     flags: { connections: 1000, rooms: 1, emit: 'http', emit_rate: 0, max_undelivered: 200000, payload_bytes: 150, duration_s: 10 },
@@ -95,6 +101,21 @@ const kScenarios = [
   {
     name: 'many-rooms', kind: 'flat', servers: kAll,
     about: '10,000 clients in 100 rooms of 100, HTTP emits flat out, each to one room.',
+    flags: { connections: 10000, rooms: 100, sources: 4, emit: 'http', emit_rate: 0, max_undelivered: 200000, duration_s: 10 },
+  },
+  // Scale with cores: the same loads on one shard, beside the default (one a
+  // core, two here). The loadgen shares the cores, so CPU per delivery is the
+  // figure; throughput alone would measure the contention.
+  {
+    name: 'fanout-1-shard', kind: 'flat', servers: ['roomcast'],
+    about: 'fanout with --shards=1.',
+    roomcastArgs: { roomcast: ['--shards=1'] },
+    flags: { connections: 1000, rooms: 1, emit: 'http', emit_rate: 0, max_undelivered: 200000, payload_bytes: 150, duration_s: 10 },
+  },
+  {
+    name: 'many-rooms-1-shard', kind: 'flat', servers: ['roomcast'],
+    about: 'many-rooms with --shards=1.',
+    roomcastArgs: { roomcast: ['--shards=1'] },
     flags: { connections: 10000, rooms: 100, sources: 4, emit: 'http', emit_rate: 0, max_undelivered: 200000, duration_s: 10 },
   },
   {
@@ -207,8 +228,8 @@ const kScenarios = [
 // What --smoke runs unless --scenarios says otherwise: every server and every
 // loadgen mode (idle, flat out, fixed rate, broadcast, gRPC, batch, slow
 // readers, client events with the consumer) once, in well under a minute.
-const kSmokeScenarios = ['idle-10k', 'fanout', 'broadcast', 'control-grpc', 'control-batch', 'slow-consumers',
-  'client-events-rtt', 'client-events-stream'];
+const kSmokeScenarios = ['idle-10k', 'heartbeats-19k', 'fanout', 'fanout-1-shard', 'broadcast', 'control-grpc',
+  'control-batch', 'slow-consumers', 'client-events-rtt', 'client-events-stream'];
 
 // ---------------------------------------------------------------- metrics
 
@@ -234,6 +255,7 @@ const kMetrics = {
   rss_per_connection_bytes: { label: 'RSS per connection (bytes)', better: 'lower', get: (r) => r.server?.rss_per_connection_bytes },
   connects_per_s: { label: 'connects/s', better: 'higher', get: (r) => r.connects_per_s },
   idle_cpu_pct: { label: 'server CPU while idle (% of a core)', better: 'lower', get: (r, f) => div(ratio(r.server?.cpu_idle_s, f.idle_s), 0.01) },
+  idle_cpu_s_per_min: { label: 'server CPU per minute idle (s)', better: 'lower', get: (r, f) => div(ratio(r.server?.cpu_idle_s, f.idle_s), 1 / 60) },
   rss_connected_mb: { label: 'server RSS, all connected (MiB)', better: 'lower', get: (r) => div(r.server?.rss_connected_kb, 1024) },
   connect_failures: { label: 'connect failures', better: 'lower', get: (r) => r.connect_failures },
   deliveries_per_s: { label: 'deliveries/s', better: 'higher', get: (r) => r.deliveries_per_s },
@@ -320,7 +342,7 @@ const kClientEventMetrics = ['events_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'cpu_
   'consumer_cpu_per_event_us', 'server_cpu_pct', 'ack_errors', 'ack_timeout', 'ack_unavailable', 'ack_limit', 'unanswered',
   'loadgen_cpu_s', 'others_cpu_pct'];
 const kKinds = {
-  idle: { metrics: ['rss_per_connection_bytes', 'connects_per_s', 'idle_cpu_pct', 'rss_connected_mb', 'connect_failures'], headline: ['rss_per_connection_bytes'] },
+  idle: { metrics: ['rss_per_connection_bytes', 'connects_per_s', 'idle_cpu_pct', 'idle_cpu_s_per_min', 'rss_connected_mb', 'connect_failures'], headline: ['rss_per_connection_bytes'] },
   flat: { metrics: kThroughput, headline: ['deliveries_per_s', 'cpu_per_delivery_us'] },
   // At a fixed low rate the server's CPU is a few /proc ticks (10 ms): p99 first.
   rate: { metrics: kThroughput, headline: ['p99_ms', 'cpu_per_delivery_us'] },
