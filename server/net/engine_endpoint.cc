@@ -73,12 +73,13 @@ Response EngineEndpoint::PollResponse(const Request& request, http::status statu
   }
   std::optional<std::string> compressed;
   if (coding != ContentCoding::kIdentity) {
-    compressed = Compress(body, coding);
+    compressed = Compress(body, coding);  // Sent as is if zlib fails.
   }
+  const bool encoded = compressed.has_value();
   Response response =
-      MakeResponse(request, status, compressed ? *std::move(compressed) : std::move(body),
+      MakeResponse(request, status, encoded ? *std::move(compressed) : std::move(body),
                    "text/plain; charset=UTF-8");
-  if (compressed) {
+  if (encoded) {
     response.set(http::field::content_encoding, std::string(CodingName(coding)));
   }
   AddCorsHeaders(request, response);
