@@ -37,4 +37,11 @@ boost::asio::ip::address Unmapped(const boost::asio::ip::address& address);
 // from, never a browser on the internet.
 bool IsPrivateAddress(const boost::asio::ip::address& address);
 
+// Whether the per-address limits apply to a client at `address`: public
+// addresses, and private ones too with `limit_private_addresses`.
+inline bool LimitedPerAddress(const boost::asio::ip::address& address,
+                              bool limit_private_addresses) {
+  return limit_private_addresses || !IsPrivateAddress(address);
+}
+
 }  // namespace roomcast::net

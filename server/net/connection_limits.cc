@@ -22,12 +22,9 @@ bool ConnectionLimits::Trusted(const boost::asio::ip::address& address) const {
 }
 
 bool ConnectionLimits::LimitedPerAddress(const std::string& ip) const {
-  if (options_.limit_private_addresses) {
-    return true;
-  }
   boost::system::error_code ec;
   const boost::asio::ip::address address = boost::asio::ip::make_address(ip, ec);
-  return ec || !IsPrivateAddress(address);
+  return ec || net::LimitedPerAddress(address, options_.limit_private_addresses);
 }
 
 std::string ConnectionLimits::ClientAddress(const boost::asio::ip::address& peer,

@@ -52,8 +52,8 @@ void HttpConnection::ReadRequest() {
       buffer_.prepare(kFirstRead),
       WithHandlerMemory([self = shared_from_this()](beast::error_code ec, size_t size) {
         self->buffer_.commit(size);
-        if (ec == beast::error::timeout && self->router_.rules().counters != nullptr) {
-          base::Counters::Bump(self->router_.rules().counters->idle_timeouts);
+        if (ec == beast::error::timeout) {
+          self->CountTimeout(&base::Counters::idle_timeouts);
         }
         if (ec) {
           self->Close();
@@ -76,9 +76,7 @@ void HttpConnection::ReadHeader() {
 
 void HttpConnection::OnHeader(beast::error_code ec) {
   if (ec == beast::error::timeout) {
-    if (router_.rules().counters != nullptr) {
-      base::Counters::Bump(router_.rules().counters->header_timeouts);
-    }
+    CountTimeout(&base::Counters::header_timeouts);
     Close();
     return;
   }
@@ -91,6 +89,12 @@ void HttpConnection::OnHeader(beast::error_code ec) {
                    WithHandlerMemory([self = shared_from_this()](beast::error_code ec, size_t) {
                      self->OnRead(ec);
                    }));
+}
+
+void HttpConnection::CountTimeout(std::atomic<uint64_t> base::Counters::*counter) {
+  if (base::Counters* counters = router_.rules().counters) {
+    base::Counters::Bump(counters->*counter);
+  }
 }
 
 void HttpConnection::Close() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -54,6 +55,8 @@ class HttpConnection final : public PollExchange,
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec);
   void OnRead(boost::beast::error_code ec);
+  // A deadline cut the connection off: counted where the rules say.
+  void CountTimeout(std::atomic<uint64_t> base::Counters::*counter);
   void Close();
   void Dispatch(Request request);
   void RejectOversized();

@@ -7,7 +7,7 @@ namespace roomcast::net {
 std::unique_ptr<UnattachedConnections::Slot> UnattachedConnections::Acquire(
     const boost::asio::ip::address& peer) {
   const bool per_ip =
-      options_.max_per_ip > 0 && (options_.limit_private_addresses || !IsPrivateAddress(peer));
+      options_.max_per_ip > 0 && LimitedPerAddress(peer, options_.limit_private_addresses);
   const std::string ip = per_ip ? Unmapped(peer).to_string() : std::string();
   const uint64_t sessions = counters_.sessions_opened.load(std::memory_order_relaxed) -
                             counters_.sessions_closed.load(std::memory_order_relaxed);

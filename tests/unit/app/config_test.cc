@@ -109,10 +109,13 @@ TEST_F(LoadConfigTest, ListsAreCheckedItemByItem) {
   EXPECT_THAT(Error({"--namespaces=/,admin"}), HasSubstr("namespace 'admin' must start with '/'"));
   EXPECT_THAT(Error({"--trusted_proxies=10.0.0.1, proxy.local"}),
               HasSubstr("'proxy.local' is not an IP address"));
-  absl::StatusOr<Config> config = Load({"--namespaces= /, /admin ,", "--trusted_proxies=::1"});
+  EXPECT_THAT(Error({"--trusted_proxies=10.0.0.0/33"}),
+              HasSubstr("'10.0.0.0/33' is not an IP address or CIDR block"));
+  absl::StatusOr<Config> config =
+      Load({"--namespaces= /, /admin ,", "--trusted_proxies=::1, 10.0.0.0/8"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->namespaces, (std::vector<std::string>{"/", "/admin"}));
-  EXPECT_EQ(config->trusted_proxies, std::vector<std::string>{"::1"});
+  EXPECT_EQ(config->trusted_proxies, (std::vector<std::string>{"::1", "10.0.0.0/8"}));
 }
 
 TEST_F(LoadConfigTest, BoundsChoicesAndUnits) {
